@@ -1,0 +1,32 @@
+#include <softunlearn/kernels.hpp>
+
+#include "pybind11.hpp"
+
+namespace softunlearn::bindings {
+namespace {
+
+template <class T> void def_influence(py::module_& m) {
+  m.def(
+      "scores",
+      [](MatRef<T> X, const Mat<T>& U, VecRef<T> r, bool intercept, int n_threads) {
+        const Design<T> D{X, intercept};
+        if (U.rows() != D.params()) throw std::invalid_argument("U must have one row per parameter");
+        if (r.size() != X.rows()) throw std::invalid_argument("r must have one entry per row of X");
+        py::array_t<T> out({X.rows(), U.cols()});
+        Eigen::Map<RowMat<T>> om(out.mutable_data(), X.rows(), U.cols());
+        py::gil_scoped_release release;
+        scores(D, U, r, om, n_threads);
+        return out;
+      },
+      arg("X").noconvert(), arg("U"), arg("r").noconvert(), arg("intercept"), arg("n_threads"),
+      "r ⊙ (X̃U): influence scores for every column of U = H⁻¹[∇f₁ … ∇f_k].");
+}
+
+}  // namespace
+
+void bind_influence(py::module_& m) {
+  def_influence<double>(m);
+  def_influence<float>(m);
+}
+
+}  // namespace softunlearn::bindings

@@ -1,0 +1,51 @@
+#include <softunlearn/linalg.hpp>
+
+#include "pybind11.hpp"
+
+namespace softunlearn::bindings {
+namespace {
+
+template <class T> void def_linalg(py::module_& m) {
+  py::class_<Cholesky<T>>(m, (std::string("Cholesky_") + dtype_suffix<T>()).c_str(),
+                          "Cholesky factor H = LLᵀ; raises NotPositiveDefiniteError naming the failing pivot.")
+      .def(py::init([](const Mat<T>& H) {
+             py::gil_scoped_release release;
+             return Cholesky<T>(H);
+           }),
+           arg("H"))
+      .def(
+          "solve",
+          [](const Cholesky<T>& c, const Mat<T>& B) {
+            if (B.rows() != c.size()) throw std::invalid_argument("right-hand side has the wrong number of rows");
+            py::gil_scoped_release release;
+            return c.solve(B);
+          },
+          arg("B"), "H⁻¹B for B of shape (p, k)")
+      .def_property_readonly("L", &Cholesky<T>::L)
+      .def_property_readonly("size", &Cholesky<T>::size);
+
+  m.def(
+      "cg_solve",
+      [](MatRef<T> X, VecRef<T> h, VecRef<T> reg, const Mat<T>& B, bool intercept, T tol, int max_iter,
+         int n_threads) {
+        CGResult<T> r;
+        {
+          py::gil_scoped_release release;
+          r = cg_solve(Design<T>{X, intercept}, h, reg, B, tol, max_iter, n_threads);
+        }
+        return py::make_tuple(std::move(r.X), r.iterations, r.residuals);
+      },
+      arg("X").noconvert(), arg("h").noconvert(), arg("reg").noconvert(), arg("B"), arg("intercept"), arg("tol"),
+      arg("max_iter"), arg("n_threads"),
+      "Jacobi-preconditioned CG on H = X̃ᵀdiag(h)X̃ + diag(reg) for every column of B; returns (U, iterations, "
+      "relative residuals).");
+}
+
+}  // namespace
+
+void bind_linalg(py::module_& m) {
+  def_linalg<double>(m);
+  def_linalg<float>(m);
+}
+
+}  // namespace softunlearn::bindings

@@ -1,0 +1,101 @@
+#include <softunlearn/fit.hpp>
+
+#include "pybind11.hpp"
+
+namespace softunlearn::bindings {
+namespace {
+
+template <class T>
+py::dict pass_to_dict(PassResult<T>&& r) {
+  py::dict out;
+  out["loss"] = r.loss;
+  out["objective"] = r.objective;
+  out["grad"] = std::move(r.grad);
+  if (r.H.size()) out["hessian"] = std::move(r.H);
+  return out;
+}
+
+template <class T> void def_model(py::module_& m) {
+  m.def(
+      "fit",
+      [](MatRef<T> X, VecRef<T> y, VecRef<T> s, VecRef<T> theta0, T C, bool intercept, T tol, int max_iter,
+         int n_threads, int loss) {
+        FitResult<T> r;
+        {
+          py::gil_scoped_release release;
+          const Problem<T> P{{X, intercept}, y, s, C};
+          r = with_loss(loss, [&](auto L) { return newton_fit<T, decltype(L)>(P, theta0, tol, max_iter, n_threads); });
+        }
+        py::dict out = pass_to_dict(std::move(r.at_optimum));
+        out["theta"] = std::move(r.theta);
+        out["n_iter"] = r.n_iter;
+        out["converged"] = r.converged;
+        out["grad_norm"] = r.grad_norm;
+        out["grad_scale"] = r.grad_scale;
+        return out;
+      },
+      arg("X").noconvert(), arg("y").noconvert(), arg("s").noconvert(), arg("theta0").noconvert(), arg("C"),
+      arg("intercept"), arg("tol"), arg("max_iter"), arg("n_threads"), arg("loss"),
+      "Damped Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ; returns θ and the loss, gradient and Hessian at θ.");
+
+  m.def(
+      "loss_pass",
+      [](MatRef<T> X, VecRef<T> y, VecRef<T> s, VecRef<T> theta, T C, bool intercept, bool want_hessian,
+         bool want_r, bool want_h, int n_threads, int loss) {
+        const Index n = X.rows();
+        py::array_t<T> r(want_r ? n : 0), h(want_h ? n : 0);
+        T* rp = want_r ? r.mutable_data() : nullptr;
+        T* hp = want_h ? h.mutable_data() : nullptr;
+        PassResult<T> res;
+        {
+          py::gil_scoped_release release;
+          const Problem<T> P{{X, intercept}, y, s, C};
+          res = with_loss(loss, [&](auto L) {
+            return loss_pass<T, decltype(L)>(P, theta, want_hessian, rp, hp, n_threads);
+          });
+        }
+        py::dict out = pass_to_dict(std::move(res));
+        if (want_r) out["r"] = r;
+        if (want_h) out["h"] = h;
+        return out;
+      },
+      arg("X").noconvert(), arg("y").noconvert(), arg("s").noconvert(), arg("theta").noconvert(), arg("C"),
+      arg("intercept"), arg("want_hessian"), arg("want_r"), arg("want_h"), arg("n_threads"), arg("loss"),
+      "One fused pass: loss, ∇J, optionally ∇²J, r = C s ℓ'(z) and h = C s ℓ''(z).");
+
+  m.def(
+      "predict",
+      [](MatRef<T> X, VecRef<T> theta, bool intercept, int n_threads) {
+        py::array_t<T> z(X.rows());
+        Eigen::Map<Vec<T>> zm(z.mutable_data(), X.rows());
+        py::gil_scoped_release release;
+        predict(Design<T>{X, intercept}, theta, zm, n_threads);
+        return z;
+      },
+      arg("X").noconvert(), arg("theta").noconvert(), arg("intercept"), arg("n_threads"), "z = X̃θ");
+
+  m.def(
+      "xtv",
+      [](MatRef<T> X, VecRef<T> v, bool intercept, int n_threads) {
+        py::gil_scoped_release release;
+        return xtv(Design<T>{X, intercept}, v, n_threads);
+      },
+      arg("X").noconvert(), arg("v").noconvert(), arg("intercept"), arg("n_threads"), "X̃ᵀv");
+
+  m.def(
+      "weighted_gram",
+      [](MatRef<T> X, VecRef<T> w, bool intercept, int n_threads) {
+        py::gil_scoped_release release;
+        return weighted_gram(Design<T>{X, intercept}, w, n_threads);
+      },
+      arg("X").noconvert(), arg("w").noconvert(), arg("intercept"), arg("n_threads"), "X̃ᵀ diag(w) X̃");
+}
+
+}  // namespace
+
+void bind_model(py::module_& m) {
+  def_model<double>(m);
+  def_model<float>(m);
+}
+
+}  // namespace softunlearn::bindings

@@ -1,0 +1,47 @@
+#include <softunlearn/targets.hpp>
+
+#include "pybind11.hpp"
+
+namespace softunlearn::bindings {
+namespace {
+
+template <class T> void def_targets(py::module_& m) {
+  m.def(
+      "evaluate_target",
+      [](int kind, MatRef<T> X, VecRef<T> theta, VecRef<T> y, VecRef<T> group, bool intercept, int n_threads,
+         int loss) {
+        if (kind < 0 || kind > 2) throw std::invalid_argument("unknown target kind");
+        TargetValue<T> r;
+        {
+          py::gil_scoped_release release;
+          r = with_loss(loss, [&](auto L) {
+            return evaluate_target<T, decltype(L)>(static_cast<TargetKind>(kind), Design<T>{X, intercept}, theta, y,
+                                                   group, n_threads);
+          });
+        }
+        return py::make_tuple(r.value, std::move(r.grad));
+      },
+      arg("kind"), arg("X").noconvert(), arg("theta").noconvert(), arg("y").noconvert(), arg("group").noconvert(),
+      arg("intercept"), arg("n_threads"), arg("loss"), "(value, gradient) of a built-in target at θ.");
+
+  m.def(
+      "mirror_attack",
+      [](MatRef<T> X, VecRef<T> theta, bool intercept, T factor, int n_threads) {
+        py::gil_scoped_release release;
+        return mirror_attack(Design<T>{X, intercept}, theta, factor, n_threads);
+      },
+      arg("X").noconvert(), arg("theta").noconvert(), arg("intercept"), arg("factor"), arg("n_threads"),
+      "xᵃ = x − factor·(wᵀx+b)/‖w‖²·w");
+}
+
+}  // namespace
+
+void bind_targets(py::module_& m) {
+  def_targets<double>(m);
+  def_targets<float>(m);
+  m.attr("TARGET_UTILITY") = static_cast<int>(TargetKind::Utility);
+  m.attr("TARGET_DP") = static_cast<int>(TargetKind::DemographicParity);
+  m.attr("TARGET_EOP") = static_cast<int>(TargetKind::EqualOpportunity);
+}
+
+}  // namespace softunlearn::bindings

@@ -1,0 +1,149 @@
+// The L2-regularised empirical risk  J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓ(x̃ᵢᵀθ, yᵢ)  (intercept unpenalised):
+// one fused pass over X gives loss, gradient and Hessian, and a damped Newton method minimises J.
+#pragma once
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels.hpp"
+#include "linalg.hpp"
+#include "loss.hpp"
+#include "types.hpp"
+
+namespace softunlearn {
+
+template <class T> struct Problem {
+  Design<T> design;
+  VecRef<T> y;
+  VecRef<T> s;  // sample weights; empty means all ones
+  T C;
+  T weight(Index i) const { return s.size() ? s(i) : T(1); }
+  T weight_sum() const { return s.size() ? s.sum() : T(design.rows()); }
+};
+
+template <class T> struct PassResult {
+  T loss = 0;    // Σ sᵢ ℓᵢ
+  T objective = 0;
+  Vec<T> grad;   // ∇J = C X̃ᵀ(s ⊙ ℓ') + Rθ
+  Mat<T> H;      // ∇²J = C X̃ᵀ diag(s ⊙ ℓ'') X̃ + R  (empty unless requested)
+};
+
+// R = diag(1, …, 1, 0): the intercept is not penalised.
+template <class T> Vec<T> regulariser_diagonal(const Design<T>& D) {
+  Vec<T> r = Vec<T>::Ones(D.params());
+  if (D.intercept) r(D.features()) = T(0);
+  return r;
+}
+
+// One pass over X at θ. Optionally writes r = C s ⊙ ℓ'(z) (the per-sample gradient scale: sample i's
+// gradient is rᵢ x̃ᵢ) and h = C s ⊙ ℓ''(z) (the Hessian weights).
+template <class T, class Loss>
+PassResult<T> loss_pass(const Problem<T>& P, const VecRef<T>& theta, bool want_hessian, T* r_out, T* h_out,
+                        int n_threads) {
+  const Design<T>& D = P.design;
+  const Index p = D.params(), d = D.features();
+  const Index block = want_hessian ? gram_block_rows<T>(p) : kStreamBlock;
+  const int nt = used_threads(D.rows(), block, resolve_threads(n_threads));
+  std::vector<Vec<T>> grad(nt, Vec<T>::Zero(p));
+  std::vector<Mat<T>> hess(want_hessian ? nt : 0, Mat<T>::Zero(p, p));
+  std::vector<RowMat<T>> work(nt);
+  std::vector<T> loss(nt, T(0));
+  for_row_blocks(D.rows(), block, nt, [&](int t, Index b, Index e) {
+    const Index m = e - b;
+    Vec<T> z(m), g(m), h(m);
+    predict_block(D, theta, b, e, z);
+    T acc = 0;
+    for (Index i = 0; i < m; ++i) {
+      T l, d1, d2;
+      Loss::eval(z(i), P.y(b + i), l, d1, d2);
+      const T si = P.weight(b + i);
+      acc += si * l;
+      g(i) = P.C * si * d1;
+      h(i) = P.C * si * d2;
+    }
+    loss[t] += acc;
+    if (r_out) Eigen::Map<Vec<T>>(r_out + b, m) = g;
+    if (h_out) Eigen::Map<Vec<T>>(h_out + b, m) = h;
+    xtv_block(D, g, b, e, grad[t]);
+    if (want_hessian) gram_block(D, h, b, e, work[t], hess[t]);
+  });
+  PassResult<T> out;
+  out.grad = Vec<T>::Zero(p);
+  for (int t = 0; t < nt; ++t) {
+    out.loss += loss[t];
+    out.grad += grad[t];
+  }
+  out.grad.head(d) += theta.head(d);
+  out.objective = T(0.5) * theta.head(d).squaredNorm() + P.C * out.loss;
+  if (want_hessian) {
+    for (int t = 1; t < nt; ++t) hess[0] += hess[t];
+    out.H = std::move(hess[0]);
+    symmetrize_from_lower(out.H);
+    out.H.diagonal().head(d).array() += T(1);
+  }
+  return out;
+}
+
+template <class T> struct FitResult {
+  Vec<T> theta;
+  PassResult<T> at_optimum;  // loss, gradient and Hessian at the returned θ
+  int n_iter = 0;
+  bool converged = false;
+  T grad_norm = 0;  // ‖∇J‖_∞ at the returned θ
+  T grad_scale = 0;
+};
+
+// Damped Newton. Stops when ‖∇J‖_∞ ≤ tol · max(1, C Σ sᵢ), a scale that does not depend on the start
+// (a warm start must not tighten the test). The full step is tried first with the Hessian pass it
+// needs anyway, so a line search costs nothing unless the full step fails Armijo.
+template <class T, class Loss>
+FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int max_iter, int n_threads) {
+  const Design<T>& D = P.design;
+  const T eps = std::numeric_limits<T>::epsilon();
+  FitResult<T> res;
+  res.theta = theta0;
+  res.grad_scale = std::max(T(1), P.C * std::abs(P.weight_sum()));
+  PassResult<T> cur = loss_pass<T, Loss>(P, res.theta, true, nullptr, nullptr, n_threads);
+  for (;;) {
+    res.grad_norm = cur.grad.template lpNorm<Eigen::Infinity>();
+    if (!std::isfinite(res.grad_norm)) throw std::runtime_error("non-finite gradient during the Newton fit");
+    if (res.grad_norm <= tol * res.grad_scale) {
+      res.converged = true;
+      break;
+    }
+    if (res.n_iter >= max_iter) break;
+    const Vec<T> dir = -Cholesky<T>(cur.H).solve(cur.grad);
+    const T slope = cur.grad.dot(dir);
+    if (!(slope < T(0))) break;  // no descent direction left at working precision
+    // Rounding makes J flat near the optimum; without this slack a perfect step could be refused.
+    const T slack = T(64) * eps * (std::abs(cur.objective) + T(1));
+    Vec<T> trial = res.theta + dir;
+    PassResult<T> next = loss_pass<T, Loss>(P, trial, true, nullptr, nullptr, n_threads);
+    if (!(next.objective <= cur.objective + T(1e-4) * slope + slack)) {
+      // Backtrack along z(α) = z + α X̃·dir: O(n) per trial instead of a pass over X.
+      Vec<T> z(D.rows()), dz(D.rows());
+      predict(D, res.theta, z, n_threads);
+      predict(D, VecRef<T>(dir), dz, n_threads);
+      T alpha = 1;
+      bool ok = false;
+      for (int k = 0; k < 60 && !ok; ++k) {
+        alpha *= T(0.5);
+        T loss = 0;
+        for (Index i = 0; i < D.rows(); ++i) loss += P.weight(i) * Loss::value(T(z(i) + alpha * dz(i)), P.y(i));
+        const T Ja = T(0.5) * (res.theta.head(D.features()) + alpha * dir.head(D.features())).squaredNorm() + P.C * loss;
+        ok = Ja <= cur.objective + T(1e-4) * alpha * slope + slack;
+      }
+      if (!ok) break;
+      trial = res.theta + alpha * dir;
+      next = loss_pass<T, Loss>(P, trial, true, nullptr, nullptr, n_threads);
+    }
+    res.theta = std::move(trial);
+    cur = std::move(next);
+    ++res.n_iter;
+  }
+  res.at_optimum = std::move(cur);
+  return res;
+}
+
+}  // namespace softunlearn

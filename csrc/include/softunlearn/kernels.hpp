@@ -1,0 +1,116 @@
+// Row-block kernels on the implicit design matrix X̃ = [X, 1]. Each has a block form (rows [b, e))
+// that a distributed engine can map over partitions and sum, and a whole-matrix form that runs the
+// same block form under one static schedule with per-thread accumulators.
+#pragma once
+
+#include <cmath>
+#include <vector>
+
+#include "parallel.hpp"
+#include "types.hpp"
+
+namespace softunlearn {
+
+// Rows per block: large enough that the rank update runs near GEMM speed, small enough that a
+// scaled block stays in L2.
+template <class T> inline Index gram_block_rows(Index p) {
+  const Index target_bytes = Index(1) << 19;
+  const Index rows = target_bytes / (std::max<Index>(p, 1) * Index(sizeof(T)));
+  return std::max<Index>(64, std::min<Index>(rows, 4096));
+}
+inline constexpr Index kStreamBlock = 4096;
+
+// z = X̃ θ on rows [b, e).
+template <class T, class Out>
+void predict_block(const Design<T>& D, const VecRef<T>& theta, Index b, Index e, Out&& z) {
+  const Index d = D.features();
+  z.noalias() = D.X.middleRows(b, e - b) * theta.head(d);
+  if (D.intercept) z.array() += theta(d);
+}
+
+template <class T>
+void predict(const Design<T>& D, const VecRef<T>& theta, VecOut<T> z, int n_threads) {
+  for_row_blocks(D.rows(), kStreamBlock, resolve_threads(n_threads), [&](int, Index b, Index e) {
+    predict_block(D, theta, b, e, z.segment(b, e - b));
+  });
+}
+
+// acc += X̃[b:e]ᵀ v[b:e]
+template <class T, class V>
+void xtv_block(const Design<T>& D, const V& v, Index b, Index e, VecOut<T> acc) {
+  const Index d = D.features();
+  acc.head(d).noalias() += D.X.middleRows(b, e - b).transpose() * v;
+  if (D.intercept) acc(d) += v.sum();
+}
+
+template <class T>
+Vec<T> xtv(const Design<T>& D, const VecRef<T>& v, int n_threads) {
+  const int nt = used_threads(D.rows(), kStreamBlock, resolve_threads(n_threads));
+  std::vector<Vec<T>> acc(nt, Vec<T>::Zero(D.params()));
+  for_row_blocks(D.rows(), kStreamBlock, nt, [&](int t, Index b, Index e) {
+    xtv_block(D, v.segment(b, e - b), b, e, acc[t]);
+  });
+  Vec<T> out = Vec<T>::Zero(D.params());
+  for (auto& a : acc) out += a;
+  return out;
+}
+
+// H_lower += X̃[b:e]ᵀ diag(w) X̃[b:e], only the lower triangle is written. `S` is caller-owned
+// workspace (reused across blocks) holding √|wᵢ|·x̃ᵢ so the symmetric rank update (SYRK) does half
+// the flops of a GEMM; negative weights (only from deliberately negative sample weights) take a
+// second rank update with α = −1.
+template <class T, class W>
+void gram_block(const Design<T>& D, const W& w, Index b, Index e, RowMat<T>& S, Mat<T>& H) {
+  const Index m = e - b, d = D.features(), p = D.params();
+  S.resize(m, p);
+  bool any_negative = false;
+  for (int pass = 0; pass < 2; ++pass) {
+    const T sign = pass == 0 ? T(1) : T(-1);
+    for (Index i = 0; i < m; ++i) {
+      const T wi = sign * w(i);
+      any_negative |= wi < T(0);
+      const T si = wi > T(0) ? std::sqrt(wi) : T(0);
+      S.row(i).head(d) = si * D.X.row(b + i);
+      if (D.intercept) S(i, d) = si;
+    }
+    H.template selfadjointView<Eigen::Lower>().rankUpdate(S.transpose(), sign);
+    if (pass == 0 && !any_negative) break;
+  }
+}
+
+template <class T> void symmetrize_from_lower(Mat<T>& H) {
+  H.template triangularView<Eigen::StrictlyUpper>() = H.transpose();
+}
+
+// X̃ᵀ diag(w) X̃, full symmetric p×p.
+template <class T>
+Mat<T> weighted_gram(const Design<T>& D, const VecRef<T>& w, int n_threads) {
+  const Index p = D.params(), block = gram_block_rows<T>(p);
+  const int nt = used_threads(D.rows(), block, resolve_threads(n_threads));
+  std::vector<Mat<T>> acc(nt, Mat<T>::Zero(p, p));
+  std::vector<RowMat<T>> work(nt);
+  for_row_blocks(D.rows(), block, nt, [&](int t, Index b, Index e) {
+    gram_block(D, w.segment(b, e - b), b, e, work[t], acc[t]);
+  });
+  for (int t = 1; t < nt; ++t) acc[0] += acc[t];
+  symmetrize_from_lower(acc[0]);
+  return std::move(acc[0]);
+}
+
+// out[b:e] = r[b:e] ⊙ (X̃[b:e] U), U is p×k: one pass over X for k targets.
+template <class T, class OutBlock>
+void scores_block(const Design<T>& D, const Mat<T>& U, const VecRef<T>& r, Index b, Index e, OutBlock&& out) {
+  const Index d = D.features();
+  out.noalias() = D.X.middleRows(b, e - b) * U.topRows(d);
+  if (D.intercept) out.rowwise() += U.row(d);
+  out.array().colwise() *= r.segment(b, e - b).array();
+}
+
+template <class T>
+void scores(const Design<T>& D, const Mat<T>& U, const VecRef<T>& r, RowMatOut<T> out, int n_threads) {
+  for_row_blocks(D.rows(), kStreamBlock, resolve_threads(n_threads), [&](int, Index b, Index e) {
+    scores_block(D, U, r, b, e, out.middleRows(b, e - b));
+  });
+}
+
+}  // namespace softunlearn

@@ -1,0 +1,136 @@
+// Solves with the Hessian: a Cholesky factorisation that names the failing pivot, and a
+// matrix-free, Jacobi-preconditioned conjugate-gradient solver for many right-hand sides.
+#pragma once
+
+#include <Eigen/Cholesky>
+#include <Eigen/Eigenvalues>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <vector>
+
+#include "kernels.hpp"
+#include "types.hpp"
+
+namespace softunlearn {
+
+template <class T> class Cholesky {
+ public:
+  explicit Cholesky(const Mat<T>& H) : L_(H) {
+    if (H.rows() != H.cols()) throw std::invalid_argument("hessian must be square");
+    // Eigen's blocked in-place LLT reports the first non-positive pivot, which LLT::info() hides.
+    const Index k = Eigen::internal::llt_inplace<T, Eigen::Lower>::blocked(L_);
+    if (k >= 0) {
+      const T lmin = Eigen::SelfAdjointEigenSolver<Mat<T>>(H, Eigen::EigenvaluesOnly).eigenvalues()(0);
+      std::ostringstream msg;
+      msg << "Hessian is not positive definite: Cholesky pivot " << k << " of " << H.rows()
+          << " is not positive (smallest eigenvalue " << lmin
+          << "); use a stronger regulariser (smaller C), drop collinear or constant features, "
+             "or avoid negative sample weights";
+      throw NotPositiveDefinite(msg.str(), k);
+    }
+    L_.template triangularView<Eigen::StrictlyUpper>().setZero();
+  }
+
+  // H⁻¹ B for B of shape p×k.
+  Mat<T> solve(const MatIn<T>& B) const {
+    Mat<T> X = B;
+    L_.template triangularView<Eigen::Lower>().solveInPlace(X);
+    L_.transpose().template triangularView<Eigen::Upper>().solveInPlace(X);
+    return X;
+  }
+
+  const Mat<T>& L() const { return L_; }
+  Index size() const { return L_.rows(); }
+
+ private:
+  Mat<T> L_;
+};
+
+template <class T> struct CGResult {
+  Mat<T> X;
+  std::vector<int> iterations;
+  std::vector<T> residuals;  // final ‖b − H x‖ / ‖b‖ per column
+};
+
+// H = X̃ᵀ diag(h) X̃ + diag(reg); h already carries C and the sample weights. H V for all k columns
+// in one pass over X.
+template <class T>
+Mat<T> hessian_matvec(const Design<T>& D, const VecRef<T>& h, const VecRef<T>& reg, const Mat<T>& V, int n_threads) {
+  const Index p = D.params(), k = V.cols(), d = D.features();
+  const int nt = used_threads(D.rows(), kStreamBlock, resolve_threads(n_threads));
+  std::vector<Mat<T>> acc(nt, Mat<T>::Zero(p, k));
+  std::vector<Mat<T>> Zs(nt);
+  for_row_blocks(D.rows(), kStreamBlock, nt, [&](int t, Index b, Index e) {
+    Mat<T>& Z = Zs[t];
+    Z.noalias() = D.X.middleRows(b, e - b) * V.topRows(d);
+    if (D.intercept) Z.rowwise() += V.row(d);
+    Z.array().colwise() *= h.segment(b, e - b).array();
+    acc[t].topRows(d).noalias() += D.X.middleRows(b, e - b).transpose() * Z;
+    if (D.intercept) acc[t].row(d) += Z.colwise().sum();
+  });
+  for (int t = 1; t < nt; ++t) acc[0] += acc[t];
+  acc[0] += reg.asDiagonal() * V;
+  return std::move(acc[0]);
+}
+
+template <class T>
+CGResult<T> cg_solve(const Design<T>& D, const VecRef<T>& h, const VecRef<T>& reg, const MatIn<T>& B,
+                     T tol, int max_iter, int n_threads) {
+  const Index p = D.params(), k = B.cols(), d = D.features();
+  // Jacobi preconditioner: diag(H) = Σ hᵢ x̃ᵢ² + reg.
+  Vec<T> diag = reg;
+  {
+    const int nt = used_threads(D.rows(), kStreamBlock, resolve_threads(n_threads));
+    std::vector<Vec<T>> acc(nt, Vec<T>::Zero(p));
+    for_row_blocks(D.rows(), kStreamBlock, nt, [&](int t, Index b, Index e) {
+      acc[t].head(d).noalias() += D.X.middleRows(b, e - b).array().square().matrix().transpose() * h.segment(b, e - b);
+      if (D.intercept) acc[t](d) += h.segment(b, e - b).sum();
+    });
+    for (auto& a : acc) diag += a;
+  }
+  for (Index j = 0; j < p; ++j)
+    if (!(diag(j) > T(0)))
+      throw NotPositiveDefinite("Hessian has a non-positive diagonal entry at index " + std::to_string(j) +
+                                    "; use a stronger regulariser (smaller C) or drop constant features",
+                                j);
+  const Vec<T> Minv = diag.cwiseInverse();
+
+  CGResult<T> res;
+  res.X = Mat<T>::Zero(p, k);
+  res.iterations.assign(k, 0);
+  res.residuals.assign(k, T(0));
+  Mat<T> R = B, Z = Minv.asDiagonal() * R, P = Z;
+  Vec<T> rz = (R.cwiseProduct(Z)).colwise().sum().transpose();
+  Vec<T> bnorm = B.colwise().norm().transpose();
+  std::vector<bool> active(k, true);
+  for (Index j = 0; j < k; ++j) {
+    if (bnorm(j) == T(0)) active[j] = false;
+    res.residuals[j] = bnorm(j) == T(0) ? T(0) : T(1);
+  }
+  for (int it = 0; it < max_iter; ++it) {
+    bool any = false;
+    for (Index j = 0; j < k; ++j) any |= active[j];
+    if (!any) break;
+    const Mat<T> HP = hessian_matvec(D, h, reg, P, n_threads);
+    for (Index j = 0; j < k; ++j) {
+      if (!active[j]) continue;
+      const T alpha = rz(j) / P.col(j).dot(HP.col(j));
+      res.X.col(j) += alpha * P.col(j);
+      R.col(j) -= alpha * HP.col(j);
+      res.iterations[j] = it + 1;
+      res.residuals[j] = R.col(j).norm() / bnorm(j);
+      if (res.residuals[j] <= tol) {
+        active[j] = false;
+        continue;
+      }
+      Z.col(j) = Minv.cwiseProduct(R.col(j));
+      const T rz_new = R.col(j).dot(Z.col(j));
+      P.col(j) = Z.col(j) + (rz_new / rz(j)) * P.col(j);
+      rz(j) = rz_new;
+    }
+  }
+  return res;
+}
+
+}  // namespace softunlearn

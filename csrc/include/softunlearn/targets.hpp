@@ -1,0 +1,78 @@
+// Targets on a validation set: value and gradient in θ (DESIGN.md §1 table). Every gradient is
+// X̃ᵀc for a per-row coefficient c, so one kernel serves all of them.
+#pragma once
+
+#include <cmath>
+
+#include "kernels.hpp"
+#include "loss.hpp"
+#include "types.hpp"
+
+namespace softunlearn {
+
+enum class TargetKind { Utility = 0, DemographicParity = 1, EqualOpportunity = 2 };
+
+template <class T> struct TargetValue {
+  T value = 0;
+  Vec<T> grad;
+};
+
+// utility:  Σ ℓ,                                  c = ℓ'
+// DP:       mean σ(z) over s=1 − mean over s=0,    c = ±σ(1−σ)/n_g
+// EOP:      mean ℓ over {s=0,y=1} − over {s=1,y=1}, c = ±ℓ'/n_g on those rows
+// (robustness is utility on the fixed adversarial set.)
+template <class T, class Loss>
+TargetValue<T> evaluate_target(TargetKind kind, const Design<T>& D, const VecRef<T>& theta, const VecRef<T>& y,
+                               const VecRef<T>& group, int n_threads) {
+  const Index n = D.rows();
+  Vec<T> z(n);
+  predict(D, theta, z, n_threads);
+  Vec<T> c = Vec<T>::Zero(n);
+  TargetValue<T> out;
+  if (kind == TargetKind::Utility) {
+    for (Index i = 0; i < n; ++i) {
+      out.value += Loss::value(z(i), y(i));
+      c(i) = Loss::d1(z(i), y(i));
+    }
+  } else {
+    const bool eop = kind == TargetKind::EqualOpportunity;
+    Index count[2] = {0, 0};
+    for (Index i = 0; i < n; ++i)
+      if (!eop || y(i) == T(1)) ++count[group(i) != T(0)];
+    if (count[0] == 0 || count[1] == 0)
+      throw std::invalid_argument(eop ? "every sensitive group needs at least one positive label (y=1)"
+                                      : "the sensitive attribute needs both groups (0 and 1)");
+    // DP is s=1 minus s=0; EOP is s=0 minus s=1 (the paper's orientation: the loss gap of group 0).
+    for (Index i = 0; i < n; ++i) {
+      if (eop && y(i) != T(1)) continue;
+      const int g = group(i) != T(0);
+      const T sign = (g == 1) == !eop ? T(1) : T(-1);
+      const T scale = sign / T(count[g]);
+      if (eop) {
+        out.value += scale * Loss::value(z(i), y(i));
+        c(i) = scale * Loss::d1(z(i), y(i));
+      } else {
+        const T p = sigmoid(z(i));
+        out.value += scale * p;
+        c(i) = scale * p * (T(1) - p);
+      }
+    }
+  }
+  out.grad = xtv(D, VecRef<T>(c), n_threads);
+  return out;
+}
+
+// The mirror attack: xᵃ = x − factor · (wᵀx + b)/‖w‖² · w, computed once from θ̂.
+template <class T>
+RowMat<T> mirror_attack(const Design<T>& D, const VecRef<T>& theta, T factor, int n_threads) {
+  const Index d = D.features();
+  const T wn = theta.head(d).squaredNorm();
+  if (!(wn > T(0))) throw std::invalid_argument("the mirror attack needs a non-zero weight vector w");
+  Vec<T> z(D.rows());
+  predict(D, theta, z, n_threads);
+  RowMat<T> Xa = D.X;
+  Xa.noalias() -= (z * (factor / wn)) * theta.head(d).transpose();
+  return Xa;
+}
+
+}  // namespace softunlearn
