@@ -1,0 +1,195 @@
+"""Influence of training samples and the unlearning updates built on it.
+
+Sign convention (removal): ``scoreᵢ(f) = gᵢᵀ H⁻¹ ∇f(θ̂)`` with gᵢ = rᵢ x̃ᵢ, rᵢ = C sᵢ ℓ'(zᵢ, yᵢ)
+(for logistic regression ℓ' = p − y), is the first-order change of f when sample i is deleted. The
+Koh–Liang up-weighting influence is −score. Weight changes ε (sample weight sᵢ → sᵢ(1 + εᵢ)) move θ by
+≈ −H⁻¹ X̃ᵀ(ε ⊙ r) and f by ≈ −εᵀ score(f).
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Sequence, Union
+
+import numpy as np
+
+from . import _core
+from ._validation import as_labels, as_matrix, as_sample_weight, as_vector, check_n_threads, check_positive
+from .linear_model import check_model
+from .targets import Target, as_target, evaluate
+
+_CG_AUTO_PARAMS = 4000
+
+
+class Influence:
+    """Hessian of a fitted model at θ̂, factorised once, and everything computed from it.
+
+    Parameters
+    ----------
+    model : fitted softunlearn model.
+    X, y, sample_weight : the training data the model was fitted on.
+    solver : "auto" (Cholesky up to 4,000 parameters, CG beyond), "cholesky" or "cg".
+    cg_tol : relative residual for CG (default 1e-10 in float64, 1e-5 in float32).
+    cg_max_iter : CG iteration cap (default 10·n_params, at least 100).
+    reuse_hessian : reuse the Hessian the fit computed at θ̂ when X, y, sample_weight are the same objects
+        and the recomputed gradient confirms it (one pass over X instead of a Hessian assembly).
+
+    Attributes
+    ----------
+    r : (n,) per-sample gradient scale, gᵢ = rᵢ x̃ᵢ.
+    hessian : (p, p) ∇²J(θ̂) (assembled on first access in CG mode).
+    grad_norm : ‖∇J(θ̂)‖_∞ on this data: near zero when θ̂ is the optimum the influence assumes.
+    """
+
+    def __init__(self, model, X, y, sample_weight=None, *, solver: str = "auto", cg_tol=None, cg_max_iter=None,
+                 reuse_hessian: bool = True, n_threads=None):
+        self.model = check_model(model)
+        if solver not in ("auto", "cholesky", "cg"):
+            raise ValueError(f"solver: expected 'auto', 'cholesky' or 'cg', got {solver!r}")
+        dt = self.model.dtype
+        self._nt = check_n_threads(model.n_threads if n_threads is None else n_threads)
+        self.X = self.model._as_X(X)
+        n = self.X.shape[0]
+        self.y = as_labels(y, n, dt)
+        self.sample_weight = as_sample_weight(sample_weight, n, dt)
+        self.n_samples, self.n_params = n, self.model.theta_.shape[0]
+        self.solver = solver if solver != "auto" else ("cg" if self.n_params > _CG_AUTO_PARAMS else "cholesky")
+        self.cg_tol = (1e-10 if dt == np.float64 else 1e-5) if cg_tol is None else check_positive(cg_tol, "cg_tol")
+        self.cg_max_iter = max(100, 10 * self.n_params) if cg_max_iter is None else int(cg_max_iter)
+        self.cg_info = None
+
+        cache = getattr(self.model, "_fit_cache", None)
+        reusable = (reuse_hessian and self.solver == "cholesky" and cache is not None
+                    and cache.matches(X, y, sample_weight))
+        want_h = self.solver == "cg"
+        res = _core.loss_pass(self.X, self.y, self.sample_weight, self.model.theta_, dt.type(self.model.C),
+                              bool(self.model.fit_intercept), self.solver == "cholesky" and not reusable, True,
+                              want_h, self._nt, self.model._loss_code)
+        self.r = res["r"]
+        self._h = res.get("h")
+        self.grad = res["grad"]
+        self.grad_norm = float(np.max(np.abs(self.grad)))
+        eps = np.finfo(dt).eps
+        if reusable and np.max(np.abs(self.grad - cache.grad)) <= 1e3 * eps * cache.grad_scale:
+            self._hessian = cache.hessian
+            self.reused_hessian = True
+        else:
+            self._hessian = res.get("hessian")
+            self.reused_hessian = False
+            if reusable:  # data changed in place since the fit: assemble afresh
+                self._hessian = _core.loss_pass(self.X, self.y, self.sample_weight, self.model.theta_,
+                                                dt.type(self.model.C), bool(self.model.fit_intercept), True, False,
+                                                False, self._nt, self.model._loss_code)["hessian"]
+        self._chol = None
+        if self.solver == "cholesky":
+            self._chol = _cholesky(self._hessian)
+
+    # ---- linear algebra ------------------------------------------------------------------------
+    @property
+    def hessian(self) -> np.ndarray:
+        if self._hessian is None:
+            self._hessian = _core.loss_pass(self.X, self.y, self.sample_weight, self.model.theta_,
+                                            self.model.dtype.type(self.model.C), bool(self.model.fit_intercept),
+                                            True, False, False, self._nt, self.model._loss_code)["hessian"]
+        return self._hessian
+
+    def solve(self, V) -> np.ndarray:
+        """H⁻¹V for V of shape (p,) or (p, k)."""
+        V = np.asarray(V)
+        one = V.ndim == 1
+        B = np.asarray(V.reshape(self.n_params, -1), dtype=self.model.dtype, order="F")
+        if B.shape[0] != self.n_params or not np.isfinite(B).all():
+            raise ValueError(f"V: expected finite values with {self.n_params} rows, got shape {V.shape}")
+        if self._chol is not None:
+            U = self._chol.solve(B)
+        else:
+            reg = np.ones(self.n_params, dtype=self.model.dtype)
+            if self.model.fit_intercept:
+                reg[-1] = 0
+            U, its, res = _core.cg_solve(self.X, self._h, reg, B, bool(self.model.fit_intercept),
+                                         self.model.dtype.type(self.cg_tol), self.cg_max_iter, self._nt)
+            self.cg_info = {"iterations": list(its), "residuals": list(res)}
+            if max(res, default=0.0) > self.cg_tol:
+                import warnings
+                warnings.warn(f"CG stopped at relative residual {max(res):.3g} > cg_tol={self.cg_tol:g} after "
+                              f"{max(its)} iterations; raise cg_max_iter or use solver='cholesky'", RuntimeWarning,
+                              stacklevel=2)
+        return U[:, 0] if one else U
+
+    # ---- influence -----------------------------------------------------------------------------
+    def scores(self, targets: Union[Target, Sequence[Target]]) -> np.ndarray:
+        """Removal-convention scores: (n,) for one target, (n, k) for a list of k targets.
+
+        One solve H U = [∇f₁ … ∇f_k] and one pass r ⊙ (X̃U) over the training data."""
+        single = not isinstance(targets, (list, tuple)) or (
+            isinstance(targets, tuple) and len(targets) == 2 and isinstance(targets[0], numbers.Real))
+        tlist = [targets] if single else list(targets)
+        if not tlist:
+            raise ValueError("targets: expected at least one target")
+        G = np.column_stack([np.asarray(evaluate(as_target(t), self.model)[1], dtype=self.model.dtype)
+                             for t in tlist])
+        return self.scores_from_gradients(G)[:, 0] if single else self.scores_from_gradients(G)
+
+    def scores_from_gradients(self, G) -> np.ndarray:
+        """Scores for target gradients given directly as the columns of G (p, k)."""
+        U = self.solve(np.asarray(G).reshape(self.n_params, -1))
+        return _core.scores(self.X, np.asfortranarray(U, dtype=self.model.dtype), self.r,
+                            bool(self.model.fit_intercept), self._nt)
+
+    def _eps(self, eps) -> np.ndarray:
+        return as_vector(eps, self.n_samples, "eps", self.model.dtype)
+
+    def parameter_change(self, eps) -> np.ndarray:
+        """First-order change of θ for weight changes ε: −H⁻¹ X̃ᵀ(ε ⊙ r)."""
+        e = self._eps(eps)
+        v = _core.xtv(self.X, e * self.r, bool(self.model.fit_intercept), self._nt)
+        return -self.solve(v)
+
+    def predicted_change(self, target, eps) -> float:
+        """First-order change of a target for weight changes ε: −εᵀ score(f)."""
+        return float(-self._eps(eps) @ self.scores(target))
+
+    def newton_update(self, eps):
+        """θ_new = θ̂ − H⁻¹ X̃ᵀ(ε ⊙ r) as a new fitted model (the original is untouched)."""
+        return self.model._with_theta(self.model.theta_ + self.parameter_change(eps))
+
+
+def _cholesky(H):
+    cls = _core.Cholesky_f32 if H.dtype == np.float32 else _core.Cholesky_f64
+    return cls(np.asfortranarray(H))
+
+
+def newton_update(model, X, y, eps, *, sample_weight=None, influence: Influence = None):
+    """One-step Newton (influence) unlearning: θ_new = θ̂ − H⁻¹ X̃ᵀ(ε ⊙ r).
+
+    ``eps`` changes sample weights sᵢ → sᵢ(1 + εᵢ) (εᵢ = −1 deletes sample i). Pass the ``influence`` you
+    already built to reuse its factorisation. Returns a new model; ``model`` is untouched."""
+    if influence is None:
+        influence = Influence(model, X, y, sample_weight)
+    elif influence.model is not model:
+        raise ValueError("influence: it was built for a different model")
+    elif influence.n_samples != np.shape(X)[0]:
+        raise ValueError(f"influence: it was built on {influence.n_samples} samples, X has {np.shape(X)[0]}")
+    return influence.newton_update(eps)
+
+
+def refit(model, X, y, eps, *, sample_weight=None, tol=None, max_iter=None):
+    """Exact reweighted refit with sample weights s(1 + ε), warm-started from θ̂ (the ground truth the
+    one-step update approximates). Weights below −1 make sample weights negative: allowed, but the
+    objective may then stop being convex, in which case the fit raises NotPositiveDefiniteError."""
+    model = check_model(model)
+    Xc = model._as_X(X)
+    n = Xc.shape[0]
+    e = as_vector(eps, n, "eps", Xc.dtype)
+    s = as_sample_weight(sample_weight, n, Xc.dtype)
+    w = (s if s.size else np.ones(n, dtype=Xc.dtype)) * (1 + e)
+    new = _clone_params(model)
+    if tol is not None:
+        new.tol = tol
+    if max_iter is not None:
+        new.max_iter = max_iter
+    return new._fit(Xc, y, w, theta0=model.theta_, allow_negative=True)
+
+
+def _clone_params(model):
+    from sklearn.base import clone
+    return clone(model)

@@ -1,0 +1,229 @@
+"""Targets: functions f(θ) of a fitted model on a validation set, with value and gradient.
+
+Influence scores use the removal convention: ``scoreᵢ(f) = gᵢᵀ H⁻¹ ∇f(θ̂)`` is the first-order change
+of f when training sample i is deleted (gᵢ = C sᵢ ℓ'(zᵢ) x̃ᵢ). The Koh–Liang up-weighting influence
+is its negative. A weight change ε changes f by ≈ −εᵀ score(f).
+
+Built-in targets (DESIGN.md §1; x̃ = (x, 1) with an intercept, p = σ(z)):
+
+=====================  ============================================  ===================================
+target                 value                                         gradient
+=====================  ============================================  ===================================
+Utility(X, y)          Σ ℓ (summed log-loss)                         X̃ᵀ(p − y)
+DemographicParity      mean p over s=1 − mean p over s=0             same difference of means of p(1−p)x̃
+EqualOpportunity       mean ℓ over {s=0,y=1} − over {s=1,y=1}        same difference of means of (p−y)x̃
+Robustness(X, y)       Σ ℓ at the mirror-attacked points xᵃ          X̃ᵃᵀ(p(xᵃ) − y), xᵃ held fixed
+=====================  ============================================  ===================================
+
+Any object with ``value(model)`` and ``gradient(model)`` is a target, and so is a ``(value, gradient)``
+pair (see :func:`as_target`).
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Optional
+
+import numpy as np
+
+from . import _core
+from ._validation import as_group, as_labels, as_matrix, check_n_threads, check_positive
+from .linear_model import check_model
+
+
+class Target:
+    """Base class: subclasses implement ``value(model) -> float`` and ``gradient(model) -> (p,)``."""
+
+    name = "target"
+
+    def value(self, model) -> float:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def gradient(self, model) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class _BuiltinTarget(Target):
+    """Validation data is checked once; it is cast to a model's dtype on first use with that dtype."""
+
+    _kind: int = -1
+
+    def __init__(self, X, y=None, s=None):
+        X64 = as_matrix(X, "X")
+        n = X64.shape[0]
+        self._data = {X64.dtype: (X64,
+                                  as_labels(y, n, X64.dtype) if y is not None else np.empty(0, X64.dtype),
+                                  self._check_group(s, y, n, X64.dtype) if s is not None else np.empty(0, X64.dtype))}
+        self.n_samples = n
+
+    def _check_group(self, s, y, n, dtype):
+        return as_group(s, n, dtype)
+
+    def _arrays(self, model):
+        dt = model.dtype
+        if dt not in self._data:
+            X, y, s = next(iter(self._data.values()))
+            self._data[dt] = (X.astype(dt), y.astype(dt), s.astype(dt))
+        X, y, s = self._data[dt]
+        if X.shape[1] != model.n_features_in_:
+            raise ValueError(f"X: the target has {X.shape[1]} features, the model {model.n_features_in_}")
+        return X, y, s
+
+    def evaluate(self, model):
+        """(value, gradient) in one pass over the validation set."""
+        model = check_model(model)
+        X, y, s = self._arrays(model)
+        value, grad = _core.evaluate_target(self._kind, X, model.theta_, y, s, bool(model.fit_intercept),
+                                            check_n_threads(model.n_threads), model._loss_code)
+        return float(value), grad
+
+    def value(self, model) -> float:
+        return self.evaluate(model)[0]
+
+    def gradient(self, model) -> np.ndarray:
+        return self.evaluate(model)[1]
+
+    def __repr__(self):
+        return f"{type(self).__name__}(n_samples={self.n_samples})"
+
+
+class Utility(_BuiltinTarget):
+    """Summed validation loss Σ ℓ(zᵢ, yᵢ); gradient X̃ᵀ(p − y). Lower is better."""
+
+    name = "utility"
+    _kind = _core.TARGET_UTILITY
+
+    def __init__(self, X, y):
+        super().__init__(X, y=y)
+
+
+class DemographicParity(_BuiltinTarget):
+    """Soft demographic-parity gap: mean σ(z) over s=1 minus mean over s=0 (signed)."""
+
+    name = "dp"
+    _kind = _core.TARGET_DP
+
+    def __init__(self, X, s):
+        super().__init__(X, s=s)
+
+
+class EqualOpportunity(_BuiltinTarget):
+    """Soft equal-opportunity gap: mean loss over {s=0, y=1} minus mean loss over {s=1, y=1} (signed).
+
+    Positive when the positives of group 0 are fitted worse, i.e. the same sign as
+    TPR(s=1) − TPR(s=0)."""
+
+    name = "eop"
+    _kind = _core.TARGET_EOP
+
+    def __init__(self, X, y, s):
+        super().__init__(X, y=y, s=s)
+
+    def _check_group(self, s, y, n, dtype):
+        g = as_group(s, n, dtype)
+        yy = as_labels(y, n, dtype)
+        for grp in (0, 1):
+            if not np.any((g == grp) & (yy == 1)):
+                raise ValueError(f"s: group {grp} has no positive labels (y=1); equal opportunity needs positives in both groups")
+        return g
+
+
+class Robustness(_BuiltinTarget):
+    """Summed loss on mirror-attacked validation points xᵃ = x − factor·(wᵀx + b)/‖w‖²·w.
+
+    The attacked points are computed once, from the first model the target sees (or from ``model``
+    given here), and then kept fixed so that the value after unlearning is measured on the same
+    points. ``adversarial_X`` exposes them."""
+
+    name = "robustness"
+    _kind = _core.TARGET_UTILITY
+
+    def __init__(self, X, y, factor: float = 1.3, model=None):
+        self.factor = check_positive(factor, "factor")
+        self._clean = as_matrix(X, "X")
+        self._y = y
+        self._bound = False
+        self.n_samples = self._clean.shape[0]
+        as_labels(y, self.n_samples, self._clean.dtype)
+        if model is not None:
+            self.bind(model)
+
+    def bind(self, model) -> "Robustness":
+        """Compute the adversarial points from ``model``'s θ (once)."""
+        model = check_model(model)
+        X = self._clean.astype(model.dtype, copy=False)
+        Xa = _core.mirror_attack(X, model.theta_, bool(model.fit_intercept), model.dtype.type(self.factor),
+                                 check_n_threads(model.n_threads))
+        super().__init__(Xa, y=self._y)
+        self._bound = True
+        return self
+
+    @property
+    def adversarial_X(self) -> np.ndarray:
+        if not self._bound:
+            raise AttributeError("the adversarial points are computed at the first use with a model; call bind(model)")
+        return next(iter(self._data.values()))[0]
+
+    def evaluate(self, model):
+        if not self._bound:
+            self.bind(model)
+        return super().evaluate(model)
+
+
+class Custom(Target):
+    """A target given by its gradient (and optionally its value) at θ̂."""
+
+    name = "custom"
+
+    def __init__(self, gradient, value: Optional[float] = None):
+        g = np.asarray(gradient, dtype=np.float64)
+        if g.ndim != 1 or not np.isfinite(g).all():
+            raise ValueError(f"gradient: expected a finite 1-D array of length n_params, got shape {g.shape}")
+        self._grad = g
+        self._value = value
+
+    def gradient(self, model) -> np.ndarray:
+        p = model.theta_.shape[0]
+        if self._grad.shape[0] != p:
+            raise ValueError(f"gradient: expected length {p} (n_features + intercept), got {self._grad.shape[0]}")
+        return self._grad.astype(model.dtype)
+
+    def value(self, model) -> float:
+        if self._value is None:
+            raise ValueError("this custom target was given without a value")
+        return float(self._value)
+
+
+def as_target(obj) -> Target:
+    """Accept a Target, an object with ``value(model)``/``gradient(model)``, or a ``(value, gradient)`` pair."""
+    if isinstance(obj, Target):
+        return obj
+    if hasattr(obj, "gradient") and callable(getattr(obj, "gradient")):
+        return obj
+    if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], numbers.Real):
+        return Custom(obj[1], value=obj[0])
+    raise TypeError(
+        f"target: expected a softunlearn target, an object with value(model) and gradient(model), or a "
+        f"(value, gradient) pair, got {type(obj).__name__}"
+    )
+
+
+def evaluate(target, model):
+    """(value, gradient) of any target."""
+    t = as_target(target)
+    if hasattr(t, "evaluate"):
+        return t.evaluate(model)
+    return float(t.value(model)), np.asarray(t.gradient(model))
+
+
+def required_change(target, model, fraction: float = 1.0) -> float:
+    """Δ for :func:`softunlearn.soft_weights`: the decrease of the target to ask for.
+
+    ``Δ = fraction · f(θ̂)``. For a signed gap (DP, EOP) ``fraction=1`` drives the gap to zero from either
+    side (a negative gap gives a negative Δ: the gap is raised to zero, not doubled). For a loss
+    (utility, robustness) use ``fraction < 1``: e.g. 0.1 asks for a 10 % lower adversarial loss."""
+    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not (0 < fraction <= 1):
+        raise ValueError(f"fraction: expected a number in (0, 1], got {fraction!r}")
+    return float(fraction) * float(as_target(target).value(model))
