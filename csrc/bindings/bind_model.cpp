@@ -19,12 +19,12 @@ template <class T> void def_model(py::module_& m) {
   m.def(
       "fit",
       [](MatRef<T> X, VecRef<T> y, VecRef<T> s, VecRef<T> theta0, T C, bool intercept, T tol, int max_iter,
-         int n_threads, int loss) {
+         int n_threads, int loss, Index subsample) {
         FitResult<T> r;
         {
           py::gil_scoped_release release;
           const Problem<T> P{{X, intercept}, y, s, C};
-          r = with_loss(loss, [&](auto L) { return newton_fit<T, decltype(L)>(P, theta0, tol, max_iter, n_threads); });
+          r = with_loss(loss, [&](auto L) { return newton_fit<T, decltype(L)>(P, theta0, tol, max_iter, n_threads, subsample); });
         }
         py::dict out = pass_to_dict(std::move(r.at_optimum));
         out["theta"] = std::move(r.theta);
@@ -32,10 +32,13 @@ template <class T> void def_model(py::module_& m) {
         out["converged"] = r.converged;
         out["grad_norm"] = r.grad_norm;
         out["grad_scale"] = r.grad_scale;
+        out["n_hessian"] = r.n_hessian;
+        out["n_passes"] = r.n_passes;
+        out["n_warm_iter"] = r.n_warm_iter;
         return out;
       },
       arg("X").noconvert(), arg("y").noconvert(), arg("s").noconvert(), arg("theta0").noconvert(), arg("C"),
-      arg("intercept"), arg("tol"), arg("max_iter"), arg("n_threads"), arg("loss"),
+      arg("intercept"), arg("tol"), arg("max_iter"), arg("n_threads"), arg("loss"), arg("subsample") = 0,
       "Damped Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ; returns θ and the loss, gradient and Hessian at θ.");
 
   m.def(

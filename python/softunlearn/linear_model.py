@@ -104,8 +104,9 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             if th0.shape != (p,) or not np.isfinite(th0).all():
                 raise ValueError(f"theta0: expected {p} finite values (w, b), got shape {np.shape(theta0)}")
         tol = _DEFAULT_TOL[dt] if self.tol is None else check_positive(self.tol, "tol")
+        # A cold start begins with a cheap fit on every 8th row (skipped when that is too few rows).
         res = _core.fit(Xc, yc, sc, th0, dt.type(C), bool(self.fit_intercept), dt.type(tol),
-                        int(self.max_iter), nt, self._loss_code)
+                        int(self.max_iter), nt, self._loss_code, 8 if theta0 is None else 0)
         if not res["converged"]:
             warnings.warn(
                 f"{type(self).__name__} did not converge in {res['n_iter']} Newton iterations "
@@ -116,6 +117,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             )
         self._set_theta(res["theta"], d)
         self.n_iter_ = int(res["n_iter"])
+        self.n_hessian_evals_ = int(res["n_hessian"])
         self.converged_ = bool(res["converged"])
         self.objective_ = float(res["objective"])
         self._fit_cache = _FitCache(res["hessian"], res["grad"], float(res["grad_scale"]),
@@ -135,7 +137,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         new = copy.copy(self)
         new._set_theta(np.array(theta, dtype=self.coef_.dtype), self.n_features_in_)
         new.__dict__.pop("_fit_cache", None)
-        for attr in ("n_iter_", "converged_", "objective_"):
+        for attr in ("n_iter_", "converged_", "objective_", "n_hessian_evals_"):
             new.__dict__.pop(attr, None)
         return new
 
@@ -197,7 +199,8 @@ class LogisticRegression(_LinearModel):
     Attributes
     ----------
     coef_ : (1, n_features);  intercept_ : (1,);  classes_ : [0, 1];  n_iter_ ;  converged_ ;
-    objective_ : J at the solution;  theta_ : (w, b) as one vector.
+    objective_ : J at the solution;  theta_ : (w, b) as one vector;
+    n_hessian_evals_ : Hessian assemblies the fit needed (later Newton steps reuse a factorisation).
     """
 
     _loss_code = _core.LOSS_LOGISTIC

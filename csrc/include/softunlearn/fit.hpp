@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "kernels.hpp"
@@ -92,34 +93,79 @@ template <class T> struct FitResult {
   bool converged = false;
   T grad_norm = 0;  // ‖∇J‖_∞ at the returned θ
   T grad_scale = 0;
+  int n_hessian = 0;  // Hessian passes (the O(np²) work); the rest were O(np) gradient passes
+  int n_passes = 0;
+  int n_warm_iter = 0;  // Newton iterations of the subsample warm start
 };
 
-// Damped Newton. Stops when ‖∇J‖_∞ ≤ tol · max(1, C Σ sᵢ), a scale that does not depend on the start
-// (a warm start must not tighten the test). The full step is tried first with the Hessian pass it
-// needs anyway, so a line search costs nothing unless the full step fails Armijo.
+// Damped Newton with lagged Hessians. Stops when ‖∇J‖_∞ ≤ tol · max(1, C Σ sᵢ), a scale that does not
+// depend on the start (a warm start must not tighten the test).
+// The Hessian pass costs O(np²) against O(np) for a gradient pass, so once Newton is in its quadratic
+// regime (the gradient shrank ≥ 20× in one step) the last factorisation is reused for chord steps,
+// which still contract by ~‖H_k − H*‖/λ_min(H*) per step. A chord step that contracts less than 10×
+// brings back a fresh Hessian. The returned Hessian is always evaluated at the returned θ, because
+// the influence step reuses it. The full step is tried first with the pass it needs anyway, so a
+// line search costs nothing unless the full step fails Armijo.
+//
+// `subsample` = k > 1 starts from a loose fit on every k-th row (C scaled by the weight ratio so both
+// objectives weigh data alike): the far-from-optimum iterations, where Newton needs a fresh Hessian
+// every step, then cost 1/k of a full pass, and the full data needs only the final quadratic steps.
 template <class T, class Loss>
-FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int max_iter, int n_threads) {
+FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int max_iter, int n_threads,
+                        Index subsample = 0, bool final_hessian = true) {
   const Design<T>& D = P.design;
   const T eps = std::numeric_limits<T>::epsilon();
   FitResult<T> res;
   res.theta = theta0;
+  const Index m = subsample > 1 ? D.rows() / subsample : 0;
+  if (m >= std::max<Index>(2000, 20 * D.params())) {
+    const Eigen::Map<const RowMat<T>, 0, Eigen::OuterStride<>> Xs(D.X.data(), m, D.features(),
+                                                                     Eigen::OuterStride<>(subsample * D.X.outerStride()));
+    Vec<T> ys(m), ss(P.s.size() ? m : 0);
+    for (Index i = 0; i < m; ++i) {
+      ys(i) = P.y(i * subsample);
+      if (ss.size()) ss(i) = P.s(i * subsample);
+    }
+    const T full = P.weight_sum(), part = ss.size() ? ss.sum() : T(m);
+    if (full > T(0) && part > T(0)) {
+      const Problem<T> Ps{{Xs, D.intercept}, ys, ss, P.C * full / part};
+      try {
+        FitResult<T> warm = newton_fit<T, Loss>(Ps, theta0, std::sqrt(tol), max_iter, n_threads, 0, false);
+        res.theta = warm.theta;
+        res.n_warm_iter = warm.n_iter;
+      } catch (const std::exception&) {
+        // A subsample can be degenerate (one class, separable): the full problem decides.
+      }
+    }
+  }
   res.grad_scale = std::max(T(1), P.C * std::abs(P.weight_sum()));
-  PassResult<T> cur = loss_pass<T, Loss>(P, res.theta, true, nullptr, nullptr, n_threads);
+  auto pass = [&](const Vec<T>& th, bool hessian) {
+    ++res.n_passes;
+    res.n_hessian += hessian;
+    return loss_pass<T, Loss>(P, th, hessian, nullptr, nullptr, n_threads);
+  };
+  PassResult<T> cur = pass(res.theta, true);
+  std::unique_ptr<Cholesky<T>> chol;
+  T prev_gn = std::numeric_limits<T>::infinity();
+  bool chord = false;  // was the last step taken with a lagged Hessian?
   for (;;) {
     res.grad_norm = cur.grad.template lpNorm<Eigen::Infinity>();
     if (!std::isfinite(res.grad_norm)) throw std::runtime_error("non-finite gradient during the Newton fit");
+    const T ratio = res.grad_norm / prev_gn;
     if (res.grad_norm <= tol * res.grad_scale) {
       res.converged = true;
       break;
     }
     if (res.n_iter >= max_iter) break;
-    const Vec<T> dir = -Cholesky<T>(cur.H).solve(cur.grad);
+    if (cur.H.size()) chol = std::make_unique<Cholesky<T>>(cur.H);
+    const Vec<T> dir = -chol->solve(cur.grad);
     const T slope = cur.grad.dot(dir);
     if (!(slope < T(0))) break;  // no descent direction left at working precision
+    const bool lag = cur.H.size() ? ratio < T(0.05) : (chord && ratio < T(0.1));
     // Rounding makes J flat near the optimum; without this slack a perfect step could be refused.
     const T slack = T(64) * eps * (std::abs(cur.objective) + T(1));
     Vec<T> trial = res.theta + dir;
-    PassResult<T> next = loss_pass<T, Loss>(P, trial, true, nullptr, nullptr, n_threads);
+    PassResult<T> next = pass(trial, !lag);
     if (!(next.objective <= cur.objective + T(1e-4) * slope + slack)) {
       // Backtrack along z(α) = z + α X̃·dir: O(n) per trial instead of a pass over X.
       Vec<T> z(D.rows()), dz(D.rows());
@@ -136,12 +182,15 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
       }
       if (!ok) break;
       trial = res.theta + alpha * dir;
-      next = loss_pass<T, Loss>(P, trial, true, nullptr, nullptr, n_threads);
+      next = pass(trial, true);
     }
+    chord = next.H.size() == 0;
+    prev_gn = res.grad_norm;
     res.theta = std::move(trial);
     cur = std::move(next);
     ++res.n_iter;
   }
+  if (final_hessian && !cur.H.size()) cur = pass(res.theta, true);
   res.at_optimum = std::move(cur);
   return res;
 }

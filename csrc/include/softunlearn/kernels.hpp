@@ -18,7 +18,8 @@ template <class T> inline Index gram_block_rows(Index p) {
   const Index rows = target_bytes / (std::max<Index>(p, 1) * Index(sizeof(T)));
   return std::max<Index>(64, std::min<Index>(rows, 4096));
 }
-inline constexpr Index kStreamBlock = 4096;
+// Rows per block for O(np) passes: a block is read by one GEMV and re-read by a second from L2.
+inline constexpr Index kStreamBlock = 256;
 
 // z = X̃ θ on rows [b, e).
 template <class T, class Out>
