@@ -1,0 +1,86 @@
+"""The one-call workflow: influence → soft weights → unlearning update."""
+from __future__ import annotations
+
+import numpy as np
+
+from .influence import Influence, newton_update, refit
+from .linear_model import check_model
+from .targets import DemographicParity, EqualOpportunity, Robustness, Target, Utility, as_target, required_change
+
+_METHODS = ("newton", "refit")
+_TARGETS = ("dp", "eop", "robustness")
+
+
+def make_target(target, Xv, yv, sv=None, model=None) -> Target:
+    """A built-in target by name ("dp", "eop", "robustness") on the validation set, or any target as is."""
+    if isinstance(target, str):
+        if target == "dp":
+            return DemographicParity(Xv, _need(sv, "sv", target))
+        if target == "eop":
+            return EqualOpportunity(Xv, yv, _need(sv, "sv", target))
+        if target == "robustness":
+            return Robustness(Xv, yv, model=model)
+        raise ValueError(f"target: expected one of {_TARGETS} or a target object, got {target!r}")
+    return as_target(target)
+
+
+def _need(v, name, target):
+    if v is None:
+        raise ValueError(f"{name}: the {target!r} target needs the validation sensitive attribute")
+    return v
+
+
+class SoftUnlearner:
+    """Fix a target property of a fitted model by soft-weighted unlearning.
+
+    Steps: (1) influence scores T of the target and U of validation utility (removal convention,
+    ``scoreᵢ = gᵢᵀH⁻¹∇f``); (2) weight changes ε from :func:`softunlearn.soft_weights` asking the target
+    to drop by Δ = ``fraction`` · f(θ̂) while utility does not get worse; (3) apply them: ``method="newton"``
+    (θ̂ − H⁻¹X̃ᵀ(ε⊙r), milliseconds) or ``"refit"`` (exact warm-started refit with weights s(1+ε)).
+
+    Parameters
+    ----------
+    target : "dp", "eop", "robustness", or a target object.
+    scheme, lam, bounds : passed to :func:`softunlearn.soft_weights`. ``bounds=(-1, None)`` (default) keeps
+        every sample weight non-negative.
+    fraction : share of the target value to remove (1 drives a fairness gap to zero; use < 1 for
+        robustness, whose value is a loss).
+    method : "newton" or "refit".
+
+    Attributes after ``fit``: ``model_`` (the unlearned model; the input model is untouched), ``eps_``,
+    ``weights_`` (the solver's result), ``target_``, ``delta_``, ``scores_`` (T), ``utility_scores_`` (U),
+    ``influence_``, ``target_before_``, ``target_after_``.
+    """
+
+    def __init__(self, target="dp", *, scheme="auto", lam=0.1, bounds=(-1.0, None), fraction=None, method="newton",
+                 solver="auto"):
+        self.target = target
+        self.scheme = scheme
+        self.lam = lam
+        self.bounds = bounds
+        self.fraction = fraction
+        self.method = method
+        self.solver = solver
+
+    def fit(self, model, X, y, Xv, yv, sv=None, sample_weight=None):
+        from .weights import soft_weights
+
+        model = check_model(model)
+        if self.method not in _METHODS:
+            raise ValueError(f"method: expected one of {_METHODS}, got {self.method!r}")
+        self.target_ = make_target(self.target, Xv, yv, sv, model=model)
+        fraction = self.fraction if self.fraction is not None else (0.1 if self.target == "robustness" else 1.0)
+        self.delta_ = required_change(self.target_, model, fraction)
+        self.target_before_ = self.target_.value(model)
+        self.influence_ = Influence(model, X, y, sample_weight, solver=self.solver)
+        S = self.influence_.scores([self.target_, Utility(Xv, yv)])
+        self.scores_, self.utility_scores_ = S[:, 0], S[:, 1]
+        self.weights_ = soft_weights(self.scores_, self.utility_scores_, self.delta_, lam=self.lam, scheme=self.scheme,
+                                     bounds=self.bounds)
+        self.eps_ = self.weights_.eps
+        if self.method == "newton":
+            self.model_ = newton_update(model, X, y, self.eps_, influence=self.influence_)
+        else:
+            self.model_ = refit(model, X, y, self.eps_, sample_weight=sample_weight)
+        self.target_after_ = self.target_.value(self.model_)
+        return self
