@@ -15,7 +15,7 @@ import numpy as np
 from . import _core
 from ._validation import as_labels, as_matrix, as_sample_weight, as_vector, check_n_threads, check_positive
 from .linear_model import check_model
-from .targets import Target, as_target, evaluate
+from .targets import Target, as_target
 
 _CG_AUTO_PARAMS = 4000
 
@@ -60,7 +60,7 @@ class Influence:
         cache = getattr(self.model, "_fit_cache", None)
         reusable = (reuse_hessian and self.solver == "cholesky" and cache is not None
                     and cache.matches(X, y, sample_weight))
-        want_h = self.solver == "cg"
+        want_h = self.solver == "cg" or reusable
         res = _core.loss_pass(self.X, self.y, self.sample_weight, self.model.theta_, dt.type(self.model.C),
                               bool(self.model.fit_intercept), self.solver == "cholesky" and not reusable, True,
                               want_h, self._nt, self.model._loss_code)
@@ -69,7 +69,8 @@ class Influence:
         self.grad = res["grad"]
         self.grad_norm = float(np.max(np.abs(self.grad)))
         eps = np.finfo(dt).eps
-        if reusable and np.max(np.abs(self.grad - cache.grad)) <= 1e3 * eps * cache.grad_scale:
+        if reusable and np.max(np.abs(self.grad - cache.grad)) <= 1e3 * eps * cache.grad_scale \
+                and self._probe_matches(cache, res["h"]):
             self._hessian = cache.hessian
             self.reused_hessian = True
         else:
@@ -82,6 +83,15 @@ class Influence:
         self._chol = None
         if self.solver == "cholesky":
             self._chol = _cholesky(self._hessian)
+
+    def _probe_matches(self, cache, h) -> bool:
+        v = cache.probe
+        icpt = bool(self.model.fit_intercept)
+        Hv = _core.xtv(self.X, h * _core.predict(self.X, v, icpt, self._nt), icpt, self._nt)
+        Hv[: self.X.shape[1]] += v[: self.X.shape[1]]
+        ref = cache.hessian @ v
+        tol = 1e3 * np.finfo(self.model.dtype).eps * (np.abs(cache.hessian) @ np.abs(v)).max()
+        return bool(np.max(np.abs(Hv - ref)) <= tol)
 
     # ---- linear algebra ------------------------------------------------------------------------
     @property
@@ -125,7 +135,7 @@ class Influence:
         tlist = [targets] if single else list(targets)
         if not tlist:
             raise ValueError("targets: expected at least one target")
-        G = np.column_stack([np.asarray(evaluate(as_target(t), self.model)[1], dtype=self.model.dtype)
+        G = np.column_stack([np.asarray(_gradient(as_target(t), self.model), dtype=self.model.dtype)
                              for t in tlist])
         return self.scores_from_gradients(G)[:, 0] if single else self.scores_from_gradients(G)
 
@@ -151,6 +161,11 @@ class Influence:
     def newton_update(self, eps):
         """θ_new = θ̂ − H⁻¹ X̃ᵀ(ε ⊙ r) as a new fitted model (the original is untouched)."""
         return self.model._with_theta(self.model.theta_ + self.parameter_change(eps))
+
+
+def _gradient(target, model):
+    # Scores need only ∇f: a target given without a value must still work.
+    return target.evaluate(model)[1] if hasattr(target, "evaluate") else target.gradient(model)
 
 
 def _cholesky(H):

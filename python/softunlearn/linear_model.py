@@ -15,7 +15,7 @@ from typing import Any, Optional
 import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from . import _core
 from ._validation import (
@@ -27,7 +27,7 @@ from ._validation import (
     compute_dtype,
 )
 
-_DEFAULT_TOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
+_DEFAULT_TOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-7}
 
 
 def _ref(obj) -> Optional[weakref.ref]:
@@ -41,14 +41,16 @@ def _ref(obj) -> Optional[weakref.ref]:
 class _FitCache:
     """What the last Newton pass left behind: the Hessian at θ̂ and the data it was computed on.
 
-    `Influence` reuses the Hessian only when it is given the very same array objects *and* the
-    gradient it recomputes at θ̂ (a pass it needs anyway) matches, so an array changed in place
-    is never served a stale Hessian."""
+    `Influence` reuses the Hessian only when it is given the very same array objects, the gradient it
+    recomputes at θ̂ (a pass it needs anyway) matches, and a Hessian-vector product with a random probe
+    recomputed from the data (two O(np) passes instead of an O(np²) assembly) matches H·probe: an array
+    changed in place would have to keep both the gradient and H·v for a random v to be missed."""
 
     hessian: np.ndarray
     grad: np.ndarray
     grad_scale: float
     refs: tuple
+    probe: np.ndarray  # random v; H v is recomputed from the data to detect arrays changed in place
 
     def matches(self, X, y, sample_weight) -> bool:
         now = (X, y, sample_weight)
@@ -96,6 +98,11 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         n, d = Xc.shape
         yc = as_labels(y, n, dt)
         sc = as_sample_weight(sample_weight, n, dt, allow_negative=allow_negative)
+        if self.fit_intercept:
+            present = yc if not sc.size else yc[sc > 0]
+            if present.size == 0 or present.min() == present.max():
+                raise ValueError("y: only one class among the samples with positive weight; with an unpenalised "
+                                 "intercept the fit has no minimiser (need both 0 and 1)")
         p = d + bool(self.fit_intercept)
         if theta0 is None:
             th0 = np.zeros(p, dtype=dt)
@@ -121,7 +128,8 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         self.converged_ = bool(res["converged"])
         self.objective_ = float(res["objective"])
         self._fit_cache = _FitCache(res["hessian"], res["grad"], float(res["grad_scale"]),
-                                    (_ref(X), _ref(y), None if sample_weight is None else _ref(sample_weight)))
+                                    (_ref(X), _ref(y), None if sample_weight is None else _ref(sample_weight)),
+                                    np.random.default_rng().standard_normal(p).astype(dt))
         return self
 
     def _set_theta(self, theta, n_features):
@@ -144,7 +152,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
     # ---- parameters ----------------------------------------------------------------------------
     def _check_fitted(self):
         if not hasattr(self, "coef_"):
-            raise AttributeError(f"this {type(self).__name__} is not fitted yet; call fit(X, y) first")
+            raise NotFittedError(f"model: this {type(self).__name__} is not fitted yet; call fit(X, y) first")
 
     @property
     def theta_(self) -> np.ndarray:

@@ -1,0 +1,59 @@
+"""Shared fixtures for the tests of the compiled package (test_model, test_influence, test_inputs,
+test_loo_adult).
+
+* ``data``: small synthetic logistic-regression data (fresh arrays for every test, so a test may
+  modify them) with a binary sensitive attribute ``s`` correlated with feature 0 and entering the
+  label model, a validation split (Xv, yv, sv) drawn from the same distribution, and positive sample
+  weights ``sw``.
+* ``make_data``: the same generator as a factory, for other sizes/seeds.
+* ``adult_subset``: a 3,000-row training subsample of UCI Adult (``softunlearn.datasets.load_adult``,
+  seed 0; validation and test parts unchanged), loaded once per session.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def make_synthetic(n=300, d=5, n_val=200, seed=0):
+    """Synthetic data; ``s`` is correlated with x0 and raises P(y=1), so DP/EOP gaps are non-zero."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=d)
+    w[0] = 0.8  # x0 matters, so the gaps depend on the model
+
+    def draw(m):
+        X = rng.normal(size=(m, d))
+        s = (X[:, 0] + 0.8 * rng.normal(size=m) > 0).astype(np.int64)
+        y = (rng.uniform(size=m) < _sigmoid(X @ w + 0.3 + 0.7 * s)).astype(np.int64)
+        return X, y, s
+
+    X, y, s = draw(n)
+    Xv, yv, sv = draw(n_val)
+    for part_y, part_s in ((y, s), (yv, sv)):  # every group has both labels (EOP needs positives)
+        for g in (0, 1):
+            assert set(np.unique(part_y[part_s == g])) == {0, 1}
+    sw = rng.uniform(0.2, 2.0, size=n)
+    return SimpleNamespace(X=X, y=y, s=s, Xv=Xv, yv=yv, sv=sv, sw=sw, n=n, d=d)
+
+
+@pytest.fixture
+def data():
+    return make_synthetic()
+
+
+@pytest.fixture
+def make_data():
+    return make_synthetic
+
+
+@pytest.fixture(scope="session")
+def adult_subset():
+    from softunlearn import datasets
+
+    return datasets.load_adult(n_train=3000, seed=0)
