@@ -34,5 +34,6 @@ void bind_model(py::module_& m);
 void bind_linalg(py::module_& m);
 void bind_influence(py::module_& m);
 void bind_targets(py::module_& m);
+void bind_weights(py::module_& m);
 
 }  // namespace softunlearn::bindings

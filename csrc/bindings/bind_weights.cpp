@@ -1,0 +1,167 @@
+#include <softunlearn/weights.hpp>
+
+#include <cmath>
+
+#include "pybind11.hpp"
+
+namespace softunlearn::bindings {
+namespace {
+
+// Weights are computed in float64 only: the closed forms and the dual divide by quantities such as
+// ‖t − (c/b)u‖² and Schur complements that lose all accuracy in float32.
+using T = double;
+
+void check_pair(const VecRef<T>& t, const VecRef<T>& u) {
+  if (t.size() != u.size()) throw std::invalid_argument("T and U must have the same length");
+}
+
+void check_box(T lo, T hi) {
+  if (std::isnan(lo) || std::isnan(hi) || lo > 0 || hi < 0)
+    throw std::invalid_argument("bounds must satisfy lo <= 0 <= hi");
+}
+
+void check_problem(T sign, T delta, T lo, T hi) {
+  if (sign != 1 && sign != -1) throw std::invalid_argument("sign must be +1 or -1");
+  if (!(delta >= 0) || !std::isfinite(delta)) throw std::invalid_argument("delta must be finite and >= 0 (oriented)");
+  check_box(lo, hi);
+}
+
+py::dict stats_dict(const ClipStats<T>& s) {
+  py::dict d;
+  d["tt"] = s.tt;
+  d["tu"] = s.tu;
+  d["ee"] = s.ee;
+  d["at"] = s.at;
+  d["au"] = s.au;
+  d["n_free"] = s.n_free;
+  return d;
+}
+
+}  // namespace
+
+void bind_weights(py::module_& m) {
+  m.def(
+      "weight_moments",
+      [](VecRef<T> t, VecRef<T> u, int n_threads) {
+        check_pair(t, u);
+        Moments<T> r;
+        {
+          py::gil_scoped_release release;
+          r = weight_moments<T>(t, u, n_threads);
+        }
+        return py::make_tuple(r.a, r.b, r.c);
+      },
+      arg("T").noconvert(), arg("U").noconvert(), arg("n_threads"), "(a, b, c) = (TᵀT, UᵀU, TᵀU)");
+
+  m.def(
+      "weight_residual_norm2",
+      [](VecRef<T> t, VecRef<T> u, T r, int n_threads) {
+        check_pair(t, u);
+        py::gil_scoped_release release;
+        return residual_norm2<T>(t, u, r, n_threads);
+      },
+      arg("T").noconvert(), arg("U").noconvert(), arg("r"), arg("n_threads"), "‖T − rU‖² from the residual itself");
+
+  m.def(
+      "weight_combine",
+      [](VecRef<T> t, VecRef<T> u, T alpha, T beta, T lo, T hi, int n_threads) {
+        check_pair(t, u);
+        check_box(lo, hi);
+        py::array_t<T> eps(t.size());
+        T* out = eps.mutable_data();
+        ClipStats<T> s;
+        {
+          py::gil_scoped_release release;
+          s = clip_pass<T>(t, u, alpha, beta, lo, hi, out, n_threads);
+        }
+        return py::make_tuple(eps, stats_dict(s));
+      },
+      arg("T").noconvert(), arg("U").noconvert(), arg("alpha"), arg("beta"), arg("lo"), arg("hi"), arg("n_threads"),
+      "ε = clip(αT + βU, lo, hi) and its sums (tt = εᵀT, tu = εᵀU, ee = ‖ε‖², at = Σ|Tε|, au = Σ|Uε|).");
+
+  m.def(
+      "weights_bounded",
+      [](VecRef<T> t, VecRef<T> u, T sign, T delta, T rho_min, T lo, T hi, int n_threads) {
+        check_pair(t, u);
+        check_problem(sign, delta, lo, hi);
+        if (!(rho_min > 0) || !std::isfinite(rho_min)) throw std::invalid_argument("rho_min must be finite and > 0");
+        py::array_t<T> eps(t.size());
+        T* out = eps.mutable_data();
+        BoundedSolution<T> s;
+        {
+          py::gil_scoped_release release;
+          BoundedWeights<T> solver(t, u, sign, delta, lo, hi, n_threads);
+          s = solver.solve(rho_min);
+          solver.write_eps(s, out);
+        }
+        py::dict d = stats_dict(s.stats);
+        d["eps"] = eps;
+        d["rho1"] = s.rho1;
+        d["rho2"] = s.rho2;
+        d["status"] = static_cast<int>(s.status);
+        d["passes"] = s.passes;
+        d["max_decrease"] = s.max_decrease;
+        return d;
+      },
+      arg("T").noconvert(), arg("U").noconvert(), arg("sign"), arg("delta"), arg("rho_min"), arg("lo"), arg("hi"),
+      arg("n_threads"),
+      "Exact optimum of the box-bounded weight QP through its 2-D dual; ε = clip(sign·ρ₁T + ρ₂U, lo, hi).");
+
+  m.def(
+      "weights_bounded_path",
+      [](VecRef<T> t, VecRef<T> u, T sign, T delta, VecRef<T> rho_mins, T lo, T hi, int n_threads) {
+        check_pair(t, u);
+        check_problem(sign, delta, lo, hi);
+        for (Index k = 0; k < rho_mins.size(); ++k)
+          if (!(rho_mins(k) > 0) || !std::isfinite(rho_mins(k)))
+            throw std::invalid_argument("rho_mins must be finite and > 0");
+        const Index L = rho_mins.size();
+        std::vector<BoundedSolution<T>> sols;
+        Vec<T> lp_eps;
+        {
+          py::gil_scoped_release release;
+          BoundedWeights<T> solver(t, u, sign, delta, lo, hi, n_threads);
+          sols = bounded_path<T>(solver, rho_mins);
+          lp_eps = solver.lp_eps();
+        }
+        py::array_t<T> r1(L), r2(L), tt(L), tu(L), ee(L), at(L), au(L), md(L);
+        py::array_t<int> status(L), passes(L);
+        for (Index k = 0; k < L; ++k) {
+          const auto& s = sols[k];
+          r1.mutable_at(k) = s.rho1;
+          r2.mutable_at(k) = s.rho2;
+          tt.mutable_at(k) = s.stats.tt;
+          tu.mutable_at(k) = s.stats.tu;
+          ee.mutable_at(k) = s.stats.ee;
+          at.mutable_at(k) = s.stats.at;
+          au.mutable_at(k) = s.stats.au;
+          md.mutable_at(k) = s.max_decrease;
+          status.mutable_at(k) = static_cast<int>(s.status);
+          passes.mutable_at(k) = s.passes;
+        }
+        py::dict d;
+        d["rho1"] = r1;
+        d["rho2"] = r2;
+        d["tt"] = tt;
+        d["tu"] = tu;
+        d["ee"] = ee;
+        d["at"] = at;
+        d["au"] = au;
+        d["max_decrease"] = md;
+        d["status"] = status;
+        d["passes"] = passes;
+        d["lp_eps"] = lp_eps.size() ? py::object(py::cast(std::move(lp_eps))) : py::object(py::none());
+        return d;
+      },
+      arg("T").noconvert(), arg("U").noconvert(), arg("sign"), arg("delta"), arg("rho_mins"), arg("lo"), arg("hi"),
+      arg("n_threads"),
+      "The bounded weight QP for every ρ_min = 1/(2λ), warm-started along the path; ε is not formed "
+      "(weight_combine(T, U, sign·ρ₁, ρ₂, lo, hi) rebuilds it; lp_eps holds the LP point for statuses 1 and 2).");
+
+  m.attr("WEIGHT_OPTIMAL") = static_cast<int>(WeightStatus::Optimal);
+  m.attr("WEIGHT_INFEASIBLE") = static_cast<int>(WeightStatus::Infeasible);
+  m.attr("WEIGHT_DEGENERATE") = static_cast<int>(WeightStatus::Degenerate);
+  m.attr("WEIGHT_NOT_CONVERGED") = static_cast<int>(WeightStatus::NotConverged);
+}
+
+}  // namespace softunlearn::bindings
