@@ -11,6 +11,8 @@ from . import _core, metrics, reference, targets
 from ._core import NotPositiveDefiniteError
 from .influence import Influence, newton_update, refit
 from .linear_model import LogisticRegression
+from .pipeline import SoftUnlearner
+from .weights import hard_weights, soft_weights
 
 __version__ = "0.1.0"
 
@@ -18,6 +20,9 @@ __all__ = [
     "Influence",
     "LogisticRegression",
     "NotPositiveDefiniteError",
+    "SoftUnlearner",
+    "hard_weights",
+    "soft_weights",
     "metrics",
     "newton_update",
     "reference",
