@@ -1,8 +1,10 @@
-"""Command line: ``softunlearn demo`` (hard vs soft unlearning on Adult) and ``softunlearn datasets``."""
+"""Command line: ``softunlearn demo`` (hard vs soft unlearning on Adult), ``softunlearn run`` (one data set,
+target, scheme and update method, with a JSON report and plots) and ``softunlearn datasets``."""
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -90,6 +92,369 @@ def list_datasets(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------------
+# softunlearn run
+
+
+RUN_DATASETS = ("adult", "compas", "german", "law_school", "credit_default")
+RUN_TARGETS = ("dp", "eop", "robustness")
+RUN_SCHEMES = ("auto", "2.0", "2.1", "2.2", "2.3")
+HARD_FRACTIONS = (0.01, 0.02, 0.05, 0.1, 0.2)
+DELTA_SHARES = (0.2, 0.4, 0.6, 0.8, 1.0)
+TRADEOFF_BOUNDS = {"none": None, "-1:none": (-1.0, None), "-1:0": (-1.0, 0.0)}
+
+
+def parse_bounds(text):
+    """``LO:HI`` with ``none`` for an open side (``-1:none``, ``-1:0``), or ``none`` for no bounds."""
+    t = str(text).strip().lower()
+    if t == "none":
+        return None
+    parts = t.split(":")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"expected LO:HI (e.g. -1:none, -1:0) or none, got {text!r}")
+    out = []
+    for p in parts:
+        p = p.strip()
+        if p in ("none", ""):
+            out.append(None)
+            continue
+        try:
+            v = float(p)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected LO:HI with numbers or 'none', got {text!r}") from None
+        if v != v:
+            raise argparse.ArgumentTypeError(f"bounds must not be NaN, got {text!r}")
+        out.append(v)
+    lo, hi = out
+    if (lo is not None and lo > 0) or (hi is not None and hi < 0):
+        raise argparse.ArgumentTypeError(f"need LO <= 0 <= HI so that ε = 0 is allowed, got {text!r}")
+    return (lo, hi)
+
+
+def _bounds_str(b):
+    if b is None:
+        return "none"
+    return ":".join("none" if v is None else f"{v:g}" for v in b)
+
+
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {v}")
+    return v
+
+
+def _positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (v > 0 and v < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be finite and > 0, got {text!r}")
+    return v
+
+
+def _fraction(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not (0 < v <= 1):
+        raise argparse.ArgumentTypeError(f"must lie in (0, 1], got {text!r}")
+    return v
+
+
+def _progress(iterable, desc, enabled=True):
+    """tqdm when it is importable (and wanted), the bare iterable otherwise."""
+    if not enabled:
+        return iterable
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, desc=desc, file=sys.stderr, leave=False)
+
+
+class _Evaluator:
+    """Test-set metrics of a model for one target kind (and the validation target value)."""
+
+    def __init__(self, su, kind, test, val_target, model):
+        self.su, self.kind, self.test, self.val_target = su, kind, test, val_target
+        self.utility = su.targets.Utility(test.X, test.y)
+        self.robust = su.targets.Robustness(test.X, test.y, model=model) if kind == "robustness" else None
+
+    def __call__(self, model):
+        su, te = self.su, self.test
+        yp = model.predict(te.X)
+        out = {"accuracy": su.metrics.accuracy(te.y, yp), "log_loss": self.utility.value(model) / te.n}
+        if self.kind == "dp":
+            out["gap"] = su.metrics.demographic_parity_gap(yp, te.s)
+            out["soft_gap"] = su.metrics.soft_demographic_parity_gap(model, te.X, te.s)
+        elif self.kind == "eop":
+            out["gap"] = su.metrics.equal_opportunity_gap(te.y, yp, te.s)
+            out["soft_gap"] = su.metrics.soft_equal_opportunity_gap(model, te.X, te.y, te.s)
+        else:
+            out["robust_accuracy"] = su.metrics.robust_accuracy(model, self.robust)
+            out["robust_loss"] = self.robust.value(model) / self.robust.n_samples
+        out["val_target"] = float(self.val_target.value(model))
+        return out
+
+    def tradeoff_x(self, metrics):
+        return metrics["robust_accuracy"] if self.kind == "robustness" else abs(metrics["gap"])
+
+
+def _weight_stats(eps, eps_unbounded=None):
+    import numpy as np
+
+    e = np.asarray(eps, dtype=float)
+    out = {
+        "min": float(e.min()), "max": float(e.max()), "mean": float(e.mean()), "l2_norm": float(np.linalg.norm(e)),
+        "n_moved": int(np.count_nonzero(e)), "share_moved": float(np.count_nonzero(e) / e.size),
+        "n_deleted": int(np.count_nonzero(e <= -1.0)), "n_upweighted": int(np.count_nonzero(e > 0)),
+        "n_below_minus1": int(np.count_nonzero(e < -1.0)),
+    }
+    if eps_unbounded is not None:
+        u = np.asarray(eps_unbounded, dtype=float)
+        out["n_below_minus1_before_bounds"] = int(np.count_nonzero(u < -1.0))
+        out["min_before_bounds"] = float(u.min())
+        out["max_before_bounds"] = float(u.max())
+    return out
+
+
+def _soft_record(res):
+    return {"scheme_used": res.scheme, "feasible": bool(res.feasible), "predicted_target_change": float(res.target_change),
+            "predicted_utility_change": float(res.utility_change), "kkt_residual": float(res.kkt_residual),
+            "mu": [float(m) for m in res.mu]}
+
+
+def _jsonable(obj):
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def run(args) -> int:
+    import warnings
+
+    import numpy as np
+
+    import softunlearn as su
+    from softunlearn import datasets
+
+    if args.data is None and datasets.available().get(args.dataset) is None:
+        print(f"softunlearn: error: dataset {args.dataset!r} is not installed; get it with "
+              f"`{datasets.install_hint(args.dataset)}` (or pass --data DIR)", file=sys.stderr)
+        return 2
+    caught = []
+    timings = {}
+    t = time.perf_counter()
+    data = datasets.load(args.dataset, args.data, seed=args.seed, n_train=args.n_train)
+    tr, va, te = data.train, data.val, data.test
+    timings["load"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    model = su.LogisticRegression(C=args.C).fit(tr.X, tr.y)
+    timings["fit"] = time.perf_counter() - t
+
+    kind = args.target
+    target = su.pipeline.make_target(kind, va.X, va.y, va.s, model=model)
+    fraction = 0.1 if kind == "robustness" else 1.0
+    delta = su.targets.required_change(target, model, fraction)
+
+    t = time.perf_counter()
+    inf = su.Influence(model, tr.X, tr.y)
+    T, U = inf.scores([target, su.targets.Utility(va.X, va.y)]).T
+    timings["influence"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    eps_hard = su.hard_weights(T, fraction=args.hard_fraction, delta=delta)
+    timings["weights_hard"] = time.perf_counter() - t
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        t = time.perf_counter()
+        soft = su.soft_weights(T, U, delta, lam=args.lam, scheme=args.scheme, bounds=args.bounds)
+        timings["weights_soft"] = time.perf_counter() - t
+        unbounded = soft if args.bounds is None else su.soft_weights(T, U, delta, lam=args.lam, scheme=args.scheme)
+    caught += [f"{x.category.__name__}: {x.message}" for x in w]
+
+    evaluate = _Evaluator(su, kind, te, target, model)
+    rows = [dict(model="original", seconds=0.0, **evaluate(model))]
+    models = {}
+    for name, eps in (("hard", eps_hard), ("soft", soft.eps)):
+        t = time.perf_counter()
+        new = inf.newton_update(eps) if args.method == "newton" else su.refit(model, tr.X, tr.y, eps)
+        timings[f"update_{name}"] = time.perf_counter() - t
+        models[name] = new
+        rows.append(dict(model=name, seconds=timings[f"weights_{name}"] + timings[f"update_{name}"], **evaluate(new)))
+
+    report = {
+        "config": {"dataset": args.dataset, "target": kind, "scheme": args.scheme, "lam": args.lam,
+                   "bounds": _bounds_str(args.bounds), "method": args.method, "hard_fraction": args.hard_fraction,
+                   "seed": args.seed, "n_train": args.n_train, "C": args.C, "data": args.data},
+        "data": {"n_train": tr.n, "n_val": va.n, "n_test": te.n, "n_features": data.n_features,
+                 "sensitive": data.sensitive_name},
+        "target": {"name": kind, "fraction": fraction, "delta": delta, "validation_value": float(target.value(model))},
+        "timings": timings,
+        "metrics": {r["model"]: {k: v for k, v in r.items() if k != "model"} for r in rows},
+        "weights": {"hard": _weight_stats(eps_hard), "soft": dict(_weight_stats(soft.eps, unbounded.eps),
+                                                                  **_soft_record(soft))},
+        "warnings": caught,
+        "plots": [],
+    }
+
+    if not args.no_plots:
+        report["plots"] = _plots(args, su, np, inf, model, T, U, delta, eps_hard, soft.eps, evaluate, rows,
+                                 quiet=args.json)
+
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "report.json")
+    report = _jsonable(report)
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+        return 0
+
+    print(f"softunlearn run — {args.dataset}: {tr.n} train, {va.n} validation, {te.n} test rows, "
+          f"{data.n_features} features; target {kind}, Δ = {delta:+.4f} (validation value "
+          f"{report['target']['validation_value']:+.4f})")
+    print(f"fit {timings['fit']:.2f} s; influence {timings['influence'] * 1e3:.0f} ms; method {args.method}; "
+          f"soft: scheme {soft.scheme}, λ = {args.lam:g}, bounds {_bounds_str(args.bounds)}")
+    ws, wh = report["weights"]["soft"], report["weights"]["hard"]
+    print(f"hard: {wh['n_deleted']} samples deleted ({wh['share_moved']:.1%}); soft: {ws['share_moved']:.1%} moved, "
+          f"ε in [{ws['min']:+.3f}, {ws['max']:+.3f}], {ws['n_below_minus1_before_bounds']} with ε < -1 before bounds")
+    for msg in caught:
+        print(f"warning: {msg}")
+    cols = ["model", "accuracy"] + (["robust_accuracy", "robust_loss"] if kind == "robustness" else ["gap", "soft_gap"])
+    cols += ["log_loss", "seconds"]
+    label = {"dp": "gap = P(ŷ=1|s=1) − P(ŷ=1|s=0)", "eop": "gap = TPR(s=1) − TPR(s=0)",
+             "robustness": "robust accuracy on mirror-attacked test points fixed from θ̂"}[kind]
+    print(f"Test-set metrics ({label}):\n")
+    print(_table(rows, cols))
+    print(f"\nwrote {path}" + "".join(f", {p}" for p in report["plots"]))
+    return 0
+
+
+def _plots(args, su, np, inf, model, T, U, delta, eps_hard, eps_soft, evaluate, rows, quiet=False):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("note: matplotlib is not installed; skipping plots (pip install matplotlib)", file=sys.stderr)
+        return []
+    import warnings
+
+    os.makedirs(args.out, exist_ok=True)
+    written = []
+    name = {"dp": "demographic parity", "eop": "equal opportunity", "robustness": "robustness"}[args.target]
+
+    # influence.png: sorted target scores, hard and soft ε in the same order
+    order = np.argsort(T, kind="stable")
+    idx = np.arange(T.size)
+    fig, ax = plt.subplots(figsize=(9, 5))
+    ax.plot(idx, T[order], color="black", lw=1.5, label="target score T (sorted)")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.set_xlabel("training samples, sorted by target score")
+    ax.set_ylabel("removal influence on target  Tᵢ = gᵢᵀH⁻¹∇f")
+    ax2 = ax.twinx()
+    ms = max(1.0, min(6.0, 3000.0 / T.size))
+    ax2.scatter(idx, eps_soft[order], s=ms, color="tab:blue", alpha=0.6, label="soft ε")
+    hard = eps_hard[order] != 0
+    ax2.scatter(idx[hard], eps_hard[order][hard], s=ms, color="tab:red", alpha=0.6, label="hard ε (deleted)")
+    ax2.set_ylabel("weight change ε")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="upper left", markerscale=4)
+    ax.set_title(f"{args.dataset}: influence on {name} (Δ = {delta:+.4f}) and weight changes")
+    fig.tight_layout()
+    p = os.path.join(args.out, "influence.png")
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    written.append(p)
+
+    # tradeoff.png: accuracy vs target metric (Newton updates), two panels. Left: hard over deleted fractions and
+    # soft over the share of Δ asked for (at --lam) for each bounds setting. Right: hard again and soft over a λ grid
+    # (full Δ, --bounds) from λ* = TᵀT/(2|Δ|) — above it the target constraint binds and ε stops depending on λ —
+    # down to min(--lam, λ*/100), where the unconstrained optimum overshoots Δ.
+    lam_star = float(T @ T) / (2 * abs(delta)) if delta else 1.0
+    lams = np.geomspace(lam_star, min(args.lam, lam_star / 100), 6)
+    left = [("hard (deleted fraction)", f, None) for f in HARD_FRACTIONS]
+    left += [(f"soft, bounds {b}, λ={args.lam:g} (share of Δ)", f, (args.lam, TRADEOFF_BOUNDS[b], f))
+             for b in TRADEOFF_BOUNDS for f in DELTA_SHARES]
+    right = [(f"soft, bounds {_bounds_str(args.bounds)} (λ)", lam, (lam, args.bounds, 1.0)) for lam in lams]
+    pts = {}
+    for key, val, spec in _progress(left + right, "trade-off", enabled=not quiet):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if spec is None:
+                eps = su.hard_weights(T, fraction=val, delta=delta)
+            else:
+                lam, bounds, share = spec
+                eps = su.soft_weights(T, U, share * delta, lam=lam, bounds=bounds).eps
+        m = evaluate(inf.newton_update(eps))
+        pts.setdefault(key, []).append((evaluate.tradeoff_x(m), m["accuracy"], val))
+    orig = evaluate(model)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+    styles = [("tab:red", "o-"), ("tab:green", "s--"), ("tab:blue", "^-"), ("tab:purple", "v:"), ("tab:orange", "D-.")]
+    style = dict(zip(pts, styles))
+    right_keys = {right[0][0], left[0][0]}
+    for ax, keys, title in ((axes[0], [k for k in pts if k != right[0][0]], "soft: share of Δ asked for"),
+                            (axes[1], [k for k in pts if k in right_keys], f"soft: λ grid (λ* = {lam_star:.3g})")):
+        ax.scatter([evaluate.tradeoff_x(orig)], [orig["accuracy"]], marker="*", s=200, color="black",
+                   label="original", zorder=5)
+        for key in keys:
+            color, fmt = style[key]
+            xs, ys, vs = zip(*pts[key])
+            ax.plot(xs, ys, fmt, color=color, label=key, alpha=0.85)
+            for x, y, v in zip(xs, ys, vs):
+                ax.annotate(f"{v:.2g}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7, color=color)
+        ax.set_xlabel("robust accuracy on attacked test points (higher is better)" if args.target == "robustness"
+                      else f"|{args.target.upper()} label gap| on test (lower is better)")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{args.dataset}, {name}: hard vs soft unlearning (Newton updates)")
+    fig.tight_layout()
+    p = os.path.join(args.out, "tradeoff.png")
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    written.append(p)
+    return written
+
+
+def _join_bounds(argv):
+    """``--bounds -1:0`` → ``--bounds=-1:0``: argparse would take a value starting with '-' for an option."""
+    out, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--bounds" and i + 1 < len(argv) and argv[i + 1].startswith("-") and ":" in argv[i + 1]:
+            out.append(f"--bounds={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="softunlearn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -102,9 +467,28 @@ def main(argv=None) -> int:
     d.add_argument("--hard-fraction", type=float, default=0.1)
     d.add_argument("--json", action="store_true", help="machine-readable output")
     d.set_defaults(func=demo)
+    r = sub.add_parser("run", help="hard vs soft unlearning of one target on one data set, with a report",
+                       description="Fit, compute hard and soft weights for the target, apply them, print a table "
+                                   "and write DIR/report.json (and influence.png, tradeoff.png with matplotlib).")
+    r.add_argument("--dataset", choices=RUN_DATASETS, default="adult")
+    r.add_argument("--data", default=None, help="directory with the raw files (default: the installed package)")
+    r.add_argument("--target", choices=RUN_TARGETS, default="dp")
+    r.add_argument("--scheme", choices=RUN_SCHEMES, default="auto")
+    r.add_argument("--lam", type=_positive_float, default=0.1, help="λ of the weight QP")
+    r.add_argument("--bounds", type=parse_bounds, default=(-1.0, None),
+                   help="box on ε: LO:HI with 'none' for an open side (-1:none, -1:0) or 'none' (default -1:none)")
+    r.add_argument("--method", choices=("newton", "refit"), default="newton")
+    r.add_argument("--hard-fraction", type=_fraction, default=0.1, help="share of samples the hard baseline deletes")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--n-train", type=_positive_int, default=None, help="subsample the training set")
+    r.add_argument("--C", type=_positive_float, default=1.0)
+    r.add_argument("--out", default="softunlearn-run", help="output directory (default: ./softunlearn-run)")
+    r.add_argument("--json", action="store_true", help="print the report as JSON instead of the table")
+    r.add_argument("--no-plots", action="store_true")
+    r.set_defaults(func=run)
     ds = sub.add_parser("datasets", help="which datasets are installed and how to get the others")
     ds.set_defaults(func=list_datasets)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_bounds(sys.argv[1:] if argv is None else list(argv)))
     try:
         return args.func(args)
     except (ValueError, TypeError, FileNotFoundError) as exc:
