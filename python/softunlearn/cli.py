@@ -309,7 +309,9 @@ def run(args) -> int:
                    "seed": args.seed, "n_train": args.n_train, "C": args.C, "data": args.data},
         "data": {"n_train": tr.n, "n_val": va.n, "n_test": te.n, "n_features": data.n_features,
                  "sensitive": data.sensitive_name},
-        "target": {"name": kind, "fraction": fraction, "delta": delta, "validation_value": float(target.value(model))},
+        "target": {"name": kind, "fraction": fraction, "delta": delta, "validation_value": float(target.value(model)),
+                   # unbounded QP: for λ ≥ λ* = TᵀT/(2|Δ|) the weights just meet Δ; smaller λ overshoots it
+                   "lam_star": float(T @ T) / (2 * abs(delta)) if delta else None},
         "timings": timings,
         "metrics": {r["model"]: {k: v for k, v in r.items() if k != "model"} for r in rows},
         "weights": {"hard": _weight_stats(eps_hard), "soft": dict(_weight_stats(soft.eps, unbounded.eps),
@@ -340,6 +342,10 @@ def run(args) -> int:
     ws, wh = report["weights"]["soft"], report["weights"]["hard"]
     print(f"hard: {wh['n_deleted']} samples deleted ({wh['share_moved']:.1%}); soft: {ws['share_moved']:.1%} moved, "
           f"ε in [{ws['min']:+.3f}, {ws['max']:+.3f}], {ws['n_below_minus1_before_bounds']} with ε < -1 before bounds")
+    lam_star = report["target"]["lam_star"]
+    if lam_star and args.lam < 0.1 * lam_star:
+        print(f"note: λ = {args.lam:g} is far below λ* = TᵀT/(2|Δ|) = {lam_star:.3g}: the soft weights overshoot the "
+              f"requested change (predicted decrease {-soft.target_change:+.4g} vs Δ = {delta:+.4g}); try --lam {lam_star:.3g}")
     for msg in caught:
         print(f"warning: {msg}")
     cols = ["model", "accuracy"] + (["robust_accuracy", "robust_loss"] if kind == "robustness" else ["gap", "soft_gap"])
