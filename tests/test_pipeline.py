@@ -1,0 +1,44 @@
+"""SoftUnlearner end to end: it must equal the steps done by hand, and the first-order prediction must
+match what the Newton update actually does to the target."""
+import numpy as np
+import pytest
+
+import softunlearn as su
+
+
+@pytest.mark.parametrize("target", ["dp", "eop", "robustness"])
+@pytest.mark.parametrize("method", ["newton", "refit"])
+def test_pipeline_equals_manual_steps(data, target, method):
+    m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
+    theta_before = m.theta_.copy()
+    out = su.SoftUnlearner(target, method=method, lam=1.0).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    np.testing.assert_array_equal(m.theta_, theta_before)  # the input model is untouched
+
+    t = su.pipeline.make_target(target, data.Xv, data.yv, data.sv, model=m)
+    inf = su.Influence(m, data.X, data.y)
+    T, U = inf.scores([t, su.targets.Utility(data.Xv, data.yv)]).T
+    delta = su.targets.required_change(t, m, 0.1 if target == "robustness" else 1.0)
+    eps = su.soft_weights(T, U, delta, lam=1.0, bounds=(-1.0, None)).eps
+    np.testing.assert_allclose(out.eps_, eps, rtol=1e-9, atol=1e-12)
+    expected = inf.newton_update(eps) if method == "newton" else su.refit(m, data.X, data.y, eps)
+    np.testing.assert_allclose(out.model_.theta_, expected.theta_, rtol=1e-8, atol=1e-10)
+    assert out.eps_.min() >= -1 - 1e-12
+
+
+def test_pipeline_moves_dp_gap_toward_zero(data):
+    m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
+    out = su.SoftUnlearner("dp", fraction=0.5, lam=10.0).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    # First order: the target drops by delta; the Newton step lands close to that on a small problem.
+    predicted = out.target_before_ - out.delta_
+    assert abs(out.target_after_ - predicted) < 0.2 * abs(out.delta_)
+    assert abs(out.target_after_) < abs(out.target_before_)
+
+
+def test_pipeline_bad_arguments(data):
+    m = su.LogisticRegression().fit(data.X, data.y)
+    with pytest.raises(ValueError, match="method"):
+        su.SoftUnlearner("dp", method="magic").fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    with pytest.raises(ValueError, match="target"):
+        su.SoftUnlearner("fairness").fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    with pytest.raises(ValueError, match="sv"):
+        su.SoftUnlearner("dp").fit(m, data.X, data.y, data.Xv, data.yv)
