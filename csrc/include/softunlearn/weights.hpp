@@ -95,6 +95,140 @@ ClipStats<T> clip_pass(const VecRef<T>& t, const VecRef<T>& u, T alpha, T beta, 
   return clip_pass<T>(t, u, alpha, beta, lo, hi, out, n_threads, acc);
 }
 
+// In place, on the free samples (lo < εᵢ < hi) only: εᵢ ← clip(εᵢ − kt·tᵢ − ku·uᵢ, lo, hi), with the
+// statistics of the result (m.. over the samples still free).
+//
+// It is the last Newton step on the active linear constraints, taken on the stored vector. In
+// ε = clip(αt + βu) the ratio β/α carries a rounding error of eps, which leaves εᵀu (or εᵀt − Δ)
+// off by ≈ eps·|α|·Σ|tᵢuᵢ|; when t and u are nearly collinear that is large next to Σ|uᵢεᵢ|, the
+// scale at which a constraint residual can be judged. Correcting ε itself removes it to rounding.
+template <class T>
+ClipStats<T> correct_pass(VecOut<T> eps, const VecRef<T>& t, const VecRef<T>& u, T kt, T ku, T lo, T hi,
+                          int n_threads) {
+  const Index n = t.size();
+  const int nt = used_threads(n, kWeightBlock, resolve_threads(n_threads));
+  std::vector<ClipStats<T>> acc(nt);
+  T* ep = eps.data();
+  const T* tp = t.data();
+  const T* up = u.data();
+  for_row_blocks(n, kWeightBlock, nt, [&](int th, Index b, Index e) {
+    T tt = 0, tu = 0, ee = 0, at = 0, au = 0, m11 = 0, m12 = 0, m22 = 0, nf = 0;
+#ifdef _OPENMP
+#pragma omp simd reduction(+ : tt, tu, ee, at, au, m11, m12, m22, nf)
+#endif
+    for (Index i = b; i < e; ++i) {
+      const T ti = tp[i], ui = up[i];
+      T v = ep[i];
+      const bool free = v > lo && v < hi;
+      T w = v - kt * ti - ku * ui;
+      w = w < lo ? lo : w;
+      w = w > hi ? hi : w;
+      v = free ? w : v;
+      ep[i] = v;
+      const T f = (v > lo && v < hi) ? T(1) : T(0);
+      const T te = ti * v, ue = ui * v;
+      tt += te; tu += ue; ee += v * v; at += std::abs(te); au += std::abs(ue);
+      m11 += f * ti * ti; m12 += f * ti * ui; m22 += f * ui * ui; nf += f;
+    }
+    ClipStats<T> s;
+    s.tt = tt; s.tu = tu; s.ee = ee; s.at = at; s.au = au; s.m11 = m11; s.m12 = m12; s.m22 = m22; s.n_free = nf;
+    acc[th].add(s);
+  });
+  ClipStats<T> s;
+  for (const auto& a : acc) s.add(a);
+  return s;
+}
+
+// ‖t'_F − q·u_F‖² over the free samples of ε (lo < εᵢ < hi), t' = sign·t: the squared distance of the
+// free part of t' from the span of u, from the residual itself (m11 − m12²/m22 cancels).
+template <class T>
+T free_residual_norm2(const VecRef<T>& eps, const VecRef<T>& t, const VecRef<T>& u, T sign, T q, T lo, T hi,
+                      int n_threads) {
+  const Index n = t.size();
+  const int nt = used_threads(n, kWeightBlock, resolve_threads(n_threads));
+  std::vector<T> acc(nt, T(0));
+  const T* ep = eps.data();
+  const T* tp = t.data();
+  const T* up = u.data();
+  for_row_blocks(n, kWeightBlock, nt, [&](int th, Index b, Index e) {
+    T s = 0;
+#ifdef _OPENMP
+#pragma omp simd reduction(+ : s)
+#endif
+    for (Index i = b; i < e; ++i) {
+      const T g = sign * tp[i] - q * up[i];
+      s += (ep[i] > lo && ep[i] < hi) ? g * g : T(0);
+    }
+    acc[th] += s;
+  });
+  T s = 0;
+  for (T a : acc) s += a;
+  return s;
+}
+
+// The step (kt, ku) of correct_pass (kt on the original t) that zeroes the residuals of the active
+// constraints — r₁ = εᵀt' − Δ' when the target is active, r₂ = εᵀu when the utility is — on the free
+// samples of ε. With both active the free parts of t' and u can be nearly collinear (the optimum of
+// a target close to the largest reachable decrease, where the multipliers are huge and a residual of
+// 1e-12 in r₁ is a visible duality gap), so the 2×2 system is solved in the orthogonal basis
+// (g = t'_F − (m12/m22)u_F, u_F) with ‖g‖² from free_residual_norm2 instead of m11 − m12²/m22.
+template <class T>
+std::pair<T, T> active_correction(const ClipStats<T>& st, const VecRef<T>& eps, const VecRef<T>& t,
+                                  const VecRef<T>& u, T sign, T delta, T lo, T hi, bool target_active,
+                                  bool utility_active, int n_threads) {
+  const T r1 = sign * st.tt - delta, r2 = st.tu;
+  const T m11 = st.m11, m12 = sign * st.m12, m22 = st.m22;
+  T k1 = 0, k2 = 0;
+  if (target_active && utility_active && m22 > 0) {
+    const T q = m12 / m22;
+    T g2 = m11 - m12 * q;
+    if (g2 < T(1e-6) * m11) g2 = free_residual_norm2<T>(eps, t, u, sign, q, lo, hi, n_threads);
+    const T b = r2 / m22;
+    if (g2 > T(1e-28) * m11) {
+      const T al = (r1 - b * m12) / g2;  // δε_F = −(al·g + b·u_F) = −(al·t'_F + (b − al·q)·u_F)
+      k1 = al;
+      k2 = b - al * q;
+    } else {
+      k2 = b;  // t'_F ∥ u_F to working precision: only the utility residual can be removed
+    }
+  } else if (utility_active && m22 > 0) {
+    k2 = r2 / m22;
+  } else if (target_active && m11 > 0) {
+    k1 = r1 / m11;
+  }
+  if (!std::isfinite(k1) || !std::isfinite(k2)) k1 = k2 = 0;
+  return {sign * k1, k2};
+}
+
+// Up to `max_steps` correct_pass steps on the active constraints, from the statistics `st` of ε; stops
+// at rounding level (|r| ≤ 8·eps·scale) or when a step no longer halves the residual. Returns the
+// statistics of the final ε. Two steps suffice in practice: the first Gram matrix can be
+// inaccurate only on nearly collinear free sets, and then the second step removes what is left.
+template <class T>
+ClipStats<T> polish_active(VecOut<T> eps, const VecRef<T>& t, const VecRef<T>& u, T sign, T delta, T lo, T hi,
+                           bool target_active, bool utility_active, ClipStats<T> st, int n_threads,
+                           int max_steps = 3) {
+  if (!target_active && !utility_active) return st;
+  const T teps = std::numeric_limits<T>::epsilon();
+  auto residual = [&](const ClipStats<T>& s) {
+    T r = 0;
+    if (target_active) r = std::max(r, std::abs(sign * s.tt - delta) / (s.at + delta + T(1e-300)));
+    if (utility_active) r = std::max(r, std::abs(s.tu) / (s.au + T(1e-300)));
+    return r;
+  };
+  T res = residual(st);
+  for (int k = 0; k < max_steps && res > T(8) * teps; ++k) {
+    const auto step = active_correction<T>(st, eps, t, u, sign, delta, lo, hi, target_active, utility_active, n_threads);
+    if (step.first == 0 && step.second == 0) break;
+    const ClipStats<T> next = correct_pass<T>(eps, t, u, step.first, step.second, lo, hi, n_threads);
+    const T r = residual(next);
+    st = next;
+    if (!(r < T(0.5) * res)) break;
+    res = r;
+  }
+  return st;
+}
+
 // a = tᵀt, b = uᵀu, c = tᵀu.
 template <class T> struct Moments { T a = 0, b = 0, c = 0; };
 
@@ -507,13 +641,18 @@ template <class T> class BoundedWeights {
     return sol;
   }
 
-  // Writes ε for a solution returned by solve().
-  void write_eps(const BoundedSolution<T>& s, T* out) {
+  // Writes ε for a solution returned by solve() (rho_min as passed to it) and returns its statistics.
+  // Dual solutions get one correct_pass on their active constraints.
+  ClipStats<T> write_eps(const BoundedSolution<T>& s, T rho_min, T* out) {
     if (s.status == WeightStatus::Infeasible || s.status == WeightStatus::Degenerate) {
       std::copy(lp_eps_.data(), lp_eps_.data() + lp_eps_.size(), out);
-    } else {
-      pass(s.rho1, s.rho2, out);
+      return s.stats;
     }
+    const ClipStats<T> st = pass(s.rho1, s.rho2, out);
+    const bool target_active = s.rho1 > rho_min, utility_active = s.rho2 > 0;
+    if (!target_active && !utility_active) return st;
+    Eigen::Map<Vec<T>> e(out, t_.size());
+    return polish_active<T>(e, t_, u_, sign_, delta_, lo_, hi_, target_active, utility_active, st, nt_);
   }
 
   const Vec<T>& lp_eps() const { return lp_eps_; }
