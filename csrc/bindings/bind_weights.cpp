@@ -84,31 +84,36 @@ void bind_weights(py::module_& m) {
 
   m.def(
       "weight_correct",
-      [](VecOut<T> eps, VecRef<T> t, VecRef<T> u, T sign, T delta, T lo, T hi, bool target_active,
+      [](VecOut<T> eps, VecRef<T> t, VecRef<T> u, T alpha, T beta, T sign, T delta, T lo, T hi, bool target_active,
          bool utility_active, py::dict stats, int n_threads) {
         check_pair(t, u);
         check_problem(sign, delta, lo, hi);
         if (eps.size() != t.size()) throw std::invalid_argument("eps must have the length of T");
         ClipStats<T> st;
+        for (const char* k : {"tt", "tu", "ee", "at", "au", "m11", "m12", "m22", "n_free"})
+          if (!stats.contains(k)) throw std::invalid_argument(std::string("stats lacks '") + k + "'");
         st.tt = stats["tt"].cast<T>();
         st.tu = stats["tu"].cast<T>();
-        st.m11 = stats["m11"].cast<T>();
-        st.m12 = stats["m12"].cast<T>();
-        st.m22 = stats["m22"].cast<T>();
         st.ee = stats["ee"].cast<T>();
         st.at = stats["at"].cast<T>();
         st.au = stats["au"].cast<T>();
+        st.m11 = stats["m11"].cast<T>();
+        st.m12 = stats["m12"].cast<T>();
+        st.m22 = stats["m22"].cast<T>();
         st.n_free = stats["n_free"].cast<T>();
         {
           py::gil_scoped_release release;
-          st = polish_active<T>(eps, t, u, sign, delta, lo, hi, target_active, utility_active, st, n_threads);
+          st = polish_active<T>(eps, t, u, sign, delta, lo, hi, target_active, utility_active, st, alpha, beta,
+                                n_threads);
         }
-        return stats_dict(st);
+        return py::make_tuple(stats_dict(st), alpha, beta);
       },
-      arg("eps").noconvert(), arg("T").noconvert(), arg("U").noconvert(), arg("sign"), arg("delta"), arg("lo"),
-      arg("hi"), arg("target_active"), arg("utility_active"), arg("stats"), arg("n_threads"),
-      "In place: Newton steps of ε (free samples only, at most 3) on the active constraints εᵀ(sign·T) = delta "
-      "and εᵀU = 0, from the sums `stats` of ε (as weight_combine returns them); returns the new sums.");
+      arg("eps").noconvert(), arg("T").noconvert(), arg("U").noconvert(), arg("alpha"), arg("beta"), arg("sign"),
+      arg("delta"), arg("lo"), arg("hi"), arg("target_active"), arg("utility_active"), arg("stats"),
+      arg("n_threads"),
+      "In place: semismooth-Newton polish of ε = clip(αT + βU, lo, hi) (stats: its sums as weight_combine "
+      "returns them) on the active constraints εᵀ(sign·T) = delta and εᵀU = 0; returns (sums of the new ε, "
+      "α, β), the multipliers the new ε corresponds to.");
 
   m.def(
       "weights_bounded",
@@ -126,7 +131,7 @@ void bind_weights(py::module_& m) {
           a = solver.moments().a;
           b = solver.moments().b;
           s = solver.solve(rho_min);
-          s.stats = solver.write_eps(s, rho_min, out);
+          solver.write_eps(s, out);
         }
         py::dict d = stats_dict(s.stats);
         d["a"] = a;

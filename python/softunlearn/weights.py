@@ -437,7 +437,8 @@ def _closed_form_eps(P, used, alpha, beta, lo=-math.inf, hi=math.inf, rho_min=No
     else:
         target, utility = used in ("2.1", "2.3"), used in ("2.2", "2.3")
     if (target or utility) and (alpha != 0 or beta != 0):
-        st = _core.weight_correct(eps_c, P.Tc, P.Uc, P.s, P.dp, lo, hi, target, utility, st, P.nt)
+        # the multipliers were fixed by the solve; only the stored vector is corrected
+        st, _, _ = _core.weight_correct(eps_c, P.Tc, P.Uc, alpha, beta, P.s, P.dp, lo, hi, target, utility, st, P.nt)
     return eps_c, st
 
 

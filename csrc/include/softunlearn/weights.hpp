@@ -40,9 +40,10 @@ template <class T> struct ClipStats {
   T at = 0, au = 0;   // Σ |tᵢεᵢ|, Σ |uᵢεᵢ|: the rounding scale of tt and tu
   T m11 = 0, m12 = 0, m22 = 0;
   T n_free = 0;
+  T changed = 0;      // correct_pass: samples that entered or left the box interior
   void add(const ClipStats& o) {
     tt += o.tt; tu += o.tu; ee += o.ee; at += o.at; au += o.au;
-    m11 += o.m11; m12 += o.m12; m22 += o.m22; n_free += o.n_free;
+    m11 += o.m11; m12 += o.m12; m22 += o.m22; n_free += o.n_free; changed += o.changed;
   }
 };
 
@@ -95,16 +96,20 @@ ClipStats<T> clip_pass(const VecRef<T>& t, const VecRef<T>& u, T alpha, T beta, 
   return clip_pass<T>(t, u, alpha, beta, lo, hi, out, n_threads, acc);
 }
 
-// In place, on the free samples (lo < εᵢ < hi) only: εᵢ ← clip(εᵢ − kt·tᵢ − ku·uᵢ, lo, hi), with the
-// statistics of the result (m.. over the samples still free).
+// One semismooth-Newton step of the stored ε, in place. The multipliers move to (α, β) (z = αt + βu,
+// sign folded into α); a free sample (lo < εᵢ < hi) moves by the step itself, εᵢ ← clip(εᵢ − kt·tᵢ −
+// ku·uᵢ), a clipped one is re-evaluated from the multipliers, εᵢ ← clip(αtᵢ + βuᵢ), and may become
+// free. Returns the statistics of the result (m.. over the samples now free; `changed` counts those
+// that entered or left the interior).
 //
-// It is the last Newton step on the active linear constraints, taken on the stored vector. In
-// ε = clip(αt + βu) the ratio β/α carries a rounding error of eps, which leaves εᵀu (or εᵀt − Δ)
-// off by ≈ eps·|α|·Σ|tᵢuᵢ|; when t and u are nearly collinear that is large next to Σ|uᵢεᵢ|, the
-// scale at which a constraint residual can be judged. Correcting ε itself removes it to rounding.
+// Why the stored vector and not ε = clip(αt + βu) alone: α and β carry a relative rounding error of
+// eps, so the free part of ε carries one of eps·|α|·|tᵢ|, which leaves a constraint residual
+// ≈ eps·|α|·Σ|tᵢuᵢ|. When t and u are nearly collinear on the free set, or the multipliers are huge
+// (Δ close to the largest reachable decrease), that is large next to ‖ε‖‖u‖; updating ε by the
+// (small) step removes it to rounding.
 template <class T>
-ClipStats<T> correct_pass(VecOut<T> eps, const VecRef<T>& t, const VecRef<T>& u, T kt, T ku, T lo, T hi,
-                          int n_threads) {
+ClipStats<T> correct_pass(VecOut<T> eps, const VecRef<T>& t, const VecRef<T>& u, T kt, T ku, T alpha, T beta,
+                          T lo, T hi, int n_threads) {
   const Index n = t.size();
   const int nt = used_threads(n, kWeightBlock, resolve_threads(n_threads));
   std::vector<ClipStats<T>> acc(nt);
@@ -112,26 +117,28 @@ ClipStats<T> correct_pass(VecOut<T> eps, const VecRef<T>& t, const VecRef<T>& u,
   const T* tp = t.data();
   const T* up = u.data();
   for_row_blocks(n, kWeightBlock, nt, [&](int th, Index b, Index e) {
-    T tt = 0, tu = 0, ee = 0, at = 0, au = 0, m11 = 0, m12 = 0, m22 = 0, nf = 0;
+    T tt = 0, tu = 0, ee = 0, at = 0, au = 0, m11 = 0, m12 = 0, m22 = 0, nf = 0, ch = 0;
 #ifdef _OPENMP
-#pragma omp simd reduction(+ : tt, tu, ee, at, au, m11, m12, m22, nf)
+#pragma omp simd reduction(+ : tt, tu, ee, at, au, m11, m12, m22, nf, ch)
 #endif
     for (Index i = b; i < e; ++i) {
       const T ti = tp[i], ui = up[i];
-      T v = ep[i];
-      const bool free = v > lo && v < hi;
-      T w = v - kt * ti - ku * ui;
+      const T v = ep[i];
+      const bool was_free = v > lo && v < hi;
+      T w = was_free ? v - kt * ti - ku * ui : alpha * ti + beta * ui;
       w = w < lo ? lo : w;
       w = w > hi ? hi : w;
-      v = free ? w : v;
-      ep[i] = v;
-      const T f = (v > lo && v < hi) ? T(1) : T(0);
-      const T te = ti * v, ue = ui * v;
-      tt += te; tu += ue; ee += v * v; at += std::abs(te); au += std::abs(ue);
+      ep[i] = w;
+      const bool is_free = w > lo && w < hi;
+      const T f = is_free ? T(1) : T(0);
+      ch += (is_free != was_free) ? T(1) : T(0);
+      const T te = ti * w, ue = ui * w;
+      tt += te; tu += ue; ee += w * w; at += std::abs(te); au += std::abs(ue);
       m11 += f * ti * ti; m12 += f * ti * ui; m22 += f * ui * ui; nf += f;
     }
     ClipStats<T> s;
     s.tt = tt; s.tu = tu; s.ee = ee; s.at = at; s.au = au; s.m11 = m11; s.m12 = m12; s.m22 = m22; s.n_free = nf;
+    s.changed = ch;
     acc[th].add(s);
   });
   ClipStats<T> s;
@@ -200,30 +207,43 @@ std::pair<T, T> active_correction(const ClipStats<T>& st, const VecRef<T>& eps, 
   return {sign * k1, k2};
 }
 
-// Up to `max_steps` correct_pass steps on the active constraints, from the statistics `st` of ε; stops
-// at rounding level (|r| ≤ 8·eps·scale) or when a step no longer halves the residual. Returns the
-// statistics of the final ε. Two steps suffice in practice: the first Gram matrix can be
-// inaccurate only on nearly collinear free sets, and then the second step removes what is left.
+// Semismooth-Newton polish of a stored ε = clip(αt + βu) on the constraints held with equality (the
+// target when its multiplier is positive, the utility likewise), for at most `max_steps` steps. Each
+// step solves for the multiplier change that zeroes the active residuals on the current free set
+// (active_correction) and applies it with correct_pass, which also frees clipped samples the new
+// multipliers put inside the box, so a slightly wrong active set from the dual is repaired too.
+// Stops at rounding level with an unchanged free set or when a step no longer helps. alpha and beta
+// are updated to the multipliers of the returned ε; the caller checks sign·α ≥ ρ_min and β ≥ 0.
 template <class T>
 ClipStats<T> polish_active(VecOut<T> eps, const VecRef<T>& t, const VecRef<T>& u, T sign, T delta, T lo, T hi,
-                           bool target_active, bool utility_active, ClipStats<T> st, int n_threads,
-                           int max_steps = 3) {
+                           bool target_active, bool utility_active, ClipStats<T> st, T& alpha, T& beta,
+                           int n_threads, int max_steps = 8, int* passes = nullptr) {
   if (!target_active && !utility_active) return st;
   const T teps = std::numeric_limits<T>::epsilon();
   auto residual = [&](const ClipStats<T>& s) {
+    const T ne = std::sqrt(s.ee);
     T r = 0;
     if (target_active) r = std::max(r, std::abs(sign * s.tt - delta) / (s.at + delta + T(1e-300)));
     if (utility_active) r = std::max(r, std::abs(s.tu) / (s.au + T(1e-300)));
+    (void)ne;
     return r;
   };
   T res = residual(st);
-  for (int k = 0; k < max_steps && res > T(8) * teps; ++k) {
+  T changed = 1;
+  for (int k = 0; k < max_steps && (res > T(8) * teps || changed > 0); ++k) {
     const auto step = active_correction<T>(st, eps, t, u, sign, delta, lo, hi, target_active, utility_active, n_threads);
     if (step.first == 0 && step.second == 0) break;
-    const ClipStats<T> next = correct_pass<T>(eps, t, u, step.first, step.second, lo, hi, n_threads);
+    // Intermediate multipliers may leave their bounds (as in any primal-dual active-set method); the
+    // caller checks the final ones.
+    const T a1 = alpha - step.first, b1 = beta - step.second;
+    const ClipStats<T> next = correct_pass<T>(eps, t, u, step.first, step.second, a1, b1, lo, hi, n_threads);
+    if (passes) ++*passes;
+    alpha = a1;
+    beta = b1;
     const T r = residual(next);
     st = next;
-    if (!(r < T(0.5) * res)) break;
+    changed = next.changed;
+    if (changed == 0 && !(r < T(0.5) * res)) break;
     res = r;
   }
   return st;
@@ -270,17 +290,18 @@ template <class E> struct RootResult {
   int evals = 0;
   bool at_bound = false;   // F(x_min) ≥ 0: the root is the lower bound
   bool converged = false;
-  bool stopped = false;    // on_flat() asked to stop
+  bool stopped = false;    // control() asked to stop
 };
 
 // Root of a nondecreasing, piecewise-linear F on [x_min, ∞), or x_min when F(x_min) ≥ 0. `f(x)` returns
 // an E with fields x, value, slope (slope of the linear piece at x) and scale (|value| ≤ rtol·scale
 // counts as zero). Newton from the last point jumps to the root of its piece's line, which is exact once
 // that piece holds the root; a bracket [a, b] keeps it honest: secant, then bisection, when Newton
-// leaves the bracket or stalls, and geometric expansion while no point with F ≥ 0 is known. Expansion
-// over a flat negative stretch calls on_flat(): false stops (the caller has proved there is no root).
-template <class T, class F, class OnFlat>
-auto monotone_root(F&& f, T x_min, T x0, T x_scale, T rtol, int max_evals, OnFlat&& on_flat)
+// leaves the bracket or stalls, and geometric expansion while no point with F ≥ 0 is known. Before each
+// step control(no_upper_flat, evals) may stop the search by returning < 0 (the caller has proved there
+// is no root, or spent its budget); no_upper_flat: no point with F ≥ 0 is known and this piece is flat.
+template <class T, class F, class Control>
+auto monotone_root(F&& f, T x_min, T x0, T x_scale, T rtol, int max_evals, Control&& control)
     -> RootResult<decltype(f(x_min))> {
   using E = decltype(f(x_min));
   const T eps = std::numeric_limits<T>::epsilon();
@@ -290,7 +311,6 @@ auto monotone_root(F&& f, T x_min, T x0, T x_scale, T rtol, int max_evals, OnFla
   bool have_a = false, have_b = false;
   T a = x_min, b = inf;
   int slow = 0;
-  int flat_calls = 0;
   const T start = (std::isfinite(x0) && x0 > x_min) ? x0 : x_min;
   E cur = f(start);
   r.evals = 1;
@@ -318,14 +338,12 @@ auto monotone_root(F&& f, T x_min, T x0, T x_scale, T rtol, int max_evals, OnFla
     }
     if (r.evals >= max_evals) break;
 
-    // Many steps without an upper end (or a flat negative piece) may mean there is no root at all.
-    if (!have_b && flat_calls == 0 && (!(cur.slope > 0) || r.evals >= 30)) {
-      ++flat_calls;
-      if (!on_flat()) {
-        r.at = cur;
-        r.stopped = true;
-        return r;
-      }
+    // The caller may stop the search: it knows things this function does not (an LP that proves there
+    // is no root, a pass budget). no_upper_flat: no point with F ≥ 0 is known and this piece is flat.
+    if (control(!have_b && !(cur.slope > 0), r.evals) < 0) {
+      r.at = cur;
+      r.stopped = true;
+      return r;
     }
     T cand = std::numeric_limits<T>::quiet_NaN();
     if (cur.slope > 0) {
@@ -522,7 +540,7 @@ LpResult<T> lp_max_decrease(const VecRef<T>& t, const VecRef<T>& u, T sign, T lo
       T ss = 0;
       for (Index i : ties) ss += u(i) * u(i);
       const T x0 = ss > 0 ? std::abs(r) / ss : T(1);
-      tau = monotone_root<T>(fun, T(0), x0, x0, T(1e-14), 400, [] { return true; }).at.x;
+      tau = monotone_root<T>(fun, T(0), x0, x0, T(1e-14), 400, [](bool, int) { return 0; }).at.x;
     }
     if (eps_out)
       for (Index i : ties) {
@@ -598,7 +616,8 @@ template <class T> class BoundedWeights {
         e.scale = e.st.at + delta_;
         return e;
       };
-      const auto in = monotone_root<T>(inner_eval, rho_min, guess, rho_min, kRtol, kMaxEvals, [] { return true; });
+      const auto in = monotone_root<T>(inner_eval, rho_min, guess, rho_min, kRtol, kMaxEvals,
+                                       [&](bool, int) { return passes_ > kPassBudget ? -1 : 0; });
       const ClipStats<T>& st = in.at.st;
       const T m12 = sign_ * st.m12;
       Outer o{r2, st.tu, st.m22, st.au, in.at.x, st};
@@ -612,20 +631,37 @@ template <class T> class BoundedWeights {
       last_r2_ = r2;
       return o;
     };
-    auto on_flat = [&] {
-      // No ρ₂ with Σuε ≥ 0 in sight: only the LP can tell a far root from none.
+    auto control = [&](bool no_upper_flat, int evals) {
+      if (passes_ > kPassBudget) return -1;
+      // A long search, or no ρ₂ with Σuε ≥ 0 in sight, may mean the primal is infeasible and the dual
+      // unbounded (where rounding at huge ρ can even fake a bracket). Only the LP can tell; it costs
+      // a selection over n, so it is asked for only then, once.
+      if (!lp_known_ && !(no_upper_flat || evals >= 10 || passes_ >= 40)) return 0;
       const LpResult<T>& lp = ensure_lp();
       infeasible = !lp.unbounded && lp.value < delta_ - feas_tol(lp.value);
-      return !infeasible;
+      return infeasible ? -1 : 0;
     };
-    const auto out = monotone_root<T>(outer_eval, T(0), last_r2_, x2_scale, kRtol, kMaxEvals, on_flat);
+    const auto out = monotone_root<T>(outer_eval, T(0), last_r2_, x2_scale, kRtol, kMaxEvals, control);
     if (infeasible) return from_lp(WeightStatus::Infeasible);
 
     sol.rho1 = out.at.r1;
     sol.rho2 = out.at.x;
-    sol.stats = out.at.st;
-    const bool primal_ok = sign_ * sol.stats.tt >= delta_ - T(1e-9) * (sol.stats.at + delta_) &&
-                           sol.stats.tu >= -T(1e-9) * sol.stats.au;
+    // The dual iterate fixes the active set; the polished ε is exact on it even where the dual could
+    // not resolve ρ (nearly collinear free parts of t and u make the outer function noisy).
+    eps_buf_.resize(t_.size());
+    sol.stats = pass(sol.rho1, sol.rho2, eps_buf_.data());
+    {
+      T al = sign_ * sol.rho1, be = sol.rho2;
+      sol.stats = polish_active<T>(eps_buf_, t_, u_, sign_, delta_, lo_, hi_, sol.rho1 > rho_min, sol.rho2 > 0,
+                                   sol.stats, al, be, nt_, 8, &passes_);
+      sol.rho1 = sign_ * al;
+      sol.rho2 = be;
+    }
+    const T ne = std::sqrt(sol.stats.ee);
+    const bool primal_ok = sign_ * sol.stats.tt >= delta_ - T(1e-9) * (ne * std::sqrt(mom_.a) + delta_) &&
+                           sol.stats.tu >= -T(1e-9) * ne * std::sqrt(mom_.b) &&
+                           sol.rho1 >= rho_min * (T(1) - T(1e-9)) && sol.rho2 >= 0;
+    sol.rho1 = std::max(sol.rho1, rho_min);
     if (!out.converged || !primal_ok || !std::isfinite(sol.rho1) || !std::isfinite(sol.rho2)) {
       const LpResult<T>& lp = ensure_lp();
       if (!lp.unbounded && lp.value < delta_ - feas_tol(lp.value)) return from_lp(WeightStatus::Infeasible);
@@ -641,18 +677,11 @@ template <class T> class BoundedWeights {
     return sol;
   }
 
-  // Writes ε for a solution returned by solve() (rho_min as passed to it) and returns its statistics.
-  // Dual solutions get one correct_pass on their active constraints.
-  ClipStats<T> write_eps(const BoundedSolution<T>& s, T rho_min, T* out) {
-    if (s.status == WeightStatus::Infeasible || s.status == WeightStatus::Degenerate) {
-      std::copy(lp_eps_.data(), lp_eps_.data() + lp_eps_.size(), out);
-      return s.stats;
-    }
-    const ClipStats<T> st = pass(s.rho1, s.rho2, out);
-    const bool target_active = s.rho1 > rho_min, utility_active = s.rho2 > 0;
-    if (!target_active && !utility_active) return st;
-    Eigen::Map<Vec<T>> e(out, t_.size());
-    return polish_active<T>(e, t_, u_, sign_, delta_, lo_, hi_, target_active, utility_active, st, nt_);
+  // Writes ε of the solution the last solve() returned.
+  void write_eps(const BoundedSolution<T>& s, T* out) const {
+    const Vec<T>& src =
+        (s.status == WeightStatus::Infeasible || s.status == WeightStatus::Degenerate) ? lp_eps_ : eps_buf_;
+    std::copy(src.data(), src.data() + src.size(), out);
   }
 
   const Vec<T>& lp_eps() const { return lp_eps_; }
@@ -661,6 +690,9 @@ template <class T> class BoundedWeights {
  private:
   static constexpr T kRtol = T(1e-13);
   static constexpr int kMaxEvals = 200;
+  // Typical solves take 3–20 passes; only near-degenerate ones (Δ' within ~1e-6 of the largest
+  // reachable decrease, with nearly collinear t and u) come near this.
+  static constexpr int kPassBudget = 500;
 
   ClipStats<T> pass(T r1, T r2, T* out) {
     ++passes_;
@@ -723,6 +755,7 @@ template <class T> class BoundedWeights {
   bool lp_known_ = false;
   LpResult<T> lp_;
   Vec<T> lp_eps_;
+  Vec<T> eps_buf_;  // polished ε of the last dual solution
   int passes_ = 0;
 };
 
