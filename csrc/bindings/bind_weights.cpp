@@ -52,9 +52,11 @@ void bind_weights(py::module_& m) {
           py::gil_scoped_release release;
           r = weight_moments<T>(t, u, n_threads);
         }
+        check_finite_moments(r.a, r.b);
         return py::make_tuple(r.a, r.b, r.c);
       },
-      arg("T").noconvert(), arg("U").noconvert(), arg("n_threads"), "(a, b, c) = (TᵀT, UᵀU, TᵀU)");
+      arg("T").noconvert(), arg("U").noconvert(), arg("n_threads"),
+      "(a, b, c) = (TᵀT, UᵀU, TᵀU); raises ValueError when T or U holds NaN or inf.");
 
   m.def(
       "weight_residual_norm2",
@@ -130,8 +132,7 @@ void bind_weights(py::module_& m) {
           BoundedWeights<T> solver(t, u, sign, delta, lo, hi, n_threads);
           a = solver.moments().a;
           b = solver.moments().b;
-          s = solver.solve(rho_min);
-          solver.write_eps(s, out);
+          s = solver.solve(rho_min, out);
         }
         py::dict d = stats_dict(s.stats);
         d["a"] = a;

@@ -153,8 +153,9 @@ def _real_scalar(x, name):
     return x
 
 
-def _scores(x, name, n=None):
-    """float64, C-contiguous 1-D view of a score vector (no copy when it already is one)."""
+def _scores(x, name, n=None, check_finite=True):
+    """float64, C-contiguous 1-D view of a score vector (no copy when it already is one). The weight
+    QP skips the finiteness pass: its first compiled pass (the moments) detects NaN and inf."""
     if hasattr(x, "toarray") and not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a dense 1-D array of scores, got {type(x).__name__}")
     arr = np.asarray(x)
@@ -165,7 +166,7 @@ def _scores(x, name, n=None):
     if n is not None and arr.shape[0] != n:
         raise ValueError(f"{name} must have the same length as T ({n}), got {arr.shape[0]}")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
+    if check_finite and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return arr
 
@@ -237,9 +238,9 @@ class _Problem:
     """Validated, oriented inputs restricted to the candidates."""
 
     def __init__(self, T, U, delta, bounds, candidates, n_threads):
-        self.T = _scores(T, "T")
+        self.T = _scores(T, "T", check_finite=False)
         self.n = self.T.shape[0]
-        self.U = _scores(U, "U", self.n)
+        self.U = _scores(U, "U", self.n, check_finite=False)
         self.delta = _real_scalar(delta, "delta")
         if not math.isfinite(self.delta):
             raise ValueError("delta must be finite")
@@ -251,6 +252,10 @@ class _Problem:
         if self.mask is None:
             self.Tc, self.Uc = self.T, self.U
         else:
+            # the compiled moments only see the candidates; bad values elsewhere are still bad input
+            for arr, name in ((self.T, "T"), (self.U, "U")):
+                if not np.isfinite(arr).all():
+                    raise ValueError(f"{name} contains NaN or infinite values")
             self.Tc, self.Uc = self.T[self.mask], self.U[self.mask]
         # Both sides open is the unbounded QP: the closed forms are its exact optimum.
         self.norms = (0.0, 0.0)  # (‖T_c‖, ‖U_c‖), set once the moments are known

@@ -56,9 +56,10 @@ inline void clip_block(const T* t, const T* u, Index m, T alpha, T beta, T lo, T
   for (Index i = 0; i < m; ++i) {
     const T ti = t[i], ui = u[i];
     const T z = alpha * ti + beta * ui;
-    T e = z < lo ? lo : z;
-    e = e > hi ? hi : e;
-    const T f = (z > lo && z < hi) ? T(1) : T(0);
+    // Branch-free on purpose: which samples clip is data-dependent (often ~half), so branches would
+    // mispredict and block vectorisation (measured 3.6× slower).
+    const T e = std::min(std::max(z, lo), hi);
+    const T f = T((z > lo) & (z < hi));
     if constexpr (Write) out[i] = e;
     const T te = ti * e, ue = ui * e;
     tt += te; tu += ue; ee += e * e;
@@ -124,14 +125,12 @@ ClipStats<T> correct_pass(VecOut<T> eps, const VecRef<T>& t, const VecRef<T>& u,
     for (Index i = b; i < e; ++i) {
       const T ti = tp[i], ui = up[i];
       const T v = ep[i];
-      const bool was_free = v > lo && v < hi;
-      T w = was_free ? v - kt * ti - ku * ui : alpha * ti + beta * ui;
-      w = w < lo ? lo : w;
-      w = w > hi ? hi : w;
+      const T was = T((v > lo) & (v < hi));
+      const T step = v - kt * ti - ku * ui, fresh = alpha * ti + beta * ui;
+      const T w = std::min(std::max(was * step + (T(1) - was) * fresh, lo), hi);
       ep[i] = w;
-      const bool is_free = w > lo && w < hi;
-      const T f = is_free ? T(1) : T(0);
-      ch += (is_free != was_free) ? T(1) : T(0);
+      const T f = T((w > lo) & (w < hi));
+      ch += std::abs(f - was);
       const T te = ti * w, ue = ui * w;
       tt += te; tu += ue; ee += w * w; at += std::abs(te); au += std::abs(ue);
       m11 += f * ti * ti; m12 += f * ti * ui; m22 += f * ui * ui; nf += f;
@@ -164,7 +163,7 @@ T free_residual_norm2(const VecRef<T>& eps, const VecRef<T>& t, const VecRef<T>&
 #endif
     for (Index i = b; i < e; ++i) {
       const T g = sign * tp[i] - q * up[i];
-      s += (ep[i] > lo && ep[i] < hi) ? g * g : T(0);
+      s += T((ep[i] > lo) & (ep[i] < hi)) * g * g;
     }
     acc[th] += s;
   });
@@ -249,13 +248,41 @@ ClipStats<T> polish_active(VecOut<T> eps, const VecRef<T>& t, const VecRef<T>& u
   return st;
 }
 
-// a = tᵀt, b = uᵀu, c = tᵀu.
-template <class T> struct Moments { T a = 0, b = 0, c = 0; };
+// a = tᵀt, b = uᵀu, c = tᵀu, and the positive and negative mass of t (Σ max(tᵢ, 0), Σ max(−tᵢ, 0)),
+// which give the largest target decrease the box alone allows. a and b are finite iff t and u are
+// (short of |tᵢ| > 1e154), which is how callers check their input without another pass.
+template <class T> struct Moments { T a = 0, b = 0, c = 0, tpos = 0, tneg = 0; };
 
 template <class T> Moments<T> weight_moments(const VecRef<T>& t, const VecRef<T>& u, int n_threads) {
-  const T inf = std::numeric_limits<T>::infinity();
-  const ClipStats<T> s = clip_pass<T>(t, u, T(0), T(0), -inf, inf, static_cast<T*>(nullptr), n_threads);
-  return {s.m11, s.m22, s.m12};
+  const Index n = t.size();
+  const int nt = used_threads(n, kWeightBlock, resolve_threads(n_threads));
+  std::vector<Moments<T>> acc(nt);
+  const T* tp = t.data();
+  const T* up = u.data();
+  for_row_blocks(n, kWeightBlock, nt, [&](int th, Index b, Index e) {
+    T sa = 0, sb = 0, sc = 0, sp = 0, sn = 0;
+#ifdef _OPENMP
+#pragma omp simd reduction(+ : sa, sb, sc, sp, sn)
+#endif
+    for (Index i = b; i < e; ++i) {
+      const T ti = tp[i], ui = up[i];
+      sa += ti * ti; sb += ui * ui; sc += ti * ui;
+      sp += std::max(ti, T(0));
+      sn += std::max(-ti, T(0));
+    }
+    Moments<T>& m = acc[th];
+    m.a += sa; m.b += sb; m.c += sc; m.tpos += sp; m.tneg += sn;
+  });
+  Moments<T> m;
+  for (const auto& x : acc) {
+    m.a += x.a; m.b += x.b; m.c += x.c; m.tpos += x.tpos; m.tneg += x.tneg;
+  }
+  return m;
+}
+
+inline void check_finite_moments(double a, double b) {
+  if (!std::isfinite(a)) throw std::invalid_argument("T contains NaN or infinite values (or values whose squares overflow)");
+  if (!std::isfinite(b)) throw std::invalid_argument("U contains NaN or infinite values (or values whose squares overflow)");
 }
 
 // ‖t − r u‖², computed from the residual itself: a − c²/b cancels catastrophically when t and u are
@@ -582,16 +609,44 @@ template <class T> struct BoundedSolution {
 template <class T> class BoundedWeights {
  public:
   // sign = ±1 orients t (t' = sign·t); delta ≥ 0 is |Δ|; lo ≤ 0 ≤ hi may be ±∞.
+  // Throws std::invalid_argument when t or u is not finite.
   BoundedWeights(const VecRef<T>& t, const VecRef<T>& u, T sign, T delta, T lo, T hi, int n_threads)
       : t_(t), u_(u), sign_(sign), delta_(delta), lo_(lo), hi_(hi), nt_(n_threads) {
     mom_ = weight_moments<T>(t_, u_, nt_);
+    check_finite_moments(double(mom_.a), double(mom_.b));
   }
 
-  // Solves for ρ₁ ≥ rho_min = 1/(2λ), warm-started from the previous call.
-  BoundedSolution<T> solve(T rho_min) {
+  // Solves for ρ₁ ≥ rho_min = 1/(2λ), warm-started from the previous call. The solution's ε goes to
+  // `eps_out` when given (n values), else to an internal buffer (see write_eps).
+  // With want_eps false (a λ path) ε is formed only when the polish needs it.
+  BoundedSolution<T> solve(T rho_min, T* eps_out = nullptr, bool want_eps = true) {
     passes_ = 0;
     BoundedSolution<T> sol;
-    if (delta_ > 0 && reach_box() < delta_ - feas_tol(reach_box())) return from_lp(WeightStatus::Infeasible);
+    T* dst = eps_out;
+    if (!dst) {
+      eps_buf_.resize(t_.size());
+      dst = eps_buf_.data();
+    }
+    last_out_ = dst;
+    // Feasibility does not depend on λ, nor does the optimum of a degenerate problem (its feasible
+    // set is one face of the LP, on which the minimum-norm point is the optimum for every λ).
+    if (have_last_ && (last_.status == WeightStatus::Infeasible || last_.status == WeightStatus::Degenerate))
+      return remember(from_lp(last_.status), rho_min);
+    if (delta_ > 0 && reach_box() < delta_ - feas_tol(reach_box()))
+      return remember(from_lp(WeightStatus::Infeasible), rho_min);
+    // The previous optimum stays optimal while its ρ₁ ≥ ρ_min: the same ε with μ₁ = (ρ₁ − ρ_min)/ρ_min
+    // ≥ 0 satisfies KKT as long as the target constraint was active (or ρ_min is unchanged). Along a
+    // λ path this makes the whole target-active range free.
+    if (have_last_ && last_.status == WeightStatus::Optimal && last_.rho1 >= rho_min &&
+        (last_.rho1 > last_rho_min_ || last_.rho1 == rho_min)) {
+      sol = last_;
+      if (want_eps) {
+        sol.stats = pass(sol.rho1, sol.rho2, dst);
+        finish(sol, rho_min, dst, polish_needed(sol, rho_min));
+      }
+      sol.passes = passes_;
+      return remember(sol, rho_min);
+    }
 
     const T cp = sign_ * mom_.c;
     if (!warm_) {
@@ -646,22 +701,23 @@ template <class T> class BoundedWeights {
 
     sol.rho1 = out.at.r1;
     sol.rho2 = out.at.x;
+    sol.stats = out.at.st;
     // The dual iterate fixes the active set; the polished ε is exact on it even where the dual could
-    // not resolve ρ (nearly collinear free parts of t and u make the outer function noisy).
-    eps_buf_.resize(t_.size());
-    sol.stats = pass(sol.rho1, sol.rho2, eps_buf_.data());
-    {
-      T al = sign_ * sol.rho1, be = sol.rho2;
-      sol.stats = polish_active<T>(eps_buf_, t_, u_, sign_, delta_, lo_, hi_, sol.rho1 > rho_min, sol.rho2 > 0,
-                                   sol.stats, al, be, nt_, 8, &passes_);
-      sol.rho1 = sign_ * al;
-      sol.rho2 = be;
+    // not resolve ρ (nearly collinear free parts of t and u make the outer function noisy). When the
+    // dual is already at working accuracy the polish is skipped, and so is ε on a path.
+    const bool need_polish = polish_needed(sol, rho_min);
+    if (want_eps || need_polish) {
+      sol.stats = pass(sol.rho1, sol.rho2, dst);
+      finish(sol, rho_min, dst, need_polish);
     }
     const T ne = std::sqrt(sol.stats.ee);
+    // Multipliers of a weakly active constraint polish to ±rounding around their bound.
+    const T r2_scale = mom_.b > 0 ? sol.rho1 * std::sqrt(mom_.a / mom_.b) : sol.rho1;
     const bool primal_ok = sign_ * sol.stats.tt >= delta_ - T(1e-9) * (ne * std::sqrt(mom_.a) + delta_) &&
                            sol.stats.tu >= -T(1e-9) * ne * std::sqrt(mom_.b) &&
-                           sol.rho1 >= rho_min * (T(1) - T(1e-9)) && sol.rho2 >= 0;
+                           sol.rho1 >= rho_min * (T(1) - T(1e-9)) && sol.rho2 >= -T(1e-9) * r2_scale;
     sol.rho1 = std::max(sol.rho1, rho_min);
+    sol.rho2 = std::max(sol.rho2, T(0));
     if (!out.converged || !primal_ok || !std::isfinite(sol.rho1) || !std::isfinite(sol.rho2)) {
       const LpResult<T>& lp = ensure_lp();
       if (!lp.unbounded && lp.value < delta_ - feas_tol(lp.value)) return from_lp(WeightStatus::Infeasible);
@@ -674,14 +730,12 @@ template <class T> class BoundedWeights {
     }
     sol.passes = passes_;
     if (lp_known_) sol.max_decrease = lp_.unbounded ? std::numeric_limits<T>::infinity() : lp_.value;
-    return sol;
+    return remember(sol, rho_min);
   }
 
-  // Writes ε of the solution the last solve() returned.
-  void write_eps(const BoundedSolution<T>& s, T* out) const {
-    const Vec<T>& src =
-        (s.status == WeightStatus::Infeasible || s.status == WeightStatus::Degenerate) ? lp_eps_ : eps_buf_;
-    std::copy(src.data(), src.data() + src.size(), out);
+  // Copies ε of the solution the last solve() returned (when it was not given `eps_out`).
+  void write_eps(T* out) const {
+    if (last_out_ && last_out_ != out) std::copy(last_out_, last_out_ + t_.size(), out);
   }
 
   const Vec<T>& lp_eps() const { return lp_eps_; }
@@ -701,16 +755,38 @@ template <class T> class BoundedWeights {
 
   T feas_tol(T ref) const { return T(1e-12) * std::max(std::abs(ref), delta_); }
 
+  BoundedSolution<T> remember(const BoundedSolution<T>& s, T rho_min) {
+    last_ = s;
+    last_rho_min_ = rho_min;
+    have_last_ = true;
+    return s;
+  }
+
+  // Residuals of the active constraints, weighted by 1 + μ (the duality gap they cause), above 1e-12.
+  bool polish_needed(const BoundedSolution<T>& s, T rho_min) const {
+    const ClipStats<T>& st = s.stats;
+    T r = 0;
+    if (s.rho1 > rho_min)
+      r = std::max(r, std::abs(sign_ * st.tt - delta_) / (st.at + delta_ + T(1e-300)) * (s.rho1 / rho_min));
+    if (s.rho2 > 0) r = std::max(r, std::abs(st.tu) / (st.au + T(1e-300)) * (T(1) + s.rho2 / rho_min));
+    return !(r <= T(1e-12));
+  }
+
+  // After a pass wrote ε = clip(ρ·(t', u)) to dst: the polish (if asked) and its multipliers.
+  void finish(BoundedSolution<T>& sol, T rho_min, T* dst, bool polish) {
+    if (!polish) return;
+    T al = sign_ * sol.rho1, be = sol.rho2;
+    Eigen::Map<Vec<T>> e(dst, t_.size());
+    sol.stats = polish_active<T>(e, t_, u_, sign_, delta_, lo_, hi_, sol.rho1 > rho_min, sol.rho2 > 0, sol.stats,
+                                 al, be, nt_, 8, &passes_);
+    sol.rho1 = sign_ * al;
+    sol.rho2 = be;
+  }
+
   // max εᵀt' over the box alone: an upper bound on R* that needs no LP.
-  T reach_box() {
-    if (!box_known_) {
-      const Index n = t_.size();
-      T s = 0;
-      for (Index i = 0; i < n; ++i) s += detail::support(sign_ * t_(i), lo_, hi_);
-      box_ = s;
-      box_known_ = true;
-    }
-    return box_;
+  T reach_box() const {
+    const T pos = sign_ > 0 ? mom_.tpos : mom_.tneg, neg = sign_ > 0 ? mom_.tneg : mom_.tpos;
+    return (pos > 0 ? hi_ * pos : T(0)) + (neg > 0 ? -lo_ * neg : T(0));
   }
 
   const LpResult<T>& ensure_lp() {
@@ -730,14 +806,13 @@ template <class T> class BoundedWeights {
     const T nan = std::numeric_limits<T>::quiet_NaN();
     sol.rho1 = sol.rho2 = nan;
     const T inf = std::numeric_limits<T>::infinity();
-    // Statistics of the LP point through the same pass (α = 1, β = 0 on ε itself would need a third
-    // input), so compute them directly.
     ClipStats<T> st;
     for (Index i = 0; i < lp_eps_.size(); ++i) {
       const T e = lp_eps_(i), te = t_(i) * e, ue = u_(i) * e;
       st.tt += te; st.tu += ue; st.ee += e * e; st.at += std::abs(te); st.au += std::abs(ue);
     }
     sol.stats = st;
+    if (last_out_ && lp_eps_.size() == t_.size()) std::copy(lp_eps_.data(), lp_eps_.data() + lp_eps_.size(), last_out_);
     sol.max_decrease = lp_.unbounded ? inf : lp_.value;
     sol.passes = passes_;
     return sol;
@@ -750,12 +825,14 @@ template <class T> class BoundedWeights {
   std::vector<ClipStats<T>> acc_;
   bool warm_ = false;
   T last_r1_ = 0, last_r2_ = 0, dr1_ = 0;
-  bool box_known_ = false;
-  T box_ = 0;
   bool lp_known_ = false;
   LpResult<T> lp_;
   Vec<T> lp_eps_;
-  Vec<T> eps_buf_;  // polished ε of the last dual solution
+  Vec<T> eps_buf_;       // ε of the last solution when solve() was given no `eps_out`
+  T* last_out_ = nullptr;
+  BoundedSolution<T> last_;
+  T last_rho_min_ = 0;
+  bool have_last_ = false;
   int passes_ = 0;
 };
 
@@ -768,7 +845,7 @@ std::vector<BoundedSolution<T>> bounded_path(BoundedWeights<T>& solver, const Ve
   for (Index k = 0; k < L; ++k) order[k] = k;
   std::stable_sort(order.begin(), order.end(), [&](Index i, Index j) { return rho_mins(i) < rho_mins(j); });
   std::vector<BoundedSolution<T>> out(L);
-  for (Index k : order) out[k] = solver.solve(rho_mins(k));
+  for (Index k : order) out[k] = solver.solve(rho_mins(k), nullptr, false);
   return out;
 }
 
