@@ -34,6 +34,9 @@ py::dict stats_dict(const ClipStats<T>& s) {
   d["at"] = s.at;
   d["au"] = s.au;
   d["n_free"] = s.n_free;
+  d["m11"] = s.m11;
+  d["m12"] = s.m12;
+  d["m22"] = s.m22;
   return d;
 }
 
@@ -49,9 +52,11 @@ void bind_weights(py::module_& m) {
           py::gil_scoped_release release;
           r = weight_moments<T>(t, u, n_threads);
         }
+        check_finite_moments(r.a, r.b);
         return py::make_tuple(r.a, r.b, r.c);
       },
-      arg("T").noconvert(), arg("U").noconvert(), arg("n_threads"), "(a, b, c) = (TᵀT, UᵀU, TᵀU)");
+      arg("T").noconvert(), arg("U").noconvert(), arg("n_threads"),
+      "(a, b, c) = (TᵀT, UᵀU, TᵀU); raises ValueError when T or U holds NaN or inf.");
 
   m.def(
       "weight_residual_norm2",
@@ -80,6 +85,39 @@ void bind_weights(py::module_& m) {
       "ε = clip(αT + βU, lo, hi) and its sums (tt = εᵀT, tu = εᵀU, ee = ‖ε‖², at = Σ|Tε|, au = Σ|Uε|).");
 
   m.def(
+      "weight_correct",
+      [](VecOut<T> eps, VecRef<T> t, VecRef<T> u, T alpha, T beta, T sign, T delta, T lo, T hi, bool target_active,
+         bool utility_active, py::dict stats, int n_threads) {
+        check_pair(t, u);
+        check_problem(sign, delta, lo, hi);
+        if (eps.size() != t.size()) throw std::invalid_argument("eps must have the length of T");
+        ClipStats<T> st;
+        for (const char* k : {"tt", "tu", "ee", "at", "au", "m11", "m12", "m22", "n_free"})
+          if (!stats.contains(k)) throw std::invalid_argument(std::string("stats lacks '") + k + "'");
+        st.tt = stats["tt"].cast<T>();
+        st.tu = stats["tu"].cast<T>();
+        st.ee = stats["ee"].cast<T>();
+        st.at = stats["at"].cast<T>();
+        st.au = stats["au"].cast<T>();
+        st.m11 = stats["m11"].cast<T>();
+        st.m12 = stats["m12"].cast<T>();
+        st.m22 = stats["m22"].cast<T>();
+        st.n_free = stats["n_free"].cast<T>();
+        {
+          py::gil_scoped_release release;
+          st = polish_active<T>(eps, t, u, sign, delta, lo, hi, target_active, utility_active, st, alpha, beta,
+                                n_threads);
+        }
+        return py::make_tuple(stats_dict(st), alpha, beta);
+      },
+      arg("eps").noconvert(), arg("T").noconvert(), arg("U").noconvert(), arg("alpha"), arg("beta"), arg("sign"),
+      arg("delta"), arg("lo"), arg("hi"), arg("target_active"), arg("utility_active"), arg("stats"),
+      arg("n_threads"),
+      "In place: semismooth-Newton polish of ε = clip(αT + βU, lo, hi) (stats: its sums as weight_combine "
+      "returns them) on the active constraints εᵀ(sign·T) = delta and εᵀU = 0; returns (sums of the new ε, "
+      "α, β), the multipliers the new ε corresponds to.");
+
+  m.def(
       "weights_bounded",
       [](VecRef<T> t, VecRef<T> u, T sign, T delta, T rho_min, T lo, T hi, int n_threads) {
         check_pair(t, u);
@@ -88,13 +126,17 @@ void bind_weights(py::module_& m) {
         py::array_t<T> eps(t.size());
         T* out = eps.mutable_data();
         BoundedSolution<T> s;
+        T a = 0, b = 0;
         {
           py::gil_scoped_release release;
           BoundedWeights<T> solver(t, u, sign, delta, lo, hi, n_threads);
-          s = solver.solve(rho_min);
-          solver.write_eps(s, out);
+          a = solver.moments().a;
+          b = solver.moments().b;
+          s = solver.solve(rho_min, out);
         }
         py::dict d = stats_dict(s.stats);
+        d["a"] = a;
+        d["b"] = b;
         d["eps"] = eps;
         d["rho1"] = s.rho1;
         d["rho2"] = s.rho2;
@@ -118,11 +160,13 @@ void bind_weights(py::module_& m) {
         const Index L = rho_mins.size();
         std::vector<BoundedSolution<T>> sols;
         Vec<T> lp_eps;
+        Moments<T> mom;
         {
           py::gil_scoped_release release;
           BoundedWeights<T> solver(t, u, sign, delta, lo, hi, n_threads);
           sols = bounded_path<T>(solver, rho_mins);
           lp_eps = solver.lp_eps();
+          mom = solver.moments();
         }
         py::array_t<T> r1(L), r2(L), tt(L), tu(L), ee(L), at(L), au(L), md(L);
         py::array_t<int> status(L), passes(L);
@@ -150,6 +194,8 @@ void bind_weights(py::module_& m) {
         d["max_decrease"] = md;
         d["status"] = status;
         d["passes"] = passes;
+        d["a"] = mom.a;
+        d["b"] = mom.b;
         d["lp_eps"] = lp_eps.size() ? py::object(py::cast(std::move(lp_eps))) : py::object(py::none());
         return d;
       },

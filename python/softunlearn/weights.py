@@ -98,8 +98,9 @@ class SoftWeights:
         QP objective -εᵀT' + λ‖ε‖² (oriented).
     kkt_residual : float
         Scale-free KKT residual: the largest of the relative primal violations
-        max(0, Δ' - εᵀT')/S_T and max(0, -εᵀU)/S_U, the negative parts of μ₁ and μ₂, and the
-        complementarity terms μ/(1+μ)·|slack|/S (S_T = Σ|T_i ε_i| + Δ', S_U = Σ|U_i ε_i|).
+        max(0, Δ' - εᵀT')/S_T and max(0, -εᵀU)/S_U, the negative parts of μ₁ and μ₂, and the relative
+        duality gap (μ₁|εᵀT' - Δ'| + μ₂|εᵀU|)/(S_T + λ‖ε‖²), with S_T = ‖ε‖‖T‖ + |Δ| and
+        S_U = ‖ε‖‖U‖ (so the utility part is a cosine, εᵀU/(‖ε‖‖U‖); norms over the candidates).
         Stationarity holds by construction (ε is formed from the multipliers). NaN when infeasible.
     feasible : bool
         Whether the constraints can be met (for explicit schemes: whether *this* ε meets them).
@@ -152,8 +153,9 @@ def _real_scalar(x, name):
     return x
 
 
-def _scores(x, name, n=None):
-    """float64, C-contiguous 1-D view of a score vector (no copy when it already is one)."""
+def _scores(x, name, n=None, check_finite=True):
+    """float64, C-contiguous 1-D view of a score vector (no copy when it already is one). The weight
+    QP skips the finiteness pass: its first compiled pass (the moments) detects NaN and inf."""
     if hasattr(x, "toarray") and not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a dense 1-D array of scores, got {type(x).__name__}")
     arr = np.asarray(x)
@@ -164,7 +166,7 @@ def _scores(x, name, n=None):
     if n is not None and arr.shape[0] != n:
         raise ValueError(f"{name} must have the same length as T ({n}), got {arr.shape[0]}")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
+    if check_finite and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return arr
 
@@ -236,9 +238,9 @@ class _Problem:
     """Validated, oriented inputs restricted to the candidates."""
 
     def __init__(self, T, U, delta, bounds, candidates, n_threads):
-        self.T = _scores(T, "T")
+        self.T = _scores(T, "T", check_finite=False)
         self.n = self.T.shape[0]
-        self.U = _scores(U, "U", self.n)
+        self.U = _scores(U, "U", self.n, check_finite=False)
         self.delta = _real_scalar(delta, "delta")
         if not math.isfinite(self.delta):
             raise ValueError("delta must be finite")
@@ -250,8 +252,13 @@ class _Problem:
         if self.mask is None:
             self.Tc, self.Uc = self.T, self.U
         else:
+            # the compiled moments only see the candidates; bad values elsewhere are still bad input
+            for arr, name in ((self.T, "T"), (self.U, "U")):
+                if not np.isfinite(arr).all():
+                    raise ValueError(f"{name} contains NaN or infinite values")
             self.Tc, self.Uc = self.T[self.mask], self.U[self.mask]
         # Both sides open is the unbounded QP: the closed forms are its exact optimum.
+        self.norms = (0.0, 0.0)  # (‖T_c‖, ‖U_c‖), set once the moments are known
         self.boxed = self.bounds is not None and (math.isfinite(self.bounds[0]) or math.isfinite(self.bounds[1]))
 
     def scatter(self, eps_c):
@@ -272,6 +279,7 @@ class _Unbounded:
     def __init__(self, P: _Problem):
         self.P = P
         self.a, self.b, self.c = _core.weight_moments(P.Tc, P.Uc, P.nt)
+        P.norms = (math.sqrt(self.a), math.sqrt(self.b))
         self.cp = P.s * self.c
         self._g2 = None
 
@@ -349,24 +357,44 @@ class _Unbounded:
         return reasons
 
 
-def _kkt(tt_o, tu, at, au, dp, mu1, mu2):
+def _scales(P, st):
+    """Rounding scales of the two constraint residuals: ‖ε‖‖T‖ + |Δ| and ‖ε‖‖U‖ (they bound Σ|Tᵢεᵢ|
+    and Σ|Uᵢεᵢ|; unlike those they do not vanish when ε has no overlap with U's support)."""
+    ne = math.sqrt(max(st["ee"], 0.0))
+    tn, un = P.norms
+    return ne * tn + P.dp, ne * un
+
+
+def _kkt_of(P, st, mu1, mu2, lam):
+    s_t, s_u = _scales(P, st)
+    # objective scale for the duality gap Σ μⱼ·|slackⱼ| (its terms have the objective's units)
+    s_obj = s_t + lam * max(st["ee"], 0.0)
+    return _kkt(P.s * st["tt"], st["tu"], s_t, s_u, P.dp, mu1, mu2, s_obj)
+
+
+def _kkt(tt_o, tu, s_t, s_u, dp, mu1, mu2, s_obj):
     """Scale-free KKT residual (see SoftWeights.kkt_residual); tt_o = εᵀT' (oriented)."""
-    st = at + dp
-    su = au
     rel = lambda v, s: (v / s) if s > 0 else (0.0 if v == 0 else math.inf)
+    gap = max(mu1, 0.0) * abs(tt_o - dp) + max(mu2, 0.0) * abs(tu)
     parts = [
-        rel(max(0.0, dp - tt_o), st),
-        rel(max(0.0, -tu), su),
+        rel(max(0.0, dp - tt_o), s_t),
+        rel(max(0.0, -tu), s_u),
         max(0.0, -mu1),
         max(0.0, -mu2),
-        max(mu1, 0.0) / (1 + max(mu1, 0.0)) * rel(abs(tt_o - dp), st),
-        max(mu2, 0.0) / (1 + max(mu2, 0.0)) * rel(abs(tu), su),
+        rel(gap, s_obj),
     ]
     return float(max(parts))
 
 
-def _primal_ok(tt_o, tu, at, au, dp, tol=1e-9):
-    return tt_o >= dp - tol * (at + dp) and tu >= -tol * au
+def _multipliers(r1, r2, lam):
+    """(μ₁, μ₂) from ε = ρ₁T' + ρ₂U: ρ₁ = (1 + μ₁)ρ, ρ₂ = μ₂ρ with ρ = 1/(2λ); written as differences
+    so that ρ₁ = ρ gives μ₁ = 0 exactly."""
+    rho = 1.0 / (2.0 * lam)
+    return (r1 - rho) / rho, r2 / rho
+
+
+def _primal_ok(tt_o, tu, s_t, s_u, dp, tol=1e-9):
+    return tt_o >= dp - tol * s_t and tu >= -tol * s_u
 
 
 def _infeasible(P: _Problem, on_infeasible, reachable, stacklevel=3):
@@ -383,7 +411,7 @@ def _result(P, eps_c, st, scheme, requested, mu1, mu2, lam, feasible, max_decrea
             kkt=None):
     tt_o = P.s * st["tt"]
     if kkt is None:
-        kkt = _kkt(tt_o, st["tu"], st["at"], st["au"], P.dp, mu1, mu2)
+        kkt = _kkt_of(P, st, mu1, mu2, lam)
     return SoftWeights(
         eps=P.scatter(eps_c),
         scheme=scheme,
@@ -403,6 +431,22 @@ def _result(P, eps_c, st, scheme, requested, mu1, mu2, lam, feasible, max_decrea
     )
 
 
+def _closed_form_eps(P, used, alpha, beta, lo=-math.inf, hi=math.inf, rho_min=None, r1=None, r2=None):
+    """ε = clip(αT + βU) and its sums, then one Newton correction of the stored ε on the constraints
+    the branch holds with equality (2.1: target; 2.2: utility; 2.3: both; bounded: those with a
+    positive multiplier). The rounding of β/α alone leaves a constraint residual ≈ eps·|α|·Σ|TᵢUᵢ|,
+    which for nearly collinear T and U is large next to Σ|Uᵢεᵢ|; see _core.weight_correct."""
+    eps_c, st = _core.weight_combine(P.Tc, P.Uc, alpha, beta, lo, hi, P.nt)
+    if used == "bounded":
+        target, utility = r1 > rho_min, r2 > 0
+    else:
+        target, utility = used in ("2.1", "2.3"), used in ("2.2", "2.3")
+    if (target or utility) and (alpha != 0 or beta != 0):
+        # the multipliers were fixed by the solve; only the stored vector is corrected
+        st, _, _ = _core.weight_correct(eps_c, P.Tc, P.Uc, alpha, beta, P.s, P.dp, lo, hi, target, utility, st, P.nt)
+    return eps_c, st
+
+
 def _solve_unbounded(P: _Problem, scheme, lam, on_infeasible, stacklevel):
     Q = _Unbounded(P)
     rho = 1.0 / (2.0 * lam)
@@ -416,14 +460,19 @@ def _solve_unbounded(P: _Problem, scheme, lam, on_infeasible, stacklevel):
     else:
         used = scheme
     r1, r2 = Q.coefficients(used, rho)
+    alpha, beta = P.s * r1, r2
+    if scheme == "auto" and used == "2.2" and Q.g2 <= (_COLLINEAR ** 2) * Q.a:
+        # g = T' - (c'/b)U is rounding noise (T' a negative multiple of U, Δ = 0): the optimum is ε = 0
+        # exactly, with the 2.2 multipliers.
+        alpha = beta = 0.0
     if scheme != "auto":
         reasons = Q.not_optimal_reasons(scheme, lam)
         if reasons:
             warnings.warn(f"scheme {scheme!r} is not the optimum of the weight QP: " + "; ".join(reasons)
                           + ". Use scheme='auto' for the exact optimum.", SchemeWarning, stacklevel=stacklevel + 1)
-    eps_c, st = _core.weight_combine(P.Tc, P.Uc, P.s * r1, r2, -inf, inf, P.nt)
-    mu1, mu2 = 2 * lam * r1 - 1, 2 * lam * r2
-    feasible = _primal_ok(P.s * st["tt"], st["tu"], st["at"], st["au"], P.dp)
+    eps_c, st = _closed_form_eps(P, used, alpha, beta)
+    mu1, mu2 = _multipliers(r1, r2, lam)
+    feasible = _primal_ok(P.s * st["tt"], st["tu"], *_scales(P, st), P.dp)
     info = {"a": Q.a, "b": Q.b, "c": Q.c, "g2": Q._g2, "rho1": r1, "rho2": r2}
     return _result(P, eps_c, st, used, scheme, mu1, mu2, lam, feasible, info=info)
 
@@ -441,9 +490,9 @@ def _bounded_result(P, eps_c, st, status, r1, r2, lam, max_decrease, on_infeasib
         # Δ' is the largest reachable decrease: the feasible set is one face and the multipliers are
         # unbounded; ε is the exact optimum but μ is not finite.
         return _result(P, eps_c, st, "bounded", "auto", math.inf, math.nan, lam, True, max_decrease, info,
-                       kkt=_kkt(P.s * st["tt"], st["tu"], st["at"], st["au"], P.dp, 0.0, 0.0))
-    mu1, mu2 = 2 * lam * r1 - 1, 2 * lam * r2
-    feasible = _primal_ok(P.s * st["tt"], st["tu"], st["at"], st["au"], P.dp)
+                       kkt=_kkt_of(P, st, 0.0, 0.0, lam))
+    mu1, mu2 = _multipliers(r1, r2, lam)
+    feasible = _primal_ok(P.s * st["tt"], st["tu"], *_scales(P, st), P.dp)
     if status == _STATUS_NOT_CONVERGED:
         warnings.warn("the bounded weight QP did not converge to working precision; the weights are the last "
                       "dual iterate (check kkt_residual)", RuntimeWarning, stacklevel=stacklevel + 1)
@@ -456,6 +505,7 @@ def _solve_bounded(P: _Problem, scheme, lam, on_infeasible, stacklevel):
                          "(the exact bounded optimum)")
     lo, hi = P.bounds
     out = _core.weights_bounded(P.Tc, P.Uc, P.s, P.dp, 1.0 / (2.0 * lam), lo, hi, P.nt)
+    P.norms = (math.sqrt(out["a"]), math.sqrt(out["b"]))
     info = {"rho1": out["rho1"], "rho2": out["rho2"], "passes": out["passes"], "status": out["status"],
             "n_free": out["n_free"]}
     return _bounded_result(P, out["eps"], out, out["status"], out["rho1"], out["rho2"], lam, out["max_decrease"],
@@ -574,16 +624,19 @@ class SoftWeightsPath:
         if status in (_STATUS_INFEASIBLE, _STATUS_DEGENERATE):
             eps_c = self._fixed_eps
             st = _stats_of(P, eps_c)
+        elif P.boxed:
+            lo, hi = P.bounds
+            a, b = float(self._coef[k, 0]), float(self._coef[k, 1])
+            eps_c, st = _closed_form_eps(P, "bounded", a, b, lo, hi, 1.0 / (2.0 * lam), P.s * a, b)
         else:
-            lo, hi = P.bounds if P.boxed else (-math.inf, math.inf)
-            eps_c, st = _core.weight_combine(P.Tc, P.Uc, float(self._coef[k, 0]), float(self._coef[k, 1]), lo, hi, P.nt)
+            eps_c, st = _closed_form_eps(P, self.schemes[k], float(self._coef[k, 0]), float(self._coef[k, 1]))
         mu1, mu2 = float(self.mu1[k]), float(self.mu2[k])
         feasible = bool(self.feasible[k])
         kkt = None
         if self.schemes[k] == "closest":
             kkt = math.nan
         elif status == _STATUS_DEGENERATE:
-            kkt = _kkt(P.s * st["tt"], st["tu"], st["at"], st["au"], P.dp, 0.0, 0.0)
+            kkt = _kkt_of(P, st, 0.0, 0.0, lam)
         return _result(P, np.array(eps_c, copy=True), st, self.schemes[k], self.requested_scheme, mu1, mu2, lam,
                        feasible, kkt=kkt)
 
@@ -656,10 +709,10 @@ def _path_unbounded(P, scheme, lams, on_infeasible):
     tt_o = np.where(on_g, r1 * (Q.g2 if on_g.any() else 0.0), r1 * a + r2 * cp)
     tu = np.where(on_g, 0.0, r1 * cp + r2 * b)
     ee = np.where(on_g, r1 * r1 * (Q.g2 if on_g.any() else 0.0), r1 * r1 * a + 2 * r1 * r2 * cp + r2 * r2 * b)
-    mu1 = 2 * lams * r1 - 1
-    mu2 = 2 * lams * r2
-    tol = 1e-9 * (np.abs(tt_o) + P.dp)
-    feasible = (tt_o >= P.dp - tol) & (tu >= -1e-9 * np.abs(r1) * math.sqrt(a * b))
+    mu1 = (r1 - rho) / rho
+    mu2 = r2 / rho
+    ne = np.sqrt(np.maximum(ee, 0.0))
+    feasible = (tt_o >= P.dp - 1e-9 * (ne * math.sqrt(a) + P.dp)) & (tu >= -1e-9 * ne * math.sqrt(b))
     coef_orig = np.column_stack([P.s * r1, r2])
     return SoftWeightsPath(lams, -P.s * tt_o, -tu, np.sqrt(np.maximum(ee, 0.0)), -tt_o + lams * ee, mu1, mu2,
                            schemes, feasible, scheme, P.delta, P.bounds, P, coef_orig)
@@ -680,12 +733,15 @@ def _path_bounded(P, scheme, lams, on_infeasible):
     r1, r2 = np.asarray(out["rho1"]), np.asarray(out["rho2"])
     tt_o = P.s * np.asarray(out["tt"])
     tu, ee = np.asarray(out["tu"]), np.asarray(out["ee"])
-    at, au = np.asarray(out["at"]), np.asarray(out["au"])
     lp = (status == _STATUS_INFEASIBLE) | (status == _STATUS_DEGENERATE)
-    mu1 = np.where(lp, np.nan, 2 * lams * r1 - 1)
+    rho = 1.0 / (2.0 * lams)
+    mu1 = np.where(lp, np.nan, (r1 - rho) / rho)
     mu1 = np.where(status == _STATUS_DEGENERATE, np.inf, mu1)
-    mu2 = np.where(lp, np.nan, 2 * lams * r2)
-    feasible = (status != _STATUS_INFEASIBLE) & (tt_o >= P.dp - 1e-9 * (at + P.dp)) & (tu >= -1e-9 * au)
+    mu2 = np.where(lp, np.nan, r2 / rho)
+    P.norms = (math.sqrt(out["a"]), math.sqrt(out["b"]))
+    ne = np.sqrt(ee)
+    feasible = ((status != _STATUS_INFEASIBLE) & (tt_o >= P.dp - 1e-9 * (ne * P.norms[0] + P.dp))
+                & (tu >= -1e-9 * ne * P.norms[1]))
     schemes = tuple("closest" if s == _STATUS_INFEASIBLE else "bounded" for s in status)
     coef = np.column_stack([P.s * np.where(lp, 0.0, r1), np.where(lp, 0.0, r2)])
     fixed = None if out["lp_eps"] is None else np.asarray(out["lp_eps"])
