@@ -56,6 +56,9 @@ SCHEMES = ("auto", "2.0", "2.1", "2.2", "2.3")
 
 # ‖g‖ at or below this fraction of ‖T‖ is rounding noise of T - (c/b)U: T and U are collinear.
 _COLLINEAR = 1e-12
+# Constraint residuals (relative to Σ|Tᵢεᵢ| + |Δ| and Σ|Uᵢεᵢ|) below which ε is not polished: a closed
+# form is exact to rounding unless T and U are nearly collinear.
+_POLISH_TOL = 64 * np.finfo(np.float64).eps
 # Relative slack when deciding on which side of a branch threshold λ or c lies (exact ties are both).
 _EDGE = 1e-12
 
@@ -443,7 +446,8 @@ def _closed_form_eps(P, used, alpha, beta, lo=-math.inf, hi=math.inf, rho_min=No
         target, utility = used in ("2.1", "2.3"), used in ("2.2", "2.3")
     if (target or utility) and (alpha != 0 or beta != 0):
         # the multipliers were fixed by the solve; only the stored vector is corrected
-        st, _, _ = _core.weight_correct(eps_c, P.Tc, P.Uc, alpha, beta, P.s, P.dp, lo, hi, target, utility, st, P.nt)
+        st, _, _ = _core.weight_correct(eps_c, P.Tc, P.Uc, alpha, beta, P.s, P.dp, lo, hi, target, utility, st,
+                                        _POLISH_TOL, P.nt)
     return eps_c, st
 
 

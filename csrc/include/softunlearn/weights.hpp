@@ -211,12 +211,13 @@ std::pair<T, T> active_correction(const ClipStats<T>& st, const VecRef<T>& eps, 
 // step solves for the multiplier change that zeroes the active residuals on the current free set
 // (active_correction) and applies it with correct_pass, which also frees clipped samples the new
 // multipliers put inside the box, so a slightly wrong active set from the dual is repaired too.
-// Stops at rounding level with an unchanged free set or when a step no longer helps. alpha and beta
-// are updated to the multipliers of the returned ε; the caller checks sign·α ≥ ρ_min and β ≥ 0.
+// Stops when the relative residual is at most max(tol, 8·eps) with an unchanged free set, or when a
+// step no longer helps. alpha and beta are updated to the multipliers of the returned ε; the caller
+// checks sign·α ≥ ρ_min and β ≥ 0.
 template <class T>
 ClipStats<T> polish_active(VecOut<T> eps, const VecRef<T>& t, const VecRef<T>& u, T sign, T delta, T lo, T hi,
                            bool target_active, bool utility_active, ClipStats<T> st, T& alpha, T& beta,
-                           int n_threads, int max_steps = 8, int* passes = nullptr) {
+                           int n_threads, int max_steps = 8, int* passes = nullptr, T tol = T(0)) {
   if (!target_active && !utility_active) return st;
   const T teps = std::numeric_limits<T>::epsilon();
   auto residual = [&](const ClipStats<T>& s) {
@@ -228,8 +229,9 @@ ClipStats<T> polish_active(VecOut<T> eps, const VecRef<T>& t, const VecRef<T>& u
     return r;
   };
   T res = residual(st);
-  T changed = 1;
-  for (int k = 0; k < max_steps && (res > T(8) * teps || changed > 0); ++k) {
+  const T stop = std::max(tol, T(8) * teps);
+  T changed = 0;
+  for (int k = 0; k < max_steps && (res > stop || changed > 0); ++k) {
     const auto step = active_correction<T>(st, eps, t, u, sign, delta, lo, hi, target_active, utility_active, n_threads);
     if (step.first == 0 && step.second == 0) break;
     // Intermediate multipliers may leave their bounds (as in any primal-dual active-set method); the
