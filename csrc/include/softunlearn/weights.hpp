@@ -10,7 +10,11 @@
 // over ρ₁ ≥ ρ_min, ρ₂ ≥ 0. Its gradient (Σ t'ᵢεᵢ − Δ', Σ uᵢεᵢ) is piecewise linear and monotone, so we
 // solve it as two nested one-dimensional monotone piecewise-linear root problems, each by Newton on the
 // current linear piece (exact as soon as the piece is the root's) inside a bracket. Each evaluation is
-// one O(n) pass over (t, u) that allocates nothing.
+// one O(n) vectorised pass over (t, u) that allocates nothing.
+//
+// The dual fixes the active set; a semismooth-Newton polish of the stored ε on that set then makes the
+// constraints hold to rounding even where ρ itself cannot be resolved (free parts of t and u nearly
+// collinear, or huge multipliers when Δ' is close to the largest reachable decrease).
 //
 // Primal infeasibility (Δ' out of reach inside the box without hurting utility) makes the dual
 // unbounded; it is decided exactly by the one-constraint LP  max εᵀt' s.t. εᵀu ≥ 0, lo ≤ ε ≤ hi,
