@@ -55,7 +55,9 @@ def reference(T, U, delta, lam, bounds=None, mask=None, scale=1.0):
         k = max(tn * sc, lam * sc * sc * n, 1e-300)
         prob = cp.Problem(cp.Minimize((-(s * T) @ x * sc + lam * sc * sc * cp.sum_squares(x)) / k), cons)
         try:
-            prob.solve(**dict(CLARABEL, tol_gap_abs=tol, tol_gap_rel=tol, tol_feas=tol))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "solution may be inaccurate": the polish decides
+                prob.solve(**dict(CLARABEL, tol_gap_abs=tol, tol_gap_rel=tol, tol_feas=tol))
         except cp.error.SolverError:
             continue
         if prob.status in ("infeasible", "unbounded") and not drop_box:
@@ -406,6 +408,56 @@ def test_bounded_just_reachable():
     assert res.utility_change <= 1e-9
 
 
+def test_nearly_collinear_closed_form_is_exact():
+    """Angle 1e-7 between T' and -U: ε = Δ·(bT - cU)/D is huge, and both constraints still hold to
+    rounding relative to ‖ε‖ (the stored vector is polished; the coefficients alone leave ~1e-9)."""
+    rng = np.random.default_rng(21)
+    T = rng.normal(size=500)
+    U = -1.5 * T + 1e-7 * rng.normal(size=500)
+    res = W.soft_weights(T, U, 2.0, 10.0)
+    assert res.scheme == "2.3"
+    ne = np.linalg.norm(res.eps)
+    assert abs(T @ res.eps - 2.0) <= 1e-13 * ne * np.linalg.norm(T)
+    assert abs(U @ res.eps) <= 1e-13 * ne * np.linalg.norm(U)
+    # the duality-gap part has a floor of ~2·eps/angle (μ₁ ~ 1e13 times a rounding-level slack)
+    assert res.kkt_residual <= 1e-8
+
+
+def test_degenerate_delta_equal_to_largest_decrease():
+    T, U = instance("c<0", n=40, seed=22)
+    with pytest.warns(W.InfeasibleWarning):
+        probe = W.soft_weights(T, U, 1e6, 1.0, bounds=(-1, 0))
+    rstar = probe.max_decrease
+    res = W.soft_weights(T, U, rstar, 1.0, bounds=(-1, 0))  # exactly reachable: no warning
+    assert res.feasible and res.scheme == "bounded"
+    np.testing.assert_allclose(res.eps, probe.eps, rtol=0, atol=1e-12)
+    assert T @ res.eps == pytest.approx(rstar, rel=1e-12)
+
+
+def test_thread_counts_agree():
+    rng = np.random.default_rng(23)
+    n = 100_000
+    T = rng.standard_t(3, size=n)
+    U = -0.3 * T + rng.normal(size=n)
+    delta = 0.3 * (-T[T < 0].sum())
+    for bounds in (None, (-1, None), (-1, 0)):
+        r1 = W.soft_weights(T, U, delta, 0.01, bounds=bounds, n_threads=1)
+        r2 = W.soft_weights(T, U, delta, 0.01, bounds=bounds, n_threads=3)
+        np.testing.assert_allclose(r2.eps, r1.eps, rtol=1e-10, atol=1e-12 * np.abs(r1.eps).max())
+
+
+def test_result_object():
+    T, U = instance("c<0", seed=24)
+    res = W.soft_weights(T, U, 2.0, 0.5)
+    assert res.predicted_changes == (res.target_change, res.utility_change)
+    assert res.predicted_changes.target == pytest.approx(-(T @ res.eps), rel=1e-12)
+    assert res.predicted_changes.utility == pytest.approx(-(U @ res.eps), abs=1e-12 * np.abs(U * res.eps).sum())
+    assert res.multipliers == res.mu and res.mu[0] >= 0 and res.mu[1] >= 0
+    assert res.norm == pytest.approx(np.linalg.norm(res.eps), rel=1e-12)
+    assert res.objective == pytest.approx(objective(T, 2.0, 0.5, res.eps), rel=1e-12)
+    assert res.requested_scheme == "auto" and res.delta == 2.0 and res.lam == 0.5 and res.bounds is None
+
+
 def test_removal_only_box_deletes_softly():
     T, U = instance("c<0", n=300, seed=15)
     delta = 0.3 * reference_lp(T, U, 1.0, (-1, 0))
@@ -474,6 +526,24 @@ def test_path_matches_single_solves(bounds, kind):
     np.testing.assert_array_equal(path.eps_at(3), path[3].eps)
 
 
+def test_path_candidates_and_unbounded_infeasible():
+    T, U = instance("c<0", n=90, seed=25)
+    mask = np.arange(90) % 3 == 0
+    lams = np.array([1e-3, 0.1, 10.0])
+    for bounds in (None, (-1, None)):
+        p = W.soft_weights_path(T, U, 1.0, lams, bounds=bounds, candidates=mask)
+        for k, lam in enumerate(lams):
+            single = W.soft_weights(T, U, 1.0, lam, bounds=bounds, candidates=mask)
+            np.testing.assert_allclose(p[k].eps, single.eps, rtol=1e-9, atol=1e-12 * np.abs(single.eps).max())
+            assert np.all(p[k].eps[~mask] == 0)
+    T, U = instance("collinear-")
+    with pytest.warns(W.InfeasibleWarning):
+        p = W.soft_weights_path(T, U, 1.0, lams)
+    assert not p.feasible.any() and np.all(p.eps == 0)
+    with pytest.raises(ValueError, match="out of reach"):
+        W.soft_weights_path(T, U, 1.0, lams, on_infeasible="raise")
+
+
 def test_path_explicit_scheme_and_infeasible():
     T, U = instance("c<0", seed=18)
     lams = np.array([1e-3, 1.0, 1e3])
@@ -503,6 +573,7 @@ def test_hard_weights():
     np.testing.assert_array_equal(eps, [0, -1, -1, -1, 0, 0, 0])  # tie at -1.0: the lower index wins
     np.testing.assert_array_equal(W.hard_weights(T, k=2, delta=-0.3), [-1, 0, 0, 0, -1, 0, 0])
     np.testing.assert_array_equal(W.hard_weights(T, k=0), np.zeros(7))
+    np.testing.assert_array_equal(W.hard_weights(T, k=3, delta=0.0), eps)  # Δ = 0 counts as positive
     np.testing.assert_array_equal(W.hard_weights(T, k=7), -np.ones(7))
     assert (W.hard_weights(T, fraction=0.5) == -1).sum() == 4  # round(3.5) = 4
     assert (W.hard_weights(T, fraction=1.0) == -1).sum() == 7

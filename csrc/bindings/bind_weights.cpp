@@ -87,7 +87,7 @@ void bind_weights(py::module_& m) {
   m.def(
       "weight_correct",
       [](VecOut<T> eps, VecRef<T> t, VecRef<T> u, T alpha, T beta, T sign, T delta, T lo, T hi, bool target_active,
-         bool utility_active, py::dict stats, int n_threads) {
+         bool utility_active, py::dict stats, T tol, int n_threads) {
         check_pair(t, u);
         check_problem(sign, delta, lo, hi);
         if (eps.size() != t.size()) throw std::invalid_argument("eps must have the length of T");
@@ -106,16 +106,17 @@ void bind_weights(py::module_& m) {
         {
           py::gil_scoped_release release;
           st = polish_active<T>(eps, t, u, sign, delta, lo, hi, target_active, utility_active, st, alpha, beta,
-                                n_threads);
+                                n_threads, 8, nullptr, tol);
         }
         return py::make_tuple(stats_dict(st), alpha, beta);
       },
       arg("eps").noconvert(), arg("T").noconvert(), arg("U").noconvert(), arg("alpha"), arg("beta"), arg("sign"),
-      arg("delta"), arg("lo"), arg("hi"), arg("target_active"), arg("utility_active"), arg("stats"),
+      arg("delta"), arg("lo"), arg("hi"), arg("target_active"), arg("utility_active"), arg("stats"), arg("tol"),
       arg("n_threads"),
       "In place: semismooth-Newton polish of ε = clip(αT + βU, lo, hi) (stats: its sums as weight_combine "
-      "returns them) on the active constraints εᵀ(sign·T) = delta and εᵀU = 0; returns (sums of the new ε, "
-      "α, β), the multipliers the new ε corresponds to.");
+      "returns them) on the active constraints εᵀ(sign·T) = delta and εᵀU = 0, until their residuals relative "
+      "to Σ|Tε| + delta and Σ|Uε| are at most tol (and rounding); returns (sums of the new ε, α, β), the "
+      "multipliers the new ε corresponds to.");
 
   m.def(
       "weights_bounded",

@@ -34,7 +34,7 @@ import math
 import numbers
 import warnings
 from dataclasses import dataclass, field
-from typing import NamedTuple, Optional, Sequence, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -56,6 +56,9 @@ SCHEMES = ("auto", "2.0", "2.1", "2.2", "2.3")
 
 # ‖g‖ at or below this fraction of ‖T‖ is rounding noise of T - (c/b)U: T and U are collinear.
 _COLLINEAR = 1e-12
+# Constraint residuals (relative to Σ|Tᵢεᵢ| + |Δ| and Σ|Uᵢεᵢ|) below which ε is not polished: a closed
+# form is exact to rounding unless T and U are nearly collinear.
+_POLISH_TOL = 64 * np.finfo(np.float64).eps
 # Relative slack when deciding on which side of a branch threshold λ or c lies (exact ties are both).
 _EDGE = 1e-12
 
@@ -102,6 +105,8 @@ class SoftWeights:
         duality gap (μ₁|εᵀT' - Δ'| + μ₂|εᵀU|)/(S_T + λ‖ε‖²), with S_T = ‖ε‖‖T‖ + |Δ| and
         S_U = ‖ε‖‖U‖ (so the utility part is a cosine, εᵀU/(‖ε‖‖U‖); norms over the candidates).
         Stationarity holds by construction (ε is formed from the multipliers). NaN when infeasible.
+        Its floor is rounding times the conditioning: ~1e-16 typically, ~eps/θ when both constraints
+        are active and T', -U are at a small angle θ (the multipliers then grow like 1/θ²).
     feasible : bool
         Whether the constraints can be met (for explicit schemes: whether *this* ε meets them).
     max_decrease : float
@@ -432,10 +437,11 @@ def _result(P, eps_c, st, scheme, requested, mu1, mu2, lam, feasible, max_decrea
 
 
 def _closed_form_eps(P, used, alpha, beta, lo=-math.inf, hi=math.inf, rho_min=None, r1=None, r2=None):
-    """ε = clip(αT + βU) and its sums, then one Newton correction of the stored ε on the constraints
-    the branch holds with equality (2.1: target; 2.2: utility; 2.3: both; bounded: those with a
-    positive multiplier). The rounding of β/α alone leaves a constraint residual ≈ eps·|α|·Σ|TᵢUᵢ|,
-    which for nearly collinear T and U is large next to Σ|Uᵢεᵢ|; see _core.weight_correct."""
+    """ε = clip(αT + βU) and its sums, then a Newton polish of the stored ε on the constraints the
+    branch holds with equality (2.1: target; 2.2: utility; 2.3: both; bounded: those with a positive
+    multiplier) when their residuals exceed _POLISH_TOL. The rounding of β/α alone leaves a residual
+    ≈ eps·|α|·Σ|TᵢUᵢ|, which for nearly collinear T and U is large next to Σ|Uᵢεᵢ|; see
+    _core.weight_correct."""
     eps_c, st = _core.weight_combine(P.Tc, P.Uc, alpha, beta, lo, hi, P.nt)
     if used == "bounded":
         target, utility = r1 > rho_min, r2 > 0
@@ -443,7 +449,8 @@ def _closed_form_eps(P, used, alpha, beta, lo=-math.inf, hi=math.inf, rho_min=No
         target, utility = used in ("2.1", "2.3"), used in ("2.2", "2.3")
     if (target or utility) and (alpha != 0 or beta != 0):
         # the multipliers were fixed by the solve; only the stored vector is corrected
-        st, _, _ = _core.weight_correct(eps_c, P.Tc, P.Uc, alpha, beta, P.s, P.dp, lo, hi, target, utility, st, P.nt)
+        st, _, _ = _core.weight_correct(eps_c, P.Tc, P.Uc, alpha, beta, P.s, P.dp, lo, hi, target, utility, st,
+                                        _POLISH_TOL, P.nt)
     return eps_c, st
 
 
@@ -494,8 +501,9 @@ def _bounded_result(P, eps_c, st, status, r1, r2, lam, max_decrease, on_infeasib
     mu1, mu2 = _multipliers(r1, r2, lam)
     feasible = _primal_ok(P.s * st["tt"], st["tu"], *_scales(P, st), P.dp)
     if status == _STATUS_NOT_CONVERGED:
-        warnings.warn("the bounded weight QP did not converge to working precision; the weights are the last "
-                      "dual iterate (check kkt_residual)", RuntimeWarning, stacklevel=stacklevel + 1)
+        warnings.warn("the bounded weight QP did not converge to working precision (this happens when |Δ| is within "
+                      "~1e-6 of the largest reachable decrease and T, U are nearly collinear); the weights are the "
+                      "best iterate found — check kkt_residual", RuntimeWarning, stacklevel=stacklevel + 1)
     return _result(P, eps_c, st, "bounded", "auto", mu1, mu2, lam, feasible, max_decrease, info)
 
 
@@ -659,8 +667,9 @@ def soft_weights_path(T, U, delta, lams, scheme="auto", bounds=None, candidates=
 
     In the variables ρ = (1+μ₁, μ₂)/(2λ) the QP depends on λ only through ρ₁ ≥ 1/(2λ), so:
     without bounds every branch is ε = αg with g fixed and α(λ) a scalar (the predicted changes are
-    exact scalar formulas); with bounds the dual is re-solved per λ, warm-started along the sorted grid,
-    and once the target constraint is active the optimum stops depending on λ (one pass to confirm).
+    exact scalar formulas); with bounds the dual is re-solved per λ (a few O(n) passes), warm-started
+    along the sorted grid, and once the target constraint is active the optimum stops depending on λ
+    (no pass at all).
     Feasibility does not depend on λ; infeasibility is reported (or raised) once.
     Parameters are those of :func:`soft_weights`, with ``lams`` a 1-D array of λ > 0.
     """
@@ -703,6 +712,9 @@ def _path_unbounded(P, scheme, lams, on_infeasible):
                           SchemeWarning, stacklevel=3)
     coef = np.array([Q.coefficients(sc, r) for sc, r in zip(schemes, rho)]).reshape(L, 2)
     r1, r2 = coef[:, 0], coef[:, 1]
+    zero = np.zeros(L, dtype=bool)
+    if scheme == "auto" and cp < 0 and Q.g2 <= (_COLLINEAR ** 2) * a:
+        zero = np.array([sc == "2.2" for sc in schemes], dtype=bool)  # ε = 0 exactly, as in soft_weights
     # εᵀT' = ρ₁a + ρ₂c', εᵀU = ρ₁c' + ρ₂b, ‖ε‖² = ρ₁²a + 2ρ₁ρ₂c' + ρ₂²b; on the g branches use the
     # exact identities gᵀT' = ‖g‖², gᵀU = 0 instead (no cancellation).
     on_g = np.array([sc in ("2.2", "2.3") for sc in schemes], dtype=bool)
@@ -714,6 +726,7 @@ def _path_unbounded(P, scheme, lams, on_infeasible):
     ne = np.sqrt(np.maximum(ee, 0.0))
     feasible = (tt_o >= P.dp - 1e-9 * (ne * math.sqrt(a) + P.dp)) & (tu >= -1e-9 * ne * math.sqrt(b))
     coef_orig = np.column_stack([P.s * r1, r2])
+    coef_orig[zero] = 0.0
     return SoftWeightsPath(lams, -P.s * tt_o, -tu, np.sqrt(np.maximum(ee, 0.0)), -tt_o + lams * ee, mu1, mu2,
                            schemes, feasible, scheme, P.delta, P.bounds, P, coef_orig)
 

@@ -10,7 +10,11 @@
 // over ρ₁ ≥ ρ_min, ρ₂ ≥ 0. Its gradient (Σ t'ᵢεᵢ − Δ', Σ uᵢεᵢ) is piecewise linear and monotone, so we
 // solve it as two nested one-dimensional monotone piecewise-linear root problems, each by Newton on the
 // current linear piece (exact as soon as the piece is the root's) inside a bracket. Each evaluation is
-// one O(n) pass over (t, u) that allocates nothing.
+// one O(n) vectorised pass over (t, u) that allocates nothing.
+//
+// The dual fixes the active set; a semismooth-Newton polish of the stored ε on that set then makes the
+// constraints hold to rounding even where ρ itself cannot be resolved (free parts of t and u nearly
+// collinear, or huge multipliers when Δ' is close to the largest reachable decrease).
 //
 // Primal infeasibility (Δ' out of reach inside the box without hurting utility) makes the dual
 // unbounded; it is decided exactly by the one-constraint LP  max εᵀt' s.t. εᵀu ≥ 0, lo ≤ ε ≤ hi,
@@ -211,12 +215,13 @@ std::pair<T, T> active_correction(const ClipStats<T>& st, const VecRef<T>& eps, 
 // step solves for the multiplier change that zeroes the active residuals on the current free set
 // (active_correction) and applies it with correct_pass, which also frees clipped samples the new
 // multipliers put inside the box, so a slightly wrong active set from the dual is repaired too.
-// Stops at rounding level with an unchanged free set or when a step no longer helps. alpha and beta
-// are updated to the multipliers of the returned ε; the caller checks sign·α ≥ ρ_min and β ≥ 0.
+// Stops when the relative residual is at most max(tol, 8·eps) with an unchanged free set, or when a
+// step no longer helps. alpha and beta are updated to the multipliers of the returned ε; the caller
+// checks sign·α ≥ ρ_min and β ≥ 0.
 template <class T>
 ClipStats<T> polish_active(VecOut<T> eps, const VecRef<T>& t, const VecRef<T>& u, T sign, T delta, T lo, T hi,
                            bool target_active, bool utility_active, ClipStats<T> st, T& alpha, T& beta,
-                           int n_threads, int max_steps = 8, int* passes = nullptr) {
+                           int n_threads, int max_steps = 8, int* passes = nullptr, T tol = T(0)) {
   if (!target_active && !utility_active) return st;
   const T teps = std::numeric_limits<T>::epsilon();
   auto residual = [&](const ClipStats<T>& s) {
@@ -228,8 +233,9 @@ ClipStats<T> polish_active(VecOut<T> eps, const VecRef<T>& t, const VecRef<T>& u
     return r;
   };
   T res = residual(st);
-  T changed = 1;
-  for (int k = 0; k < max_steps && (res > T(8) * teps || changed > 0); ++k) {
+  const T stop = std::max(tol, T(8) * teps);
+  T changed = 0;
+  for (int k = 0; k < max_steps && (res > stop || changed > 0); ++k) {
     const auto step = active_correction<T>(st, eps, t, u, sign, delta, lo, hi, target_active, utility_active, n_threads);
     if (step.first == 0 && step.second == 0) break;
     // Intermediate multipliers may leave their bounds (as in any primal-dual active-set method); the
