@@ -41,3 +41,24 @@ class Cholesky_f64:
     def size(self) -> int: ...
 
 class Cholesky_f32(Cholesky_f64): ...
+
+# ---- weight QP (float64 only; the Python layer casts once) ----
+WEIGHT_OPTIMAL: int
+WEIGHT_INFEASIBLE: int
+WEIGHT_DEGENERATE: int
+WEIGHT_NOT_CONVERGED: int
+
+def weight_moments(T: F, U: F, n_threads: int) -> Tuple[float, float, float]:
+    """(a, b, c) = (TᵀT, UᵀU, TᵀU); ValueError on NaN/inf."""
+def weight_residual_norm2(T: F, U: F, r: float, n_threads: int) -> float: ...
+def weight_combine(T: F, U: F, alpha: float, beta: float, lo: float, hi: float,
+                   n_threads: int) -> Tuple[F, Dict[str, float]]:
+    """ε = clip(αT + βU, lo, hi) with its moments."""
+def weight_correct(eps: F, T: F, U: F, alpha: float, beta: float, sign: float, delta: float, lo: float, hi: float,
+                   target_active: bool, utility_active: bool, stats: Dict[str, float], tol: float,
+                   n_threads: int) -> Tuple[Dict[str, float], float, float]:
+    """Polishes ε in place on the active constraints."""
+def weights_bounded(T: F, U: F, sign: float, delta: float, rho_min: float, lo: float, hi: float,
+                    n_threads: int) -> Dict[str, Any]: ...
+def weights_bounded_path(T: F, U: F, sign: float, delta: float, rho_mins: F, lo: float, hi: float,
+                         n_threads: int) -> Dict[str, Any]: ...
