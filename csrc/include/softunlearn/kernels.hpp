@@ -11,12 +11,12 @@
 
 namespace softunlearn {
 
-// Rows per block: large enough that the rank update runs near GEMM speed, small enough that a
-// scaled block stays in L2.
+// Rows per block: about 1 MiB of scaled rows, but never fewer than 512: a thinner rank update
+// (64 rows at p = 1000) ran 1.5× slower than a 512-row one.
 template <class T> inline Index gram_block_rows(Index p) {
-  const Index target_bytes = Index(1) << 19;
+  const Index target_bytes = Index(1) << 20;
   const Index rows = target_bytes / (std::max<Index>(p, 1) * Index(sizeof(T)));
-  return std::max<Index>(64, std::min<Index>(rows, 4096));
+  return std::max<Index>(512, std::min<Index>(rows, 4096));
 }
 // Rows per block for O(np) passes: a block is read by one GEMV and re-read by a second from L2.
 inline constexpr Index kStreamBlock = 256;
