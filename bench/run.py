@@ -81,7 +81,7 @@ def machine_info() -> dict:
         info["git_head"] = git("rev-parse", "HEAD")
         info["git_dirty_python_csrc"] = git("status", "--porcelain", "--", "python", "csrc")
         so = Path(_core.__file__).resolve()
-        info["core_so"] = str(so)
+        info["core_so"] = so.name  # file name only: results must not record this machine's paths
         info["core_so_mtime"] = _dt.datetime.fromtimestamp(so.stat().st_mtime).isoformat(timespec="seconds")
     except Exception as e:  # noqa: BLE001 - git may be missing
         info["git_head"] = f"unavailable: {e}"
@@ -108,7 +108,8 @@ def machine_info() -> dict:
     try:
         import threadpoolctl
 
-        info["threadpools"] = threadpoolctl.threadpool_info()
+        info["threadpools"] = [{k: (Path(v).name if k == "filepath" else v) for k, v in pool.items()}
+                               for pool in threadpoolctl.threadpool_info()]
     except Exception as e:  # noqa: BLE001 - optional dependency
         info["threadpools"] = f"threadpoolctl unavailable: {e}"
     try:
