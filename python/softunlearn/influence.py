@@ -61,9 +61,7 @@ class Influence:
         reusable = (reuse_hessian and self.solver == "cholesky" and cache is not None
                     and cache.matches(X, y, sample_weight))
         want_h = self.solver == "cg" or reusable
-        res = _core.loss_pass(self.X, self.y, self.sample_weight, self.model.theta_, dt.type(self.model.C),
-                              bool(self.model.fit_intercept), self.solver == "cholesky" and not reusable, True,
-                              want_h, self._nt, self.model._loss_code)
+        res = self._loss_pass(hessian=self.solver == "cholesky" and not reusable, r=True, h=want_h)
         self.r = res["r"]
         self._h = res.get("h")
         self.grad = res["grad"]
@@ -77,12 +75,16 @@ class Influence:
             self._hessian = res.get("hessian")
             self.reused_hessian = False
             if reusable:  # data changed in place since the fit: assemble afresh
-                self._hessian = _core.loss_pass(self.X, self.y, self.sample_weight, self.model.theta_,
-                                                dt.type(self.model.C), bool(self.model.fit_intercept), True, False,
-                                                False, self._nt, self.model._loss_code)["hessian"]
+                self._hessian = self._loss_pass(hessian=True)["hessian"]
         self._chol = None
         if self.solver == "cholesky":
             self._chol = _cholesky(self._hessian)
+
+    def _loss_pass(self, *, hessian=False, r=False, h=False) -> dict:
+        """One fused pass over the training data at θ̂ (loss, ∇J, and ∇²J / r / h on request)."""
+        m = self.model
+        return _core.loss_pass(self.X, self.y, self.sample_weight, m.theta_, m.dtype.type(m.C), bool(m.fit_intercept),
+                               hessian, r, h, self._nt, m._loss_code)
 
     def _probe_matches(self, cache, h) -> bool:
         v = cache.probe
@@ -97,9 +99,7 @@ class Influence:
     @property
     def hessian(self) -> np.ndarray:
         if self._hessian is None:
-            self._hessian = _core.loss_pass(self.X, self.y, self.sample_weight, self.model.theta_,
-                                            self.model.dtype.type(self.model.C), bool(self.model.fit_intercept),
-                                            True, False, False, self._nt, self.model._loss_code)["hessian"]
+            self._hessian = self._loss_pass(hessian=True)["hessian"]
         return self._hessian
 
     def solve(self, V) -> np.ndarray:
