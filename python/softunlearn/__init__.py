@@ -7,7 +7,7 @@ retraining (a one-step Newton update) or with an exact warm-started refit.
 Sign convention everywhere: ``scoreᵢ(f) = gᵢᵀ H⁻¹ ∇f`` is the first-order change of f when sample i is
 deleted; a weight change ε (sᵢ → sᵢ(1 + εᵢ)) changes f by ≈ −εᵀ score(f).
 """
-from . import _core, metrics, reference, targets
+from . import _core, methods, metrics, reference, targets
 from ._core import NotPositiveDefiniteError
 from .influence import Influence, newton_update, refit
 from .linear_model import LogisticRegression
@@ -23,6 +23,7 @@ __all__ = [
     "SoftUnlearner",
     "hard_weights",
     "soft_weights",
+    "methods",
     "metrics",
     "newton_update",
     "reference",

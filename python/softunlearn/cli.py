@@ -8,6 +8,8 @@ import os
 import sys
 import time
 
+from .methods import UPDATE_METHODS
+
 
 def _table(rows, columns):
     widths = [max(len(c), *(len(_fmt(r[c])) for r in rows)) for c in columns]
@@ -298,7 +300,7 @@ def run(args) -> int:
     models = {}
     for name, eps in (("hard", eps_hard), ("soft", soft.eps)):
         t = time.perf_counter()
-        new = inf.newton_update(eps) if args.method == "newton" else su.refit(model, tr.X, tr.y, eps)
+        new = su.methods.apply_weights(args.method, model, tr.X, tr.y, eps, influence=inf)
         timings[f"update_{name}"] = time.perf_counter() - t
         models[name] = new
         rows.append(dict(model=name, seconds=timings[f"weights_{name}"] + timings[f"update_{name}"], **evaluate(new)))
@@ -483,7 +485,8 @@ def main(argv=None) -> int:
     r.add_argument("--lam", type=_positive_float, default=0.1, help="λ of the weight QP")
     r.add_argument("--bounds", type=parse_bounds, default=(-1.0, None),
                    help="box on ε: LO:HI with 'none' for an open side (-1:none, -1:0) or 'none' (default -1:none)")
-    r.add_argument("--method", choices=("newton", "refit"), default="newton")
+    r.add_argument("--method", choices=tuple(UPDATE_METHODS), default="newton",
+                   help="how the weights are applied (default newton)")
     r.add_argument("--hard-fraction", type=_fraction, default=0.1, help="share of samples the hard baseline deletes")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--n-train", type=_positive_int, default=None, help="subsample the training set")

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .influence import Influence, newton_update, refit
+from .influence import Influence
 from .linear_model import check_model
+from .methods import UPDATE_METHODS, apply_weights
 from .targets import DemographicParity, EqualOpportunity, Robustness, Target, Utility, as_target, required_change
 
-_METHODS = ("newton", "refit")
 _TARGETS = ("dp", "eop", "robustness")
 
 
@@ -45,7 +45,8 @@ class SoftUnlearner:
         every sample weight non-negative.
     fraction : share of the target value to remove (1 drives a fairness gap to zero; use < 1 for
         robustness, whose value is a loss).
-    method : "newton" or "refit".
+    method : a key of :data:`softunlearn.methods.UPDATE_METHODS` ("newton", "refit", ...).
+    method_options : dict of keyword arguments for the method.
 
     Attributes after ``fit``: ``model_`` (the unlearned model; the input model is untouched), ``eps_``,
     ``weights_`` (the solver's result), ``target_``, ``delta_``, ``scores_`` (T), ``utility_scores_`` (U),
@@ -53,7 +54,7 @@ class SoftUnlearner:
     """
 
     def __init__(self, target="dp", *, scheme="auto", lam=0.1, bounds=(-1.0, None), fraction=None, method="newton",
-                 solver="auto"):
+                 solver="auto", method_options=None):
         self.target = target
         self.scheme = scheme
         self.lam = lam
@@ -61,13 +62,14 @@ class SoftUnlearner:
         self.fraction = fraction
         self.method = method
         self.solver = solver
+        self.method_options = method_options
 
     def fit(self, model, X, y, Xv, yv, sv=None, sample_weight=None):
         from .weights import soft_weights
 
         model = check_model(model)
-        if self.method not in _METHODS:
-            raise ValueError(f"method: expected one of {_METHODS}, got {self.method!r}")
+        if self.method not in UPDATE_METHODS:
+            raise ValueError(f"method: expected one of {tuple(UPDATE_METHODS)}, got {self.method!r}")
         self.target_ = make_target(self.target, Xv, yv, sv, model=model)
         fraction = self.fraction if self.fraction is not None else (0.1 if self.target == "robustness" else 1.0)
         self.delta_ = required_change(self.target_, model, fraction)
@@ -78,9 +80,7 @@ class SoftUnlearner:
         self.weights_ = soft_weights(self.scores_, self.utility_scores_, self.delta_, lam=self.lam, scheme=self.scheme,
                                      bounds=self.bounds)
         self.eps_ = self.weights_.eps
-        if self.method == "newton":
-            self.model_ = newton_update(model, X, y, self.eps_, influence=self.influence_)
-        else:
-            self.model_ = refit(model, X, y, self.eps_, sample_weight=sample_weight)
+        self.model_ = apply_weights(self.method, model, X, y, self.eps_, influence=self.influence_,
+                                    sample_weight=sample_weight, **(self.method_options or {}))
         self.target_after_ = self.target_.value(self.model_)
         return self
