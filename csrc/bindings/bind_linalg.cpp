@@ -23,15 +23,17 @@ template <class T> void def_linalg(py::module_& m) {
           arg("B"), "H⁻¹B for B of shape (p, k)")
       .def_property_readonly("L", &Cholesky<T>::L)
       .def_property_readonly("size", &Cholesky<T>::size);
+}
 
+template <class T, class XArg> void def_cg(py::module_& m) {
   m.def(
       "cg_solve",
-      [](MatRef<T> X, VecRef<T> h, VecRef<T> reg, const Mat<T>& B, bool intercept, T tol, int max_iter,
+      [](XArg X, VecRef<T> h, VecRef<T> reg, const Mat<T>& B, bool intercept, T tol, int max_iter,
          int n_threads) {
         CGResult<T> r;
         {
           py::gil_scoped_release release;
-          r = cg_solve(Design<T>{X, intercept}, h, reg, B, tol, max_iter, n_threads);
+          r = cg_solve(make_design(X, intercept), h, reg, B, tol, max_iter, n_threads);
         }
         return py::make_tuple(std::move(r.X), r.iterations, r.residuals);
       },
@@ -45,7 +47,9 @@ template <class T> void def_linalg(py::module_& m) {
 
 void bind_linalg(py::module_& m) {
   def_linalg<double>(m);
+  for_each_design<double>([&](auto* x) { def_cg<double, std::remove_pointer_t<decltype(x)>>(m); });
   def_linalg<float>(m);
+  for_each_design<float>([&](auto* x) { def_cg<float, std::remove_pointer_t<decltype(x)>>(m); });
 }
 
 }  // namespace softunlearn::bindings

@@ -15,15 +15,16 @@ py::dict pass_to_dict(PassResult<T>&& r) {
   return out;
 }
 
-template <class T> void def_model(py::module_& m) {
+template <class T, class XArg> void def_model(py::module_& m) {
   m.def(
       "fit",
-      [](MatRef<T> X, VecRef<T> y, VecRef<T> s, VecRef<T> theta0, T C, bool intercept, T tol, int max_iter,
+      [](XArg X, VecRef<T> y, VecRef<T> s, VecRef<T> theta0, T C, bool intercept, T tol, int max_iter,
          int n_threads, int loss, Index subsample) {
         FitResult<T> r;
         {
           py::gil_scoped_release release;
-          const Problem<T> P{{X, intercept}, y, s, C};
+          const auto D = make_design(X, intercept);
+          const Problem<T, decltype(D)> P{D, y, s, C};
           r = with_loss(loss, [&](auto L) { return newton_fit<T, decltype(L)>(P, theta0, tol, max_iter, n_threads, subsample); });
         }
         py::dict out = pass_to_dict(std::move(r.at_optimum));
@@ -43,7 +44,7 @@ template <class T> void def_model(py::module_& m) {
 
   m.def(
       "loss_pass",
-      [](MatRef<T> X, VecRef<T> y, VecRef<T> s, VecRef<T> theta, T C, bool intercept, bool want_hessian,
+      [](XArg X, VecRef<T> y, VecRef<T> s, VecRef<T> theta, T C, bool intercept, bool want_hessian,
          bool want_r, bool want_h, int n_threads, int loss) {
         const Index n = X.rows();
         py::array_t<T> r(want_r ? n : 0), h(want_h ? n : 0);
@@ -52,7 +53,8 @@ template <class T> void def_model(py::module_& m) {
         PassResult<T> res;
         {
           py::gil_scoped_release release;
-          const Problem<T> P{{X, intercept}, y, s, C};
+          const auto D = make_design(X, intercept);
+          const Problem<T, decltype(D)> P{D, y, s, C};
           res = with_loss(loss, [&](auto L) {
             return loss_pass<T, decltype(L)>(P, theta, want_hessian, rp, hp, n_threads);
           });
@@ -68,28 +70,28 @@ template <class T> void def_model(py::module_& m) {
 
   m.def(
       "predict",
-      [](MatRef<T> X, VecRef<T> theta, bool intercept, int n_threads) {
+      [](XArg X, VecRef<T> theta, bool intercept, int n_threads) {
         py::array_t<T> z(X.rows());
         Eigen::Map<Vec<T>> zm(z.mutable_data(), X.rows());
         py::gil_scoped_release release;
-        predict(Design<T>{X, intercept}, theta, zm, n_threads);
+        predict(make_design(X, intercept), theta, zm, n_threads);
         return z;
       },
       arg("X").noconvert(), arg("theta").noconvert(), arg("intercept"), arg("n_threads"), "z = X̃θ");
 
   m.def(
       "xtv",
-      [](MatRef<T> X, VecRef<T> v, bool intercept, int n_threads) {
+      [](XArg X, VecRef<T> v, bool intercept, int n_threads) {
         py::gil_scoped_release release;
-        return xtv(Design<T>{X, intercept}, v, n_threads);
+        return xtv(make_design(X, intercept), v, n_threads);
       },
       arg("X").noconvert(), arg("v").noconvert(), arg("intercept"), arg("n_threads"), "X̃ᵀv");
 
   m.def(
       "weighted_gram",
-      [](MatRef<T> X, VecRef<T> w, bool intercept, int n_threads) {
+      [](XArg X, VecRef<T> w, bool intercept, int n_threads) {
         py::gil_scoped_release release;
-        return weighted_gram(Design<T>{X, intercept}, w, n_threads);
+        return weighted_gram(make_design(X, intercept), w, n_threads);
       },
       arg("X").noconvert(), arg("w").noconvert(), arg("intercept"), arg("n_threads"), "X̃ᵀ diag(w) X̃");
 }
@@ -97,8 +99,8 @@ template <class T> void def_model(py::module_& m) {
 }  // namespace
 
 void bind_model(py::module_& m) {
-  def_model<double>(m);
-  def_model<float>(m);
+  for_each_design<double>([&](auto* x) { def_model<double, std::remove_pointer_t<decltype(x)>>(m); });
+  for_each_design<float>([&](auto* x) { def_model<float, std::remove_pointer_t<decltype(x)>>(m); });
 }
 
 }  // namespace softunlearn::bindings

@@ -14,8 +14,9 @@
 
 namespace softunlearn {
 
-template <class T> struct Problem {
-  Design<T> design;
+// `Dsn` is the design type: Design<T> (dense, row-major) or CsrDesign<T, I> (sparse.hpp).
+template <class T, class Dsn = Design<T>> struct Problem {
+  Dsn design;
   VecRef<T> y;
   VecRef<T> s;  // sample weights; empty means all ones
   T C;
@@ -31,7 +32,7 @@ template <class T> struct PassResult {
 };
 
 // R = diag(1, …, 1, 0): the intercept is not penalised.
-template <class T> Vec<T> regulariser_diagonal(const Design<T>& D) {
+template <class Dsn, class T = typename Dsn::Scalar> Vec<T> regulariser_diagonal(const Dsn& D) {
   Vec<T> r = Vec<T>::Ones(D.params());
   if (D.intercept) r(D.features()) = T(0);
   return r;
@@ -39,12 +40,12 @@ template <class T> Vec<T> regulariser_diagonal(const Design<T>& D) {
 
 // One pass over X at θ. Optionally writes r = C s ⊙ ℓ'(z) (the per-sample gradient scale: sample i's
 // gradient is rᵢ x̃ᵢ) and h = C s ⊙ ℓ''(z) (the Hessian weights).
-template <class T, class Loss>
-PassResult<T> loss_pass(const Problem<T>& P, const VecRef<T>& theta, bool want_hessian, T* r_out, T* h_out,
+template <class T, class Loss, class Dsn>
+PassResult<T> loss_pass(const Problem<T, Dsn>& P, const VecRef<T>& theta, bool want_hessian, T* r_out, T* h_out,
                         int n_threads) {
-  const Design<T>& D = P.design;
+  const Dsn& D = P.design;
   const Index p = D.params(), d = D.features();
-  const Index block = want_hessian ? gram_block_rows<T>(p) : kStreamBlock;
+  const Index block = want_hessian ? gram_block_rows(D) : kStreamBlock;
   const int nt = used_threads(D.rows(), block, resolve_threads(n_threads));
   std::vector<Vec<T>> grad(nt, Vec<T>::Zero(p));
   std::vector<Mat<T>> hess(want_hessian ? nt : 0, Mat<T>::Zero(p, p));
@@ -80,7 +81,7 @@ PassResult<T> loss_pass(const Problem<T>& P, const VecRef<T>& theta, bool want_h
   if (want_hessian) {
     for (int t = 1; t < nt; ++t) hess[0] += hess[t];
     out.H = std::move(hess[0]);
-    symmetrize_from_lower(out.H);
+    finish_gram(D, out.H);
     out.H.diagonal().head(d).array() += T(1);
   }
   return out;
@@ -110,17 +111,16 @@ template <class T> struct FitResult {
 // `subsample` = k > 1 starts from a loose fit on every k-th row (C scaled by the weight ratio so both
 // objectives weigh data alike): the far-from-optimum iterations, where Newton needs a fresh Hessian
 // every step, then cost 1/k of a full pass, and the full data needs only the final quadratic steps.
-template <class T, class Loss>
-FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int max_iter, int n_threads,
+template <class T, class Loss, class Dsn>
+FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol, int max_iter, int n_threads,
                         Index subsample = 0, bool final_hessian = true) {
-  const Design<T>& D = P.design;
+  const Dsn& D = P.design;
   const T eps = std::numeric_limits<T>::epsilon();
   FitResult<T> res;
   res.theta = theta0;
   const Index m = subsample > 1 ? D.rows() / subsample : 0;
   if (m >= std::max<Index>(2000, 20 * D.params())) {
-    const Eigen::Map<const RowMat<T>, 0, Eigen::OuterStride<>> Xs(D.X.data(), m, D.features(),
-                                                                     Eigen::OuterStride<>(subsample * D.X.outerStride()));
+    const auto sub = subsample_rows(D, subsample, m);
     Vec<T> ys(m), ss(P.s.size() ? m : 0);
     for (Index i = 0; i < m; ++i) {
       ys(i) = P.y(i * subsample);
@@ -128,7 +128,7 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
     }
     const T full = P.weight_sum(), part = ss.size() ? ss.sum() : T(m);
     if (full > T(0) && part > T(0)) {
-      const Problem<T> Ps{{Xs, D.intercept}, ys, ss, P.C * full / part};
+      const Problem<T, Dsn> Ps{sub.design, ys, ss, P.C * full / part};
       try {
         FitResult<T> warm = newton_fit<T, Loss>(Ps, theta0, std::sqrt(tol), max_iter, n_threads, 0, false);
         res.theta = warm.theta;

@@ -54,38 +54,32 @@ template <class T> struct CGResult {
 };
 
 // H = X̃ᵀ diag(h) X̃ + diag(reg); h already carries C and the sample weights. H V for all k columns
-// in one pass over X.
-template <class T>
-Mat<T> hessian_matvec(const Design<T>& D, const VecRef<T>& h, const VecRef<T>& reg, const Mat<T>& V, int n_threads) {
-  const Index p = D.params(), k = V.cols(), d = D.features();
+// in one pass over X, dense or CSR.
+template <class Dsn, class T = typename Dsn::Scalar>
+Mat<T> hessian_matvec(const Dsn& D, const VecRef<T>& h, const VecRef<T>& reg, const Mat<T>& V, int n_threads) {
+  const Index p = D.params(), k = V.cols();
   const int nt = used_threads(D.rows(), kStreamBlock, resolve_threads(n_threads));
   std::vector<Mat<T>> acc(nt, Mat<T>::Zero(p, k));
   std::vector<Mat<T>> Zs(nt);
   for_row_blocks(D.rows(), kStreamBlock, nt, [&](int t, Index b, Index e) {
-    Mat<T>& Z = Zs[t];
-    Z.noalias() = D.X.middleRows(b, e - b) * V.topRows(d);
-    if (D.intercept) Z.rowwise() += V.row(d);
-    Z.array().colwise() *= h.segment(b, e - b).array();
-    acc[t].topRows(d).noalias() += D.X.middleRows(b, e - b).transpose() * Z;
-    if (D.intercept) acc[t].row(d) += Z.colwise().sum();
+    hessian_matvec_block(D, h, V, b, e, Zs[t], acc[t]);
   });
   for (int t = 1; t < nt; ++t) acc[0] += acc[t];
   acc[0] += reg.asDiagonal() * V;
   return std::move(acc[0]);
 }
 
-template <class T>
-CGResult<T> cg_solve(const Design<T>& D, const VecRef<T>& h, const VecRef<T>& reg, const MatIn<T>& B,
+template <class Dsn, class T = typename Dsn::Scalar>
+CGResult<T> cg_solve(const Dsn& D, const VecRef<T>& h, const VecRef<T>& reg, const MatIn<T>& B,
                      T tol, int max_iter, int n_threads) {
-  const Index p = D.params(), k = B.cols(), d = D.features();
+  const Index p = D.params(), k = B.cols();
   // Jacobi preconditioner: diag(H) = Σ hᵢ x̃ᵢ² + reg.
   Vec<T> diag = reg;
   {
     const int nt = used_threads(D.rows(), kStreamBlock, resolve_threads(n_threads));
     std::vector<Vec<T>> acc(nt, Vec<T>::Zero(p));
     for_row_blocks(D.rows(), kStreamBlock, nt, [&](int t, Index b, Index e) {
-      acc[t].head(d).noalias() += D.X.middleRows(b, e - b).array().square().matrix().transpose() * h.segment(b, e - b);
-      if (D.intercept) acc[t](d) += h.segment(b, e - b).sum();
+      hessian_diagonal_block(D, h, b, e, acc[t]);
     });
     for (auto& a : acc) diag += a;
   }
