@@ -35,12 +35,12 @@ template <class T, class XArg> void def_cg(py::module_& m) {
           py::gil_scoped_release release;
           r = cg_solve(make_design(X, intercept), h, reg, B, tol, max_iter, n_threads);
         }
-        return py::make_tuple(std::move(r.X), r.iterations, r.residuals);
+        return py::make_tuple(std::move(r.X), r.iterations, r.residuals, r.condition);
       },
       arg("X").noconvert(), arg("h").noconvert(), arg("reg").noconvert(), arg("B"), arg("intercept"), arg("tol"),
       arg("max_iter"), arg("n_threads"),
       "Jacobi-preconditioned CG on H = X̃ᵀdiag(h)X̃ + diag(reg) for every column of B; returns (U, iterations, "
-      "relative residuals).");
+      "relative residuals, condition estimates of the preconditioned system).");
 }
 
 }  // namespace

@@ -8,7 +8,8 @@ Koh–Liang up-weighting influence is −score. Weight changes ε (sample weight
 from __future__ import annotations
 
 import numbers
-from typing import Sequence, Union
+import os
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -18,6 +19,44 @@ from .linear_model import check_model
 from .targets import Target, as_target
 
 _CG_AUTO_PARAMS = 4000
+# "auto" keeps a dense Hessian only when its assembly fits in this share of the available memory.
+_DENSE_MEMORY_SHARE = 0.5
+
+
+def available_memory() -> Optional[int]:
+    """Bytes of memory available to new allocations, or None when unknown.
+
+    Linux's ``MemAvailable`` (free memory plus what the page cache can give back) when /proc/meminfo is
+    readable, else ``os.sysconf`` free physical pages × page size (a lower figure), else None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def dense_hessian_bytes(n_params: int, dtype, n_threads: int) -> int:
+    """Peak memory of the dense path: one p×p accumulator per assembling thread, the Hessian and its
+    Cholesky factor, i.e. (threads + 2)·p²·itemsize."""
+    nt = n_threads if n_threads > 0 else _core.max_threads()
+    return (nt + 2) * n_params * n_params * np.dtype(dtype).itemsize
+
+
+def auto_solver(n_params: int, dtype, n_threads: int = 0) -> str:
+    """The solver "auto" picks: "cg" when p > 4,000 or when :func:`dense_hessian_bytes` exceeds half
+    of :func:`available_memory`; "cholesky" otherwise."""
+    if n_params > _CG_AUTO_PARAMS:
+        return "cg"
+    avail = available_memory()
+    if avail is not None and dense_hessian_bytes(n_params, dtype, n_threads) > _DENSE_MEMORY_SHARE * avail:
+        return "cg"
+    return "cholesky"
 
 
 class Influence:
@@ -26,9 +65,19 @@ class Influence:
     Parameters
     ----------
     model : fitted softunlearn model.
-    X, y, sample_weight : the training data the model was fitted on.
-    solver : "auto" (Cholesky up to 4,000 parameters, CG beyond), "cholesky" or "cg".
-    cg_tol : relative residual for CG (default 1e-10 in float64, 1e-5 in float32).
+    X, y, sample_weight : the training data the model was fitted on. X may be a scipy.sparse matrix
+        (CSR is used as is; other formats are converted to CSR once); it is never densified, and the
+        CG path never forms the p×p Hessian either.
+    solver : "auto", "cholesky" or "cg". "auto" (:func:`auto_solver`) takes Cholesky up to 4,000
+        parameters and CG beyond, and CG also when the dense path, (threads + 2)·p² numbers, would
+        take more than half of the available memory.
+    cg_tol : relative residual ‖G − HU‖/‖G‖ at which CG stops, per target (default 1e-10 in float64,
+        1e-5 in float32). How it bounds the score error: the error of U = H⁻¹G obeys
+        ‖U − U*‖ ≤ ‖H⁻¹‖·‖G − HU‖ ≤ cg_tol·‖G‖/λ_min(H), and scoreᵢ = rᵢ x̃ᵢᵀU, so
+        |Δscoreᵢ| ≤ |rᵢ|·‖x̃ᵢ‖·cg_tol·‖G‖/λ_min(H); relative to ‖U*‖ the error is at most κ(H)·cg_tol.
+        Without an intercept λ_min(H) ≥ 1 (the L2 term), so the bound holds with λ_min = 1. Practical
+        rule: for scores accurate to a relative ρ, take cg_tol ≈ ρ/κ(H); ``cg_info["condition_estimate"]``
+        reports an estimate of κ of the preconditioned system from the CG run itself.
     cg_max_iter : CG iteration cap (default 10·n_params, at least 100).
     reuse_hessian : reuse the Hessian the fit computed at θ̂ when X, y, sample_weight are the same objects
         and the recomputed gradient confirms it (one pass over X instead of a Hessian assembly).
@@ -38,6 +87,9 @@ class Influence:
     r : (n,) per-sample gradient scale, gᵢ = rᵢ x̃ᵢ.
     hessian : (p, p) ∇²J(θ̂) (assembled on first access in CG mode).
     grad_norm : ‖∇J(θ̂)‖_∞ on this data: near zero when θ̂ is the optimum the influence assumes.
+    cg_info : after a CG solve, per target column: "iterations", "residuals" (final ‖G − HU‖/‖G‖) and
+        "condition_estimate" (κ of the Jacobi-preconditioned H from the run's Lanczos coefficients; a
+        lower estimate). None in Cholesky mode.
     """
 
     def __init__(self, model, X, y, sample_weight=None, *, solver: str = "auto", cg_tol=None, cg_max_iter=None,
@@ -52,7 +104,7 @@ class Influence:
         self.y = as_labels(y, n, dt)
         self.sample_weight = as_sample_weight(sample_weight, n, dt)
         self.n_samples, self.n_params = n, self.model.theta_.shape[0]
-        self.solver = solver if solver != "auto" else ("cg" if self.n_params > _CG_AUTO_PARAMS else "cholesky")
+        self.solver = solver if solver != "auto" else auto_solver(self.n_params, dt, self._nt)
         self.cg_tol = (1e-10 if dt == np.float64 else 1e-5) if cg_tol is None else check_positive(cg_tol, "cg_tol")
         self.cg_max_iter = max(100, 10 * self.n_params) if cg_max_iter is None else int(cg_max_iter)
         self.cg_info = None
@@ -115,9 +167,9 @@ class Influence:
             reg = np.ones(self.n_params, dtype=self.model.dtype)
             if self.model.fit_intercept:
                 reg[-1] = 0
-            U, its, res = _core.cg_solve(self.X, self._h, reg, B, bool(self.model.fit_intercept),
-                                         self.model.dtype.type(self.cg_tol), self.cg_max_iter, self._nt)
-            self.cg_info = {"iterations": list(its), "residuals": list(res)}
+            U, its, res, cond = _core.cg_solve(self.X, self._h, reg, B, bool(self.model.fit_intercept),
+                                               self.model.dtype.type(self.cg_tol), self.cg_max_iter, self._nt)
+            self.cg_info = {"iterations": list(its), "residuals": list(res), "condition_estimate": list(cond)}
             if max(res, default=0.0) > self.cg_tol:
                 import warnings
                 warnings.warn(f"CG stopped at relative residual {max(res):.3g} > cg_tol={self.cg_tol:g} after "

@@ -12,6 +12,11 @@ Conventions (DESIGN.md section 1, the contract)
 * Augmented features ``x~ = (x, 1)`` with an intercept, ``x~ = x`` without;
   ``z = x~ . theta = w.x + b``, ``p = sigmoid(z)``.
 * Per-sample logistic loss ``l(z, y) = log(1 + e^z) - y z``.
+* ``X`` may also be a scipy.sparse matrix (any format; copied to CSR): the
+  functions then use only sparse products ``X @ v``, ``X.T @ v`` and row
+  scalings, never a dense copy of X (except :func:`hessian_einsum`, the
+  deliberately naive baseline, and :func:`mirror_attack`, whose points are
+  dense).
 * Objective (scikit-learn's convention)::
 
       J(theta) = 1/2 ||w||^2 + C * sum_i s_i * l(z_i, y_i)
@@ -48,6 +53,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse
 
 __all__ = [
     "augment",
@@ -84,6 +90,10 @@ SOFT_SCHEMES = ("2.0", "2.1", "2.2", "2.3", "auto")
 
 
 def _as_2d(X, name="X"):
+    if scipy.sparse.issparse(X):
+        # Sparse designs stay sparse: everything below touches X only through X @ v, X.T @ v, row
+        # scaling and row selection. The CSR copy sums duplicate entries, as scipy's arithmetic does.
+        return scipy.sparse.csr_matrix(X, dtype=np.float64, copy=True)
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (n, d); got shape {X.shape}")
@@ -102,6 +112,17 @@ def _weights(sample_weight, n):
     if sample_weight is None:
         return np.ones(n)
     return _as_1d(sample_weight, n, "sample_weight")
+
+
+def _scale_rows(Xa, d):
+    """diag(d) Xa, for a dense or sparse Xa."""
+    if scipy.sparse.issparse(Xa):
+        return scipy.sparse.diags(d) @ Xa
+    return Xa * d[:, None]
+
+
+def _dense(A):
+    return A.toarray() if scipy.sparse.issparse(A) else np.asarray(A)
 
 
 def _split_theta(theta, fit_intercept):
@@ -138,9 +159,12 @@ def _check_theta(theta, Xa):
 def augment(X, fit_intercept):
     """Augmented design matrix ``X~ = [X, 1]`` if ``fit_intercept`` else ``X``.
 
-    Always returns a new float64 array of shape (n, d + fit_intercept).
+    Always returns a new float64 array of shape (n, d + fit_intercept); a new CSR matrix when X is
+    scipy.sparse.
     """
     X = _as_2d(X)
+    if scipy.sparse.issparse(X):
+        return scipy.sparse.hstack([X, np.ones((X.shape[0], 1))], format="csr") if fit_intercept else X
     if fit_intercept:
         return np.hstack([X, np.ones((X.shape[0], 1))])
     return np.array(X, dtype=np.float64, copy=True)
@@ -208,7 +232,7 @@ def hessian(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None):
     s = _weights(sample_weight, Xa.shape[0])
     p = sigmoid(Xa @ theta)
     d = C * s * p * (1.0 - p)
-    H = (Xa * d[:, None]).T @ Xa
+    H = _dense(Xa.T @ _scale_rows(Xa, d))
     H = 0.5 * (H + H.T)  # exact symmetry
     H[np.diag_indices_from(H)] += _penalty_mask(Xa.shape[1], fit_intercept)
     return H
@@ -221,7 +245,7 @@ def hessian_einsum(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None):
     ``np.einsum('ni,nj->nij')``, scales each by ``C s_i p_i (1-p_i)`` and sums
     over samples.  O(n p^2) memory: this is the "official pipeline" baseline.
     """
-    Xa = augment(X, fit_intercept)
+    Xa = _dense(augment(X, fit_intercept))
     theta = _check_theta(theta, Xa)
     s = _weights(sample_weight, Xa.shape[0])
     p = sigmoid(Xa @ theta)
@@ -267,7 +291,7 @@ def fit(X, y, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e
         r = s * (prob - y)
         g = mask * th + C * (Xa.T @ r)
         floor = 16.0 * np.finfo(float).eps * (
-            np.max(np.abs(mask * th), initial=0.0) + C * np.max(np.abs(r) @ np.abs(Xa), initial=0.0)
+            np.max(np.abs(mask * th), initial=0.0) + C * np.max(abs(Xa).T @ np.abs(r), initial=0.0)
         )
         return g, prob, floor
 
@@ -279,7 +303,7 @@ def fit(X, y, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e
         if gnorm <= threshold or gnorm <= floor:
             return theta
         d = C * s * prob * (1.0 - prob)
-        H = (Xa * d[:, None]).T @ Xa + np.diag(mask)
+        H = _dense(Xa.T @ _scale_rows(Xa, d)) + np.diag(mask)
         step = np.linalg.solve(H, -g)
         slope = float(g @ step)  # < 0 for a descent direction
         slack = 4.0 * np.finfo(float).eps * max(1.0, abs(f_val))
@@ -312,7 +336,7 @@ def per_sample_gradients(theta, X, y, C=1.0, fit_intercept=True, sample_weight=N
     y = _as_1d(y, Xa.shape[0], "y")
     s = _weights(sample_weight, Xa.shape[0])
     p = sigmoid(Xa @ theta)
-    return (C * s * (p - y))[:, None] * Xa
+    return _scale_rows(Xa, C * s * (p - y))  # sparse when X is
 
 
 # ---------------------------------------------------------------------------
@@ -326,7 +350,7 @@ def mirror_attack(X, theta, fit_intercept=True, factor=1.3):
     ``x_adv = x - factor * (w.x + b) / ||w||^2 * w``.  With factor = 1 the
     point lands on the boundary; 1.3 overshoots it by 30%.  Returns (n, d).
     """
-    X = _as_2d(X)
+    X = _dense(_as_2d(X))  # the attacked points are dense even for a sparse X
     w, b = _split_theta(theta, fit_intercept)
     if w.shape[0] != X.shape[1]:
         raise ValueError(f"theta does not match X: w has {w.shape[0]} entries, X has {X.shape[1]} columns")
@@ -411,7 +435,7 @@ def target_gradient(kind, theta, X, y=None, s=None, fit_intercept=True):
     if kind in ("utility", "robustness"):
         return Xa.T @ (p - y)
     dh = p * (1.0 - p) if kind == "dp" else p - y  # d h(z) / d z
-    return sum(coef * np.mean(dh[m, None] * Xa[m], axis=0) for coef, m in groups)
+    return sum(coef * (Xa[m].T @ dh[m]) / np.count_nonzero(m) for coef, m in groups)
 
 
 # ---------------------------------------------------------------------------

@@ -51,7 +51,24 @@ template <class T> struct CGResult {
   Mat<T> X;
   std::vector<int> iterations;
   std::vector<T> residuals;  // final ‖b − H x‖ / ‖b‖ per column
+  std::vector<T> condition;  // κ estimate of the preconditioned system per column (0 if < 2 iterations)
 };
+
+// CG's coefficients define the Lanczos tridiagonal of the preconditioned operator M⁻¹H; the ratio of
+// its extreme eigenvalues (Ritz values) estimates κ(M⁻¹H) from below, at O(k²) cost.
+template <class T> T lanczos_condition(const std::vector<T>& alpha, const std::vector<T>& beta) {
+  const Index k = Index(alpha.size());
+  if (k < 2) return T(0);
+  Vec<double> diag(k), sub(k - 1);
+  for (Index j = 0; j < k; ++j) {
+    diag(j) = 1.0 / double(alpha[j]) + (j ? double(beta[j - 1]) / double(alpha[j - 1]) : 0.0);
+    if (j + 1 < k) sub(j) = std::sqrt(std::max(0.0, double(beta[j]))) / double(alpha[j]);
+  }
+  Eigen::SelfAdjointEigenSolver<Mat<double>> es;
+  es.computeFromTridiagonal(diag, sub, Eigen::EigenvaluesOnly);
+  const auto& ev = es.eigenvalues();
+  return ev(0) > 0 ? T(ev(k - 1) / ev(0)) : std::numeric_limits<T>::infinity();
+}
 
 // H = X̃ᵀ diag(h) X̃ + diag(reg); h already carries C and the sample weights. H V for all k columns
 // in one pass over X, dense or CSR.
@@ -94,6 +111,8 @@ CGResult<T> cg_solve(const Dsn& D, const VecRef<T>& h, const VecRef<T>& reg, con
   res.X = Mat<T>::Zero(p, k);
   res.iterations.assign(k, 0);
   res.residuals.assign(k, T(0));
+  res.condition.assign(k, T(0));
+  std::vector<std::vector<T>> alphas(k), betas(k);
   Mat<T> R = B, Z = Minv.asDiagonal() * R, P = Z;
   Vec<T> rz = (R.cwiseProduct(Z)).colwise().sum().transpose();
   Vec<T> bnorm = B.colwise().norm().transpose();
@@ -110,6 +129,7 @@ CGResult<T> cg_solve(const Dsn& D, const VecRef<T>& h, const VecRef<T>& reg, con
     for (Index j = 0; j < k; ++j) {
       if (!active[j]) continue;
       const T alpha = rz(j) / P.col(j).dot(HP.col(j));
+      alphas[j].push_back(alpha);
       res.X.col(j) += alpha * P.col(j);
       R.col(j) -= alpha * HP.col(j);
       res.iterations[j] = it + 1;
@@ -120,10 +140,12 @@ CGResult<T> cg_solve(const Dsn& D, const VecRef<T>& h, const VecRef<T>& reg, con
       }
       Z.col(j) = Minv.cwiseProduct(R.col(j));
       const T rz_new = R.col(j).dot(Z.col(j));
+      betas[j].push_back(rz_new / rz(j));
       P.col(j) = Z.col(j) + (rz_new / rz(j)) * P.col(j);
       rz(j) = rz_new;
     }
   }
+  for (Index j = 0; j < k; ++j) res.condition[j] = lanczos_condition(alphas[j], betas[j]);
   return res;
 }
 
