@@ -13,6 +13,7 @@ import scipy.sparse as sp
 
 import softunlearn as su
 from softunlearn import _core, influence as inf_mod, reference as ref
+from softunlearn import _solver_choice as solver_choice
 from softunlearn import targets as T
 
 RTOL = {np.float64: 1e-9, np.float32: 2e-4}
@@ -293,10 +294,10 @@ def test_auto_solver_rule(monkeypatch):
     assert inf_mod.auto_solver(100, np.float64) == "cholesky"
     assert inf_mod.dense_hessian_bytes(1000, np.float32, 2) == 4 * 1000 * 1000 * 4
     # a dense Hessian that would not fit in (pretended) memory sends "auto" to CG
-    monkeypatch.setattr(inf_mod, "available_memory", lambda: 10 * 1000 * 1000)
+    monkeypatch.setattr(solver_choice, "available_memory", lambda: 10 * 1000 * 1000)
     assert inf_mod.auto_solver(1000, np.float64, 2) == "cg"
     assert inf_mod.auto_solver(300, np.float64, 2) == "cholesky"
-    monkeypatch.setattr(inf_mod, "available_memory", lambda: None)
+    monkeypatch.setattr(solver_choice, "available_memory", lambda: None)
     assert inf_mod.auto_solver(3000, np.float64) == "cholesky"
 
 
@@ -308,7 +309,7 @@ def test_available_memory_is_sane():
 def test_auto_solver_uses_cg_when_memory_is_short(onehot, monkeypatch):
     X, y, s, Xv, yv, sv, sw = onehot
     m = su.LogisticRegression(C=0.7).fit(X, y)
-    monkeypatch.setattr(inf_mod, "available_memory", lambda: 1000)
+    monkeypatch.setattr(solver_choice, "available_memory", lambda: 1000)
     inf = su.Influence(m, X, y)
     assert inf.solver == "cg"
     S = inf.scores(T.Utility(Xv, yv))
@@ -324,3 +325,22 @@ def test_pipeline_on_sparse_matches_dense(onehot):
     assert rel(outs[0].eps_, outs[1].eps_) <= 1e-9
     assert rel(outs[0].model_.theta_, outs[1].model_.theta_) <= 1e-9
     assert abs(outs[0].target_after_) < abs(outs[0].target_before_)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_hessian_free_fit_when_memory_is_short(onehot, monkeypatch, fit_intercept):
+    """With too little (pretended) memory for a dense Hessian the fit takes CG Newton steps; it must
+    reach the same optimum as the dense Newton fit and the reference."""
+    X, y, s, Xv, yv, sv, sw = onehot
+    dense = su.LogisticRegression(C=0.7, fit_intercept=fit_intercept).fit(X, y, sample_weight=sw)
+    assert not dense.hessian_free_
+    monkeypatch.setattr(solver_choice, "available_memory", lambda: 1000)
+    m = su.LogisticRegression(C=0.7, fit_intercept=fit_intercept).fit(X, y, sample_weight=sw)
+    assert m.hessian_free_ and m.converged_ and m.n_hessian_evals_ == 0
+    assert rel(m.theta_, dense.theta_) <= 1e-8
+    assert rel(m.theta_, ref.fit(X, y, C=0.7, fit_intercept=fit_intercept, sample_weight=sw)) <= 1e-8
+    inf = su.Influence(m, X, y, sample_weight=sw)
+    assert inf.solver == "cg"
+    monkeypatch.undo()
+    t = T.DemographicParity(Xv, sv)
+    assert rel(inf.scores(t), su.Influence(dense, X, y, sample_weight=sw, solver="cholesky").scores(t)) <= 1e-7

@@ -19,13 +19,13 @@ template <class T, class XArg> void def_model(py::module_& m) {
   m.def(
       "fit",
       [](XArg X, VecRef<T> y, VecRef<T> s, VecRef<T> theta0, T C, bool intercept, T tol, int max_iter,
-         int n_threads, int loss, Index subsample) {
+         int n_threads, int loss, Index subsample, bool hessian_free) {
         FitResult<T> r;
         {
           py::gil_scoped_release release;
           const auto D = make_design(X, intercept);
           const Problem<T, decltype(D)> P{D, y, s, C};
-          r = with_loss(loss, [&](auto L) { return newton_fit<T, decltype(L)>(P, theta0, tol, max_iter, n_threads, subsample); });
+          r = with_loss(loss, [&](auto L) { return newton_fit<T, decltype(L)>(P, theta0, tol, max_iter, n_threads, subsample, true, hessian_free); });
         }
         py::dict out = pass_to_dict(std::move(r.at_optimum));
         out["theta"] = std::move(r.theta);
@@ -36,11 +36,14 @@ template <class T, class XArg> void def_model(py::module_& m) {
         out["n_hessian"] = r.n_hessian;
         out["n_passes"] = r.n_passes;
         out["n_warm_iter"] = r.n_warm_iter;
+        out["n_cg_iter"] = r.n_cg_iter;
         return out;
       },
       arg("X").noconvert(), arg("y").noconvert(), arg("s").noconvert(), arg("theta0").noconvert(), arg("C"),
       arg("intercept"), arg("tol"), arg("max_iter"), arg("n_threads"), arg("loss"), arg("subsample") = 0,
-      "Damped Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ; returns θ and the loss, gradient and Hessian at θ.");
+      arg("hessian_free") = false,
+      "Damped Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ; returns θ and the loss, gradient and Hessian at θ (no Hessian "
+      "when hessian_free: Newton systems solved by CG on matrix-free products).");
 
   m.def(
       "loss_pass",

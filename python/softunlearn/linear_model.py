@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from . import _core
+from ._solver_choice import fit_hessian_free
 from ._validation import (
     as_labels,
     as_matrix,
@@ -81,7 +82,8 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array of shape (n_samples, n_features); float32 stays float32, anything else float64.
+        X : array of shape (n_samples, n_features); float32 stays float32, anything else float64. A
+            scipy.sparse matrix is used as CSR (other formats converted once) and never densified.
         y : array of shape (n_samples,) with labels in {0, 1}.
         sample_weight : array of shape (n_samples,) of non-negative weights sᵢ, default all ones.
         theta0 : optional warm start (w, b) of length n_features + fit_intercept.
@@ -112,8 +114,9 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"theta0: expected {p} finite values (w, b), got shape {np.shape(theta0)}")
         tol = _DEFAULT_TOL[dt] if self.tol is None else check_positive(self.tol, "tol")
         # A cold start begins with a cheap fit on every 8th row (skipped when that is too few rows).
+        hessian_free = fit_hessian_free(p, dt, nt)
         res = _core.fit(Xc, yc, sc, th0, dt.type(C), bool(self.fit_intercept), dt.type(tol),
-                        int(self.max_iter), nt, self._loss_code, 8 if theta0 is None else 0)
+                        int(self.max_iter), nt, self._loss_code, 8 if theta0 is None else 0, hessian_free)
         if not res["converged"]:
             warnings.warn(
                 f"{type(self).__name__} did not converge in {res['n_iter']} Newton iterations "
@@ -124,10 +127,11 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             )
         self._set_theta(res["theta"], d)
         self.n_iter_ = int(res["n_iter"])
-        self.n_hessian_evals_ = int(res["n_hessian"])
+        self.n_hessian_evals_ = 0 if hessian_free else int(res["n_hessian"])
         self.converged_ = bool(res["converged"])
         self.objective_ = float(res["objective"])
-        self._fit_cache = _FitCache(res["hessian"], res["grad"], float(res["grad_scale"]),
+        self.hessian_free_ = bool(hessian_free)
+        self._fit_cache = None if hessian_free else _FitCache(res["hessian"], res["grad"], float(res["grad_scale"]),
                                     (_ref(X), _ref(y), None if sample_weight is None else _ref(sample_weight)),
                                     np.random.default_rng().standard_normal(p).astype(dt))
         return self
@@ -145,7 +149,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         new = copy.copy(self)
         new._set_theta(np.array(theta, dtype=self.coef_.dtype), self.n_features_in_)
         new.__dict__.pop("_fit_cache", None)
-        for attr in ("n_iter_", "converged_", "objective_", "n_hessian_evals_"):
+        for attr in ("n_iter_", "converged_", "objective_", "n_hessian_evals_", "hessian_free_"):
             new.__dict__.pop(attr, None)
         return new
 
@@ -209,6 +213,9 @@ class LogisticRegression(_LinearModel):
     coef_ : (1, n_features);  intercept_ : (1,);  classes_ : [0, 1];  n_iter_ ;  converged_ ;
     objective_ : J at the solution;  theta_ : (w, b) as one vector;
     n_hessian_evals_ : Hessian assemblies the fit needed (later Newton steps reuse a factorisation).
+    hessian_free_ : True when the fit never formed the p×p Hessian (p > 20,000, or a dense Hessian would
+        not fit in half the available memory): its Newton steps were solved by preconditioned CG on
+        matrix-free products (:func:`softunlearn.influence.auto_solver`'s memory rule).
     """
 
     _loss_code = _core.LOSS_LOGISTIC

@@ -29,6 +29,7 @@ template <class T> struct PassResult {
   T objective = 0;
   Vec<T> grad;   // ∇J = C X̃ᵀ(s ⊙ ℓ') + Rθ
   Mat<T> H;      // ∇²J = C X̃ᵀ diag(s ⊙ ℓ'') X̃ + R  (empty unless requested)
+  Vec<T> h;      // C s ⊙ ℓ''(z): set by Hessian-free Newton passes instead of H
 };
 
 // R = diag(1, …, 1, 0): the intercept is not penalised.
@@ -48,7 +49,10 @@ PassResult<T> loss_pass(const Problem<T, Dsn>& P, const VecRef<T>& theta, bool w
   const Index block = want_hessian ? gram_block_rows(D) : kStreamBlock;
   const int nt = used_threads(D.rows(), block, resolve_threads(n_threads));
   std::vector<Vec<T>> grad(nt, Vec<T>::Zero(p));
-  std::vector<Mat<T>> hess(want_hessian ? nt : 0, Mat<T>::Zero(p, p));
+  // Not `hess(want_hessian ? nt : 0, Mat<T>::Zero(p, p))`: that materialises a p×p prototype even
+  // for zero copies, which is gigabytes once p reaches tens of thousands (the Hessian-free path).
+  std::vector<Mat<T>> hess;
+  if (want_hessian) hess.assign(nt, Mat<T>::Zero(p, p));
   std::vector<RowMat<T>> work(nt);
   std::vector<T> loss(nt, T(0));
   for_row_blocks(D.rows(), block, nt, [&](int t, Index b, Index e) {
@@ -97,6 +101,7 @@ template <class T> struct FitResult {
   int n_hessian = 0;  // Hessian passes (the O(np²) work); the rest were O(np) gradient passes
   int n_passes = 0;
   int n_warm_iter = 0;  // Newton iterations of the subsample warm start
+  int n_cg_iter = 0;    // CG iterations of a Hessian-free fit
 };
 
 // Damped Newton with lagged Hessians. Stops when ‖∇J‖_∞ ≤ tol · max(1, C Σ sᵢ), a scale that does not
@@ -108,12 +113,17 @@ template <class T> struct FitResult {
 // the influence step reuses it. The full step is tried first with the pass it needs anyway, so a
 // line search costs nothing unless the full step fails Armijo.
 //
+// `hessian_free` solves each Newton system by Jacobi-preconditioned CG on the matrix-free product
+// H·v = C X̃ᵀ(h ⊙ X̃v) + Rv (truncated Newton; CG stops at relative residual min(0.5, ‖∇J‖∞/scale), which keeps Newton's
+// quadratic convergence, so the last step lands well inside the tolerance as a dense step does), for p too large
+// for a dense p×p Hessian; no Hessian is returned then.
+//
 // `subsample` = k > 1 starts from a loose fit on every k-th row (C scaled by the weight ratio so both
 // objectives weigh data alike): the far-from-optimum iterations, where Newton needs a fresh Hessian
 // every step, then cost 1/k of a full pass, and the full data needs only the final quadratic steps.
 template <class T, class Loss, class Dsn>
 FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol, int max_iter, int n_threads,
-                        Index subsample = 0, bool final_hessian = true) {
+                        Index subsample = 0, bool final_hessian = true, bool hessian_free = false) {
   const Dsn& D = P.design;
   const T eps = std::numeric_limits<T>::epsilon();
   FitResult<T> res;
@@ -130,7 +140,7 @@ FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
     if (full > T(0) && part > T(0)) {
       const Problem<T, Dsn> Ps{sub.design, ys, ss, P.C * full / part};
       try {
-        FitResult<T> warm = newton_fit<T, Loss>(Ps, theta0, std::sqrt(tol), max_iter, n_threads, 0, false);
+        FitResult<T> warm = newton_fit<T, Loss>(Ps, theta0, std::sqrt(tol), max_iter, n_threads, 0, false, hessian_free);
         res.theta = warm.theta;
         res.n_warm_iter = warm.n_iter;
       } catch (const std::exception&) {
@@ -142,8 +152,13 @@ FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
   auto pass = [&](const Vec<T>& th, bool hessian) {
     ++res.n_passes;
     res.n_hessian += hessian;
-    return loss_pass<T, Loss>(P, th, hessian, nullptr, nullptr, n_threads);
+    if (!hessian_free) return loss_pass<T, Loss>(P, th, hessian, nullptr, nullptr, n_threads);
+    Vec<T> h(D.rows());
+    PassResult<T> r = loss_pass<T, Loss>(P, th, false, nullptr, h.data(), n_threads);
+    r.h = std::move(h);
+    return r;
   };
+  const Vec<T> reg = regulariser_diagonal(D);
   PassResult<T> cur = pass(res.theta, true);
   std::unique_ptr<Cholesky<T>> chol;
   T prev_gn = std::numeric_limits<T>::infinity();
@@ -157,11 +172,20 @@ FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
       break;
     }
     if (res.n_iter >= max_iter) break;
-    if (cur.H.size()) chol = std::make_unique<Cholesky<T>>(cur.H);
-    const Vec<T> dir = -chol->solve(cur.grad);
+    Vec<T> dir;
+    if (hessian_free) {
+      const T eta = std::min(T(0.5), res.grad_norm / res.grad_scale);
+      CGResult<T> cg = cg_solve(D, VecRef<T>(cur.h), VecRef<T>(reg), MatIn<T>(cur.grad), eta,
+                                int(std::max<Index>(100, 10 * D.params())), n_threads);
+      res.n_cg_iter += cg.iterations[0];
+      dir = -cg.X.col(0);
+    } else {
+      if (cur.H.size()) chol = std::make_unique<Cholesky<T>>(cur.H);
+      dir = -chol->solve(cur.grad);
+    }
     const T slope = cur.grad.dot(dir);
     if (!(slope < T(0))) break;  // no descent direction left at working precision
-    const bool lag = cur.H.size() ? ratio < T(0.05) : (chord && ratio < T(0.1));
+    const bool lag = !hessian_free && (cur.H.size() ? ratio < T(0.05) : (chord && ratio < T(0.1)));
     // Rounding makes J flat near the optimum; without this slack a perfect step could be refused.
     const T slack = T(64) * eps * (std::abs(cur.objective) + T(1));
     Vec<T> trial = res.theta + dir;
@@ -184,13 +208,13 @@ FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
       trial = res.theta + alpha * dir;
       next = pass(trial, true);
     }
-    chord = next.H.size() == 0;
+    chord = !hessian_free && next.H.size() == 0;
     prev_gn = res.grad_norm;
     res.theta = std::move(trial);
     cur = std::move(next);
     ++res.n_iter;
   }
-  if (final_hessian && !cur.H.size()) cur = pass(res.theta, true);
+  if (final_hessian && !hessian_free && !cur.H.size()) cur = pass(res.theta, true);
   res.at_optimum = std::move(cur);
   return res;
 }
