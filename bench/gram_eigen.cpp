@@ -2,7 +2,7 @@
 // versus Eigen's sparse products. Synthetic data of Census-KDD's shape (299,285 × 411: 7 dense numeric
 // columns + 31 one-hot blocks, 38 non-zeros per row). Build and run (Eigen from the cmeel-eigen wheel):
 //   g++ -O3 -march=native -fopenmp -DEIGEN_DONT_PARALLELIZE -I csrc/include -I <cmeel.prefix>/include/eigen3 \
-//       bench/gram_eigen.cpp -o /tmp/gram_eigen && /tmp/gram_eigen [rows] [threads]
+//       bench/gram_eigen.cpp -o gram_eigen && ./gram_eigen [rows] [threads]
 // Prints one JSON object.
 #include <Eigen/Sparse>
 #include <chrono>
