@@ -7,8 +7,12 @@ retraining (a one-step Newton update) or with an exact warm-started refit.
 Sign convention everywhere: ``scoreᵢ(f) = gᵢᵀ H⁻¹ ∇f`` is the first-order change of f when sample i is
 deleted; a weight change ε (sᵢ → sᵢ(1 + εᵢ)) changes f by ≈ −εᵀ score(f).
 """
-from . import _core, methods, metrics, reference, targets
-from ._core import NotPositiveDefiniteError
+from ._runtime import load_core
+
+_core = load_core()
+
+from . import methods, metrics, reference, targets  # noqa: E402
+from ._core import NotPositiveDefiniteError  # noqa: E402
 from .influence import Influence, newton_update, refit
 from .linear_model import LogisticRegression
 from .pipeline import SoftUnlearner
