@@ -96,6 +96,7 @@ template <class T> struct FitResult {
   int n_hessian = 0;  // Hessian passes (the O(np²) work); the rest were O(np) gradient passes
   int n_passes = 0;
   int n_warm_iter = 0;  // Newton iterations of the subsample warm start
+  std::shared_ptr<const Cholesky<T>> factor;  // the last factorisation a step used (empty if none)
 };
 
 // Damped Newton with lagged Hessians. Stops when ‖∇J‖_∞ ≤ tol · max(1, C Σ sᵢ), a scale that does not
@@ -118,6 +119,7 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
   FitResult<T> res;
   res.theta = theta0;
   const Index m = subsample > 1 ? D.rows() / subsample : 0;
+  std::shared_ptr<const Cholesky<T>> warm_factor;
   if (m >= std::max<Index>(2000, 20 * D.params())) {
     const Eigen::Map<const RowMat<T>, 0, Eigen::OuterStride<>> Xs(D.X.data(), m, D.features(),
                                                                      Eigen::OuterStride<>(subsample * D.X.outerStride()));
@@ -133,6 +135,7 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
         FitResult<T> warm = newton_fit<T, Loss>(Ps, theta0, std::sqrt(tol), max_iter, n_threads, 0, false);
         res.theta = warm.theta;
         res.n_warm_iter = warm.n_iter;
+        warm_factor = std::move(warm.factor);
       } catch (const std::exception&) {
         // A subsample can be degenerate (one class, separable): the full problem decides.
       }
@@ -144,10 +147,13 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
     res.n_hessian += hessian;
     return loss_pass<T, Loss>(P, th, hessian, nullptr, nullptr, n_threads);
   };
-  PassResult<T> cur = pass(res.theta, true);
-  std::unique_ptr<Cholesky<T>> chol;
+  // The warm start's last factorisation is of the subsample Hessian with C rescaled: an estimate of
+  // the full Hessian good to ~√(p/m), so the first full-data steps can be chord steps with it, each a
+  // gradient pass instead of a Hessian assembly.
+  std::shared_ptr<const Cholesky<T>> chol = warm_factor;
+  bool chord = static_cast<bool>(chol);  // was the last step taken with a lagged Hessian?
+  PassResult<T> cur = pass(res.theta, !chord);
   T prev_gn = std::numeric_limits<T>::infinity();
-  bool chord = false;  // was the last step taken with a lagged Hessian?
   for (;;) {
     res.grad_norm = cur.grad.template lpNorm<Eigen::Infinity>();
     if (!std::isfinite(res.grad_norm)) throw std::runtime_error("non-finite gradient during the Newton fit");
@@ -157,7 +163,7 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
       break;
     }
     if (res.n_iter >= max_iter) break;
-    if (cur.H.size()) chol = std::make_unique<Cholesky<T>>(cur.H);
+    if (cur.H.size()) chol = std::make_shared<const Cholesky<T>>(cur.H);
     const Vec<T> dir = -chol->solve(cur.grad);
     const T slope = cur.grad.dot(dir);
     if (!(slope < T(0))) break;  // no descent direction left at working precision
@@ -192,6 +198,7 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
   }
   if (final_hessian && !cur.H.size()) cur = pass(res.theta, true);
   res.at_optimum = std::move(cur);
+  res.factor = std::move(chol);
   return res;
 }
 
