@@ -7,8 +7,10 @@ retraining (a one-step Newton update) or with an exact warm-started refit.
 Sign convention everywhere: ``scoreᵢ(f) = gᵢᵀ H⁻¹ ∇f`` is the first-order change of f when sample i is
 deleted; a weight change ε (sᵢ → sᵢ(1 + εᵢ)) changes f by ≈ −εᵀ score(f).
 """
-from . import _core, methods, metrics, reference, targets
+from . import _core, certified, dvwu, methods, metrics, reference, targets
 from ._core import NotPositiveDefiniteError
+from .certified import CertifiedLogisticRegression, certified_update
+from .dvwu import dvwu_update
 from .influence import Influence, newton_update, refit
 from .linear_model import LogisticRegression
 from .pipeline import SoftUnlearner
@@ -17,6 +19,11 @@ from .weights import hard_weights, soft_weights
 __version__ = "0.1.0"
 
 __all__ = [
+    "CertifiedLogisticRegression",
+    "certified",
+    "certified_update",
+    "dvwu",
+    "dvwu_update",
     "Influence",
     "LogisticRegression",
     "NotPositiveDefiniteError",
