@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression as SkLR
 
 import softunlearn as su
 from softunlearn import reference as ref
-from softunlearn.certified import (BudgetExceededError, CertifiedLogisticRegression, UnitBallScaler,
+from softunlearn.certified import (GAMMA_EXACT, BudgetExceededError, CertifiedLogisticRegression, UnitBallScaler,
                                    analytic_gaussian_sigma, certified_update, newton_step, noise_multiplier)
 from softunlearn.dvwu import data_value_weights, dvwu_remove, dvwu_update
 
@@ -35,12 +35,14 @@ def residual(theta, X, y, C, s_new, b=None):
 
 
 # ---- the residual bound ---------------------------------------------------------------------------
-@pytest.mark.parametrize("C", [0.5, 5.0, 50.0])
-def test_bound_exceeds_actual_residual_on_random_removals(C):
+@pytest.mark.parametrize("C, bound, gamma", [(0.5, "guo", 0.25), (5.0, "guo", 0.25), (50.0, "guo", 0.25),
+                                            (5.0, "taylor", GAMMA_EXACT), (50.0, "taylor", GAMMA_EXACT)])
+def test_bound_exceeds_actual_residual_on_random_removals(C, bound, gamma):
     X, y, _, _ = unit_data(seed=int(C))
     n = X.shape[0]
     rng = np.random.default_rng(1)
-    model = CertifiedLogisticRegression(C=C, epsilon=1.0, delta=1e-4, sigma=1.0, policy="flag", random_state=2).fit(X, y)
+    opts = dict(sigma=1.0, policy="flag", bound=bound, gamma=gamma)
+    model = CertifiedLogisticRegression(C=C, epsilon=1.0, delta=1e-4, random_state=2, **opts).fit(X, y)
     for trial in range(40):
         kind = trial % 4
         eps = np.zeros(n)
@@ -56,8 +58,7 @@ def test_bound_exceeds_actual_residual_on_random_removals(C):
         if kind == 3:  # removal with prior sample weights
             eps[idx] = -1.0
         sw = rng.uniform(0.2, 2.0, size=n) if kind == 3 else None
-        base = model if sw is None else CertifiedLogisticRegression(C=C, sigma=1.0, policy="flag",
-                                                                    random_state=3).fit(X, y, sw)
+        base = model if sw is None else CertifiedLogisticRegression(C=C, random_state=3, **opts).fit(X, y, sw)
         new = base.reweight(X, y, eps, sw, step_eps=step)
         s_new = (np.ones(n) if sw is None else sw) * (1 + eps)
         actual = residual(new.theta_, X, y, C, s_new, base.b_)
@@ -303,6 +304,7 @@ def test_float32_input():
     (dict(sigma=1.0, noise="laplace"), "noise"),
     (dict(sigma=1.0, policy="ignore"), "policy"),
     (dict(sigma=1.0, gamma=0.05), "gamma"),
+    (dict(sigma=1.0, bound="exact"), "bound"),
 ])
 def test_bad_parameters(kwargs, match):
     X, y, _, _ = unit_data(n=50)

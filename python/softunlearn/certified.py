@@ -65,7 +65,8 @@ from ._validation import as_labels, as_matrix, as_sample_weight, as_vector, chec
 from .linear_model import LogisticRegression, check_model
 
 GAMMA_LOGISTIC = 0.25  # Guo et al.'s Lipschitz constant of ℓ'' for the logistic loss
-_GAMMA_MIN = 1.0 / (6.0 * math.sqrt(3.0))  # the exact constant max|ℓ'''|; a smaller γ is not a bound
+GAMMA_EXACT = 1.0 / (6.0 * math.sqrt(3.0))  # max|ℓ'''|: the smallest valid γ
+_GAMMA_MIN = GAMMA_EXACT
 NOISES = ("objective", "output")
 POLICIES = ("retrain", "raise", "flag")
 
@@ -207,10 +208,15 @@ class NewtonStep:
         return self.bias + self.remainder
 
 
-def newton_step(theta, X, y, eps, *, C, sample_weight=None, step_eps=None, gamma=GAMMA_LOGISTIC,
+def newton_step(theta, X, y, eps, *, C, sample_weight=None, step_eps=None, gamma=GAMMA_LOGISTIC, bound="guo",
                 n_threads=0) -> NewtonStep:
     """Guo's Newton removal generalised to weights s → s(1 + ε); ``step_eps`` (default ε) lets the step use
-    other weights than the data it targets (DVWU). Float64, no intercept, ‖xᵢ‖ ≤ 1 checked."""
+    other weights than the data it targets (DVWU). Float64, no intercept, ‖xᵢ‖ ≤ 1 checked.
+
+    ``bound="guo"``: remainder γ‖A‖₂‖v‖‖Av‖ (Guo's Corollary 1). ``bound="taylor"``: (γ/2)‖A‖₂‖Xv‖_∞‖Av‖,
+    from the integral form of Taylor's theorem, |ℓ'(z+t) − ℓ'(z) − ℓ''(z)t| ≤ γt²/2, and |xᵢᵀv| ≤ ‖Xv‖_∞
+    instead of ‖v‖; also an upper bound, 2‖v‖/‖Xv‖_∞ ≥ 2 times smaller (use with gamma=1/(6√3), the
+    exact constant, for the tightest valid bound)."""
     X = as_matrix(X, "X", dtype=np.float64)
     check_unit_ball(X)
     n, d = X.shape
@@ -226,6 +232,8 @@ def newton_step(theta, X, y, eps, *, C, sample_weight=None, step_eps=None, gamma
     g = float(gamma)
     if not g >= _GAMMA_MIN:
         raise ValueError(f"gamma: must be ≥ {_GAMMA_MIN:.4f} = max|ℓ'''| of the logistic loss, got {gamma!r}")
+    if bound not in ("guo", "taylor"):
+        raise ValueError(f"bound: expected 'guo' or 'taylor', got {bound!r}")
     s_new = s * (1.0 + e)
     if (s_new < 0).any():
         raise ValueError("eps: the new sample weights s(1 + ε) must be ≥ 0 (ε ≥ −1) for the residual bound")
@@ -242,7 +250,8 @@ def newton_step(theta, X, y, eps, *, C, sample_weight=None, step_eps=None, gamma
     norm_A = math.sqrt(max(lam, 0.0)) * (1 + 1e-10)  # eigvalsh is backward stable; keep the bound an upper bound
     Av = math.sqrt(max(float(v @ (G @ v)), 0.0)) * (1 + 1e-10)
     vn = float(np.linalg.norm(v))
-    return NewtonStep(theta=th + v, remainder=g * norm_A * vn * Av, bias=float(np.linalg.norm(g_target - g_step)),
+    remainder = g * norm_A * vn * Av if bound == "guo" else 0.5 * g * norm_A * float(np.abs(X @ v).max()) * Av
+    return NewtonStep(theta=th + v, remainder=remainder * (1 + 1e-10), bias=float(np.linalg.norm(g_target - g_step)),
                       start_residual=float(np.linalg.norm(res["grad"] - g_target)), norm_A=norm_A, step_norm=vn,
                       sample_weight=s_new)
 
@@ -266,6 +275,7 @@ class CertifiedLogisticRegression(LogisticRegression):
         data with fresh noise), "raise" (BudgetExceededError) or "flag" (uncertified model, ``certified_``
         False, ``needs_retrain_`` True).
     gamma : Lipschitz constant of ℓ'' used in the bound (≥ 1/(6√3); Guo's 1/4 by default).
+    bound : "guo" (Corollary 1) or "taylor" (tighter, see newton_step).
     random_state : seed or numpy Generator for the noise.
     fit_intercept : must be False.
 
@@ -276,8 +286,8 @@ class CertifiedLogisticRegression(LogisticRegression):
     """
 
     def __init__(self, C=1.0, epsilon=1.0, delta=1e-4, *, sigma=None, budget=None, noise="objective",
-                 policy="retrain", gamma=GAMMA_LOGISTIC, random_state=None, fit_intercept=False, tol=None,
-                 max_iter=100, n_threads=None):
+                 policy="retrain", gamma=GAMMA_LOGISTIC, bound="guo", random_state=None, fit_intercept=False,
+                 tol=None, max_iter=100, n_threads=None):
         super().__init__(C=C, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, n_threads=n_threads)
         self.epsilon = epsilon
         self.delta = delta
@@ -286,6 +296,7 @@ class CertifiedLogisticRegression(LogisticRegression):
         self.noise = noise
         self.policy = policy
         self.gamma = gamma
+        self.bound = bound
         self.random_state = random_state
 
     def _check_params(self):
@@ -295,6 +306,8 @@ class CertifiedLogisticRegression(LogisticRegression):
             raise ValueError(f"policy: expected one of {POLICIES}, got {self.policy!r}")
         if not float(self.gamma) >= _GAMMA_MIN:
             raise ValueError(f"gamma: must be ≥ {_GAMMA_MIN:.4f} = max|ℓ'''| of the logistic loss, got {self.gamma!r}")
+        if self.bound not in ("guo", "taylor"):
+            raise ValueError(f"bound: expected 'guo' or 'taylor', got {self.bound!r}")
         k = noise_multiplier(self.noise, eps, dl)
         if (self.sigma is None) == (self.budget is None):
             raise ValueError("sigma, budget: give exactly one (the noise scale, or the gradient-residual budget it "
@@ -361,7 +374,7 @@ class CertifiedLogisticRegression(LogisticRegression):
         if not hasattr(self, "beta_"):
             raise ValueError("model: not fitted by CertifiedLogisticRegression.fit")
         step = newton_step(self.theta_exact_, X, y, eps, C=self.C, sample_weight=sample_weight, step_eps=step_eps,
-                           gamma=self.gamma, n_threads=check_n_threads(self.n_threads))
+                           gamma=self.gamma, bound=self.bound, n_threads=check_n_threads(self.n_threads))
         new = copy.copy(self)
         new.__dict__.pop("_fit_cache", None)
         new.n_updates_ = self.n_updates_ + 1
@@ -409,11 +422,11 @@ def _as_index(idx, n):
 
 # ---- certified update of any fitted no-intercept logistic model (the method registry's entry) ---------
 def certified_update(model, X, y, eps, *, sample_weight=None, epsilon=None, delta=None, sigma=None, budget=None,
-                     policy=None, gamma=None, step_eps=None, random_state=None):
+                     policy=None, gamma=None, bound=None, step_eps=None, random_state=None):
     """Certified soft-weight change s → s(1 + ε) of a fitted model.
 
     A :class:`CertifiedLogisticRegression` uses its own noise, (ε, δ), budget and policy (do not pass them).
-    Defaults for other models: ε = 1, δ = 1e-5, policy "retrain", γ = 1/4.
+    Defaults for other models: ε = 1, δ = 1e-5, policy "retrain", γ = 1/4, bound "guo".
     Any other fitted ``LogisticRegression(fit_intercept=False)`` on rows with ‖x‖ ≤ 1 is updated by the
     Newton step and released with *output* noise ξ ~ N(0, σ²I), σ = σ_AGM(β, ε, δ), where β is the model's
     own gradient norm plus the step's bound. With neither ``sigma`` nor ``budget`` the noise is calibrated
@@ -422,8 +435,8 @@ def certified_update(model, X, y, eps, *, sample_weight=None, epsilon=None, delt
     The result has ``certificate_``: epsilon, delta, noise, sigma, budget, beta, bound, certified, retrained.
     """
     if isinstance(model, CertifiedLogisticRegression):
-        if any(v is not None for v in (epsilon, delta, sigma, budget, policy, gamma, random_state)):
-            raise ValueError("epsilon, delta, sigma, budget, policy, gamma, random_state: a "
+        if any(v is not None for v in (epsilon, delta, sigma, budget, policy, gamma, bound, random_state)):
+            raise ValueError("epsilon, delta, sigma, budget, policy, gamma, bound, random_state: a "
                              "CertifiedLogisticRegression carries its own; set them on the model")
         new = model.reweight(X, y, eps, sample_weight, step_eps=step_eps)
         new.certificate_ = {"epsilon": model.epsilon, "delta": model.delta, "noise": model.noise,
@@ -435,12 +448,13 @@ def certified_update(model, X, y, eps, *, sample_weight=None, epsilon=None, delt
     eps_, dl = check_privacy(1.0 if epsilon is None else epsilon, 1e-5 if delta is None else delta)
     policy = "retrain" if policy is None else policy
     gamma = GAMMA_LOGISTIC if gamma is None else gamma
+    bound = "guo" if bound is None else bound
     if policy not in POLICIES:
         raise ValueError(f"policy: expected one of {POLICIES}, got {policy!r}")
     if sigma is not None and budget is not None:
         raise ValueError("sigma, budget: give at most one")
     step = newton_step(model.theta_, X, y, eps, C=model.C, sample_weight=sample_weight, step_eps=step_eps,
-                       gamma=gamma, n_threads=check_n_threads(model.n_threads))
+                       gamma=gamma, bound=bound, n_threads=check_n_threads(model.n_threads))
     beta = step.start_residual + step.bound
     k = noise_multiplier("output", eps_, dl)
     if sigma is not None:
