@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import softunlearn as su  # noqa: E402
 from softunlearn import datasets  # noqa: E402
-from softunlearn.certified import CertifiedLogisticRegression, UnitBallScaler, newton_step  # noqa: E402
+from softunlearn.certified import GAMMA_EXACT, CertifiedLogisticRegression, UnitBallScaler, newton_step  # noqa: E402
 
 
 def evaluate(model, te, target):
@@ -77,17 +77,22 @@ def main(argv=None):
         rows.append(dict(weights=name, method="newton (influence, full H)", epsilon=None, seconds=t_newton,
                          **evaluate(newton, te, target)))
         dry, t_step = timed(lambda: newton_step(model.theta_, tr.X, tr.y, eps, C=C))
+        tight = newton_step(model.theta_, tr.X, tr.y, eps, C=C, bound="taylor", gamma=GAMMA_EXACT)
+        actual = float(np.linalg.norm(su.reference.gradient(dry.theta, tr.X, tr.y, C, False, 1 + eps)))
         guo0 = model._with_theta(dry.theta)
         rows.append(dict(weights=name, method="Guo Newton step, no noise", epsilon=None, seconds=t_step,
-                         residual_bound=dry.bound, **evaluate(guo0, te, target)))
-        budget = 1.05 * (dry.bound + dry.start_residual)
+                         bound_guo=dry.bound, bound_taylor=tight.bound, actual_residual=actual,
+                         **evaluate(guo0, te, target)))
+        budgets = {"guo": 1.05 * (dry.bound + dry.start_residual), "taylor": 1.05 * (tight.bound + tight.start_residual)}
         for e in args.epsilons:
-            for method in ("objective", "output", "dvwu-output"):
+            for method in ("objective", "objective-taylor", "output", "dvwu-output"):
                 acc = []
                 for seed in range(args.seeds):
-                    if method == "objective":
-                        cm = CertifiedLogisticRegression(C=C, epsilon=e, delta=args.delta, budget=budget,
-                                                         noise="objective", random_state=seed).fit(tr.X, tr.y)
+                    if method.startswith("objective"):
+                        kind = "taylor" if method.endswith("taylor") else "guo"
+                        cm = CertifiedLogisticRegression(C=C, epsilon=e, delta=args.delta, budget=budgets[kind],
+                                                         noise="objective", bound=kind, random_state=seed,
+                                                         gamma=GAMMA_EXACT if kind == "taylor" else 0.25).fit(tr.X, tr.y)
                         new, secs = timed(lambda: cm.reweight(tr.X, tr.y, eps))
                         info = dict(sigma=cm.sigma_, beta=new.beta_, budget=cm.budget_, certified=new.certified_,
                                     retrained=new.retrained_)
@@ -95,13 +100,16 @@ def main(argv=None):
                         new, secs = timed(lambda: su.certified_update(model, tr.X, tr.y, eps, epsilon=e,
                                                                       delta=args.delta, random_state=seed))
                         info = dict(new.certificate_)
+                        info.pop("epsilon"), info.pop("delta"), info.pop("noise")
                     else:
                         new, secs = timed(lambda: su.dvwu_update(model, tr.X, tr.y, eps, Xv=va.X, yv=va.y, kappa=0.5,
                                                                  influence=inf, epsilon=e, delta=args.delta,
                                                                  random_state=seed))
                         info = dict(new.certificate_)
+                    info.pop("epsilon", None), info.pop("delta", None), info.pop("noise", None)
                     acc.append(dict(seconds=secs, **info, **evaluate(new, te, target)))
-                avg = {k: float(np.mean([a[k] for a in acc])) for k in acc[0] if isinstance(acc[0][k], (int, float))}
+                avg = {k: float(np.mean([a[k] for a in acc])) for k in acc[0]
+                       if isinstance(acc[0][k], (int, float)) and not isinstance(acc[0][k], bool)}
                 avg["certified"] = all(a["certified"] for a in acc)
                 avg["retrained"] = sum(bool(a["retrained"]) for a in acc)
                 rows.append(dict(weights=name, method=f"certified {method}", epsilon=e, **avg))
@@ -115,7 +123,7 @@ def main(argv=None):
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(out, f, indent=1)
-    cols = ["weights", "method", "epsilon", "accuracy", "dp_gap", "soft_dp_gap", "sigma", "beta", "seconds"]
+    cols = ["weights", "method", "epsilon", "accuracy", "dp_gap", "soft_dp_gap", "sigma", "beta", "retrained", "seconds"]
     print(" | ".join(cols))
     for r in rows:
         print(" | ".join("" if r.get(c) is None else (f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]))
