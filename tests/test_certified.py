@@ -337,3 +337,19 @@ def test_bad_inputs():
             certified_update(p, X, y, np.zeros(80), **bad)
     with pytest.raises(ValueError, match="‖xᵢ‖₂ ≤ 1"):
         certified_update(su.LogisticRegression(fit_intercept=False).fit(2 * X, y), 2 * X, y, np.zeros(80))
+
+
+def test_cli_run_certified(tmp_path, capsys):
+    import json
+
+    from softunlearn import cli, datasets
+
+    if datasets.available().get("adult") is None:
+        pytest.skip(f"Adult not installed ({datasets.install_hint('adult')})")
+    assert cli.main(["run", "--n-train", "1000", "--method", "certified", "--certified-epsilon", "10", "--json",
+                     "--no-plots", "--out", str(tmp_path)]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["config"]["fit_intercept"] is False and rep["config"]["certified_epsilon"] == 10
+    for name in ("hard", "soft"):
+        c = rep["certificates"][name]
+        assert c["certified"] and c["sigma"] == pytest.approx(analytic_gaussian_sigma(c["beta"], 10, 1e-5))
