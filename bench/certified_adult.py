@@ -116,7 +116,7 @@ def main(argv=None):
                 print(f"{name:10s} {method:12s} ε={e:<5g} acc {avg['accuracy']:.4f} dp {avg['dp_gap']:+.4f} "
                       f"σ {avg['sigma']:.3g} β {avg['beta']:.3g} {avg['seconds'] * 1e3:.0f} ms", file=sys.stderr)
 
-    out = {"config": vars(args) | {"C_scaled": C, "scale": sc.scale_, "n_train": n, "n_features": tr.X.shape[1],
+    out = {"config": vars(args) | {"out": os.path.basename(args.out),"C_scaled": C, "scale": sc.scale_, "n_train": n, "n_features": tr.X.shape[1],
                                    "dp_delta": delta_dp, "machine": platform.processor() or platform.machine(),
                                    "note": "shared 2-core machine: timings are rough"},
            "n_moved": {k: int(np.count_nonzero(v)) for k, v in plans.items()}, "rows": rows}
