@@ -19,11 +19,15 @@ template <class T> void def_model(py::module_& m) {
   m.def(
       "fit",
       [](MatRef<T> X, VecRef<T> y, VecRef<T> s, VecRef<T> theta0, T C, bool intercept, T tol, int max_iter,
-         int n_threads, int loss, Index subsample) {
+         int n_threads, int loss, Index subsample, VecRef<T> linear) {
+        const Index p = X.cols() + (intercept ? 1 : 0);
+        if (linear.size() != 0 && linear.size() != p)
+          throw std::invalid_argument("linear: expected " + std::to_string(p) + " values (or none), got " +
+                                      std::to_string(linear.size()));
         FitResult<T> r;
         {
           py::gil_scoped_release release;
-          const Problem<T> P{{X, intercept}, y, s, C};
+          const Problem<T> P{{X, intercept}, y, s, C, linear.size() ? linear.data() : nullptr};
           r = with_loss(loss, [&](auto L) { return newton_fit<T, decltype(L)>(P, theta0, tol, max_iter, n_threads, subsample); });
         }
         py::dict out = pass_to_dict(std::move(r.at_optimum));
@@ -39,7 +43,9 @@ template <class T> void def_model(py::module_& m) {
       },
       arg("X").noconvert(), arg("y").noconvert(), arg("s").noconvert(), arg("theta0").noconvert(), arg("C"),
       arg("intercept"), arg("tol"), arg("max_iter"), arg("n_threads"), arg("loss"), arg("subsample") = 0,
-      "Damped Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ; returns θ and the loss, gradient and Hessian at θ.");
+      arg("linear").noconvert() = Vec<T>(),
+      "Damped Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ (+ linearᵀθ when given); returns θ and the loss, gradient and "
+      "Hessian at θ (of the objective with the linear term).");
 
   m.def(
       "loss_pass",

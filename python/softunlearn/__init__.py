@@ -11,8 +11,10 @@ from ._runtime import load_core
 
 _core = load_core()
 
-from . import methods, metrics, reference, targets  # noqa: E402
+from . import certified, dvwu, methods, metrics, reference, targets  # noqa: E402
 from ._core import NotPositiveDefiniteError  # noqa: E402
+from .certified import CertifiedLogisticRegression, certified_update  # noqa: E402
+from .dvwu import dvwu_update  # noqa: E402
 from .influence import Influence, newton_update, refit
 from .linear_model import LogisticRegression
 from .pipeline import SoftUnlearner
@@ -21,6 +23,11 @@ from .weights import hard_weights, soft_weights
 __version__ = "0.1.0"
 
 __all__ = [
+    "CertifiedLogisticRegression",
+    "certified",
+    "certified_update",
+    "dvwu",
+    "dvwu_update",
     "Influence",
     "LogisticRegression",
     "NotPositiveDefiniteError",

@@ -16,9 +16,9 @@ class NotPositiveDefiniteError(ValueError): ...
 
 def max_threads() -> int: ...
 def fit(X: F, y: F, s: F, theta0: F, C: float, intercept: bool, tol: float, max_iter: int, n_threads: int,
-        loss: int, subsample: int = 0) -> Dict[str, Any]:
-    """Newton fit; keys theta, loss, objective, grad, hessian, n_iter, converged, grad_norm, grad_scale,
-    n_hessian, n_passes, n_warm_iter."""
+        loss: int, subsample: int = 0, linear: F = ...) -> Dict[str, Any]:
+    """Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ + linearᵀθ (linear empty: no such term); keys theta, loss, objective,
+    grad, hessian, n_iter, converged, grad_norm, grad_scale, n_hessian, n_passes, n_warm_iter."""
 def loss_pass(X: F, y: F, s: F, theta: F, C: float, intercept: bool, want_hessian: bool, want_r: bool,
               want_h: bool, n_threads: int, loss: int) -> Dict[str, Any]:
     """keys loss, objective, grad, and hessian / r / h when asked."""

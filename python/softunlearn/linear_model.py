@@ -88,7 +88,9 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         """
         return self._fit(X, y, sample_weight, theta0=theta0, allow_negative=False)
 
-    def _fit(self, X, y, sample_weight, *, theta0=None, allow_negative=False):
+    def _fit(self, X, y, sample_weight, *, theta0=None, allow_negative=False, linear=None):
+        # `linear`: b of an extra bᵀθ term (objective perturbation, see softunlearn.certified); the cached
+        # gradient is that of J without it, the function Influence recomputes.
         C = check_positive(self.C, "C")
         if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 0:
             raise ValueError(f"max_iter: expected a non-negative integer, got {self.max_iter!r}")
@@ -112,8 +114,9 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"theta0: expected {p} finite values (w, b), got shape {np.shape(theta0)}")
         tol = _DEFAULT_TOL[dt] if self.tol is None else check_positive(self.tol, "tol")
         # A cold start begins with a cheap fit on every 8th row (skipped when that is too few rows).
+        lin = np.zeros(0, dtype=dt) if linear is None else np.ascontiguousarray(linear, dtype=dt)
         res = _core.fit(Xc, yc, sc, th0, dt.type(C), bool(self.fit_intercept), dt.type(tol),
-                        int(self.max_iter), nt, self._loss_code, 8 if theta0 is None else 0)
+                        int(self.max_iter), nt, self._loss_code, 8 if theta0 is None else 0, lin)
         if not res["converged"]:
             warnings.warn(
                 f"{type(self).__name__} did not converge in {res['n_iter']} Newton iterations "
@@ -127,7 +130,8 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         self.n_hessian_evals_ = int(res["n_hessian"])
         self.converged_ = bool(res["converged"])
         self.objective_ = float(res["objective"])
-        self._fit_cache = _FitCache(res["hessian"], res["grad"], float(res["grad_scale"]),
+        self._fit_cache = _FitCache(res["hessian"], res["grad"] - lin if lin.size else res["grad"],
+                                    float(res["grad_scale"]),
                                     (_ref(X), _ref(y), None if sample_weight is None else _ref(sample_weight)),
                                     np.random.default_rng().standard_normal(p).astype(dt))
         return self

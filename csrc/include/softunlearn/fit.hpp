@@ -1,5 +1,6 @@
-// The L2-regularised empirical risk  J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓ(x̃ᵢᵀθ, yᵢ)  (intercept unpenalised):
+// The L2-regularised empirical risk  J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓ(x̃ᵢᵀθ, yᵢ) [+ bᵀθ]  (intercept unpenalised):
 // one fused pass over X gives loss, gradient and Hessian, and a damped Newton method minimises J.
+// The optional linear term bᵀθ is the objective perturbation of certified removal (Guo et al. 2020).
 #pragma once
 
 #include <cmath>
@@ -19,6 +20,7 @@ template <class T> struct Problem {
   VecRef<T> y;
   VecRef<T> s;  // sample weights; empty means all ones
   T C;
+  const T* linear = nullptr;  // optional b (length params()) of a bᵀθ term; null means none
   T weight(Index i) const { return s.size() ? s(i) : T(1); }
   T weight_sum() const { return s.size() ? s.sum() : T(design.rows()); }
 };
@@ -77,6 +79,11 @@ PassResult<T> loss_pass(const Problem<T>& P, const VecRef<T>& theta, bool want_h
   }
   out.grad.head(d) += theta.head(d);
   out.objective = T(0.5) * theta.head(d).squaredNorm() + P.C * out.loss;
+  if (P.linear) {
+    const Eigen::Map<const Vec<T>> b(P.linear, p);
+    out.grad += b;
+    out.objective += b.dot(theta);
+  }
   if (want_hessian) {
     for (int t = 1; t < nt; ++t) hess[0] += hess[t];
     out.H = std::move(hess[0]);
@@ -130,7 +137,7 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
     }
     const T full = P.weight_sum(), part = ss.size() ? ss.sum() : T(m);
     if (full > T(0) && part > T(0)) {
-      const Problem<T> Ps{{Xs, D.intercept}, ys, ss, P.C * full / part};
+      const Problem<T> Ps{{Xs, D.intercept}, ys, ss, P.C * full / part, P.linear};
       try {
         FitResult<T> warm = newton_fit<T, Loss>(Ps, theta0, std::sqrt(tol), max_iter, n_threads, 0, false);
         res.theta = warm.theta;
@@ -183,7 +190,8 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
         alpha *= T(0.5);
         T loss = 0;
         for (Index i = 0; i < D.rows(); ++i) loss += P.weight(i) * Loss::value(T(z(i) + alpha * dz(i)), P.y(i));
-        const T Ja = T(0.5) * (res.theta.head(D.features()) + alpha * dir.head(D.features())).squaredNorm() + P.C * loss;
+        T Ja = T(0.5) * (res.theta.head(D.features()) + alpha * dir.head(D.features())).squaredNorm() + P.C * loss;
+        if (P.linear) Ja += Eigen::Map<const Vec<T>>(P.linear, D.params()).dot(res.theta + alpha * dir);
         ok = Ja <= cur.objective + T(1e-4) * alpha * slope + slack;
       }
       if (!ok) break;
