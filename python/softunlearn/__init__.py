@@ -10,14 +10,16 @@ deleted; a weight change ε (sᵢ → sᵢ(1 + εᵢ)) changes f by ≈ −εᵀ
 from . import _core, methods, metrics, reference, targets
 from ._core import NotPositiveDefiniteError
 from .influence import Influence, newton_update, refit
-from .linear_model import LogisticRegression
+from .linear_model import LinearSVC, LogisticRegression
 from .pipeline import SoftUnlearner
+from .sklearn_interop import from_sklearn, to_sklearn
 from .weights import hard_weights, soft_weights
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Influence",
+    "LinearSVC",
     "LogisticRegression",
     "NotPositiveDefiniteError",
     "SoftUnlearner",
@@ -25,8 +27,10 @@ __all__ = [
     "soft_weights",
     "methods",
     "metrics",
+    "from_sklearn",
     "newton_update",
     "reference",
     "refit",
     "targets",
+    "to_sklearn",
 ]

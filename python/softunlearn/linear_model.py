@@ -3,6 +3,10 @@
 Objective (scikit-learn's convention, intercept not penalised)::
 
     J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓ(wᵀxᵢ + b, yᵢ),   θ = (w, b),   yᵢ ∈ {0, 1}
+
+``LogisticRegression`` uses the logistic loss, ``LinearSVC`` a margin loss of m = y±·z with y± = 2y − 1
+(smooth hinge or squared hinge). Everything downstream (influence, targets, weights, updates) only sees
+ℓ, ℓ' and ℓ'' through the compiled core, so it works the same for every loss.
 """
 from __future__ import annotations
 
@@ -64,9 +68,12 @@ class _FitCache:
 
 
 class _LinearModel(ClassifierMixin, BaseEstimator):
-    """Shared machinery of the binary linear models; subclasses fix the loss."""
+    """Shared machinery of the binary linear models; subclasses fix the loss through ``_loss``."""
 
-    _loss_code: int = -1
+    @property
+    def _loss(self) -> tuple:
+        """(loss code, loss parameter) for the compiled core; validates the loss hyper-parameters."""
+        raise NotImplementedError
 
     def __init__(self, C=1.0, fit_intercept=True, tol=None, max_iter=100, n_threads=None):
         self.C = C
@@ -90,6 +97,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight, *, theta0=None, allow_negative=False):
         C = check_positive(self.C, "C")
+        loss = self._loss
         if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 0:
             raise ValueError(f"max_iter: expected a non-negative integer, got {self.max_iter!r}")
         nt = check_n_threads(self.n_threads)
@@ -113,7 +121,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         tol = _DEFAULT_TOL[dt] if self.tol is None else check_positive(self.tol, "tol")
         # A cold start begins with a cheap fit on every 8th row (skipped when that is too few rows).
         res = _core.fit(Xc, yc, sc, th0, dt.type(C), bool(self.fit_intercept), dt.type(tol),
-                        int(self.max_iter), nt, self._loss_code, 8 if theta0 is None else 0)
+                        int(self.max_iter), nt, *loss, 8 if theta0 is None else 0)
         if not res["converged"]:
             warnings.warn(
                 f"{type(self).__name__} did not converge in {res['n_iter']} Newton iterations "
@@ -148,6 +156,18 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         for attr in ("n_iter_", "converged_", "objective_", "n_hessian_evals_"):
             new.__dict__.pop(attr, None)
         return new
+
+    def __sklearn_tags__(self):
+        # Binary classifiers with labels {0, 1}: scikit-learn's checks skip their multi-class cases.
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    def to_sklearn(self):
+        """The equivalent fitted scikit-learn estimator (same coefficients): see :func:`softunlearn.to_sklearn`."""
+        from .sklearn_interop import to_sklearn
+
+        return to_sklearn(self)
 
     # ---- parameters ----------------------------------------------------------------------------
     def _check_fitted(self):
@@ -186,7 +206,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         n = Xc.shape[0]
         res = _core.loss_pass(Xc, as_labels(y, n, self.dtype), as_sample_weight(sample_weight, n, self.dtype),
                               self.theta_, self.dtype.type(self.C), bool(self.fit_intercept), False, False, False,
-                              check_n_threads(self.n_threads), self._loss_code)
+                              check_n_threads(self.n_threads), *self._loss)
         return float(res["objective"])
 
 
@@ -211,7 +231,9 @@ class LogisticRegression(_LinearModel):
     n_hessian_evals_ : Hessian assemblies the fit needed (later Newton steps reuse a factorisation).
     """
 
-    _loss_code = _core.LOSS_LOGISTIC
+    @property
+    def _loss(self) -> tuple:
+        return (_core.LOSS_LOGISTIC, 0.0)
 
     def predict_proba(self, X) -> np.ndarray:
         """(n, 2) array of [P(y=0), P(y=1)] with P(y=1) = σ(z)."""
@@ -223,6 +245,50 @@ class LogisticRegression(_LinearModel):
         return np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
 
 
+_SVM_LOSSES = {"smooth_hinge": _core.LOSS_SMOOTH_HINGE, "squared_hinge": _core.LOSS_SQUARED_HINGE}
+
+
+class LinearSVC(_LinearModel):
+    """L2-regularised binary linear SVM with a twice-differentiable (or generalised-Hessian) margin loss.
+
+    ``J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓ(mᵢ)`` with margin mᵢ = y±ᵢ·zᵢ, y± = 2y − 1 ∈ {−1, +1}, zᵢ = wᵀxᵢ + b
+    (b not penalised); labels are {0, 1} at the API, as for every softunlearn model.
+
+    * ``loss="squared_hinge"`` (default, scikit-learn's ``LinearSVC`` loss): ℓ = max(0, 1 − m)²,
+      ℓ' = −2y±·max(0, 1 − m), generalised ℓ'' = 2·1[m < 1]. Newton with this Hessian is exact on a fixed
+      set of margin violators and so stops after finitely many steps once that set settles.
+      Unlike liblinear (``sklearn.svm.LinearSVC``), the intercept is not penalised; see
+      :func:`softunlearn.from_sklearn`.
+    * ``loss="smooth_hinge"``: Koh & Liang's ℓ = t·log(1 + exp((1 − m)/t)) with temperature t > 0,
+      ℓ' = −y±·σ((1 − m)/t), ℓ'' = σ(1 − σ)/t. It tends to the hinge max(0, 1 − m) as t → 0 (gap ≤ t·log 2);
+      small t makes the curvature (≤ 1/(4t)) concentrate on the points near the margin, so the Hessian —
+      and the influence built on it — becomes ill-conditioned. Default t = 0.1.
+
+    The influence machinery is the same as for logistic regression with ℓ' and ℓ'' of this loss:
+    gᵢ = C sᵢ ℓ'(zᵢ) x̃ᵢ, H = C X̃ᵀdiag(s ⊙ ℓ'')X̃ + diag(1, …, 1, 0), removal-convention
+    scoreᵢ = gᵢᵀH⁻¹∇f. There is no ``predict_proba``: the decision value is a margin, not a log-odds.
+
+    Parameters
+    ----------
+    C : inverse regularisation strength (> 0).
+    loss : "squared_hinge" or "smooth_hinge".
+    temperature : t > 0 of the smooth hinge (validated for both losses, used only by the smooth hinge).
+    fit_intercept, tol, max_iter, n_threads : as for :class:`LogisticRegression`.
+    """
+
+    def __init__(self, C=1.0, loss="squared_hinge", temperature=0.1, fit_intercept=True, tol=None, max_iter=100,
+                 n_threads=None):
+        super().__init__(C=C, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, n_threads=n_threads)
+        self.loss = loss
+        self.temperature = temperature
+
+    @property
+    def _loss(self) -> tuple:
+        if not isinstance(self.loss, str) or self.loss not in _SVM_LOSSES:
+            raise ValueError(f"loss: expected one of {tuple(_SVM_LOSSES)}, got {self.loss!r}")
+        return (_SVM_LOSSES[self.loss], check_positive(self.temperature, "temperature"))
+
+
 def model_dtype(model) -> np.dtype:
     return compute_dtype(model.coef_)
 
@@ -230,7 +296,7 @@ def model_dtype(model) -> np.dtype:
 def check_model(model, name: str = "model") -> _LinearModel:
     if not isinstance(model, _LinearModel):
         raise TypeError(
-            f"{name}: expected a fitted softunlearn model (LogisticRegression), got {type(model).__name__}; "
+            f"{name}: expected a fitted softunlearn model (LogisticRegression or LinearSVC), got {type(model).__name__}; "
             "convert scikit-learn estimators with softunlearn.from_sklearn"
         )
     model._check_fitted()
