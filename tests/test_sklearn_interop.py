@@ -40,7 +40,7 @@ SOLVERS = ["lbfgs", "newton-cg", "newton-cholesky", "liblinear", "sag", "saga"]
 def test_from_sklearn_logistic_refits_to_our_optimum(data, solver, fit_intercept):
     Xs = (data.X - data.X.mean(0)) / data.X.std(0)  # sag/saga converge on scaled data
     sk = SkLR(C=0.5, fit_intercept=fit_intercept, solver=solver, max_iter=5000).fit(Xs, data.y)
-    before = (sk.coef_.copy(), sk.intercept_.copy())
+    before = (np.copy(sk.coef_), np.copy(sk.intercept_))
     ours = su.LogisticRegression(C=0.5, fit_intercept=fit_intercept).fit(Xs, data.y)
     m = su.from_sklearn(sk, Xs, data.y)
     assert type(m) is su.LogisticRegression and m.C == 0.5 and m.fit_intercept == fit_intercept
@@ -68,7 +68,9 @@ def test_from_sklearn_logistic_without_data_copies_coefficients(data, solver):
 
 
 def test_from_sklearn_logistic_cv_uses_the_chosen_C(data):
-    sk = SkLRCV(Cs=[0.01, 1.0, 100.0], cv=3).fit(data.X, data.y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # scikit-learn 1.9 announces changed defaults
+        sk = SkLRCV(Cs=[0.01, 1.0, 100.0], cv=3).fit(data.X, data.y)
     m = su.from_sklearn(sk, data.X, data.y)
     assert m.C == sk.C_[0]
     assert rel(m.theta_, su.LogisticRegression(C=sk.C_[0]).fit(data.X, data.y).theta_) <= 1e-9

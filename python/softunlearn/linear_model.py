@@ -19,7 +19,7 @@ from typing import Any, Optional
 import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
 
 from . import _core
 from ._validation import (
@@ -104,8 +104,15 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         Xc = as_matrix(X, "X")
         dt = Xc.dtype
         n, d = Xc.shape
+        if y is None:
+            raise ValueError(f"y: {type(self).__name__} requires y to be passed, but the target y is None")
+        if np.ndim(y) == 2 and not allow_negative:  # scikit-learn's convention for a column-vector y
+            warnings.warn("A column-vector y was passed when a 1d array was expected; y is raveled to shape (n_samples,)",
+                          DataConversionWarning, stacklevel=3)
         yc = as_labels(y, n, dt)
         sc = as_sample_weight(sample_weight, n, dt, allow_negative=allow_negative)
+        if sc.size and not (sc != 0).any():
+            raise ValueError("sample_weight: all sample weights are zero; the objective has no data term")
         if self.fit_intercept:
             present = yc if not sc.size else yc[sc > 0]
             if present.size == 0 or present.min() == present.max():
@@ -163,6 +170,13 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_class = False
         return tags
 
+    def __getstate__(self):
+        # The fit's Hessian cache holds weak references to the training arrays; a copy of the model
+        # (pickle, joblib, deepcopy) recomputes the Hessian instead.
+        state = super().__getstate__()
+        state.pop("_fit_cache", None)
+        return state
+
     def to_sklearn(self):
         """The equivalent fitted scikit-learn estimator (same coefficients): see :func:`softunlearn.to_sklearn`."""
         from .sklearn_interop import to_sklearn
@@ -188,6 +202,10 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
 
     def _as_X(self, X, name="X"):
         self._check_fitted()
+        shape = np.shape(X) if X is not None else ()
+        if len(shape) == 2 and shape[1] != self.n_features_in_:
+            raise ValueError(f"{name}: X has {shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input (as in training)")
         return as_matrix(X, name, dtype=self.dtype, n_features=self.n_features_in_)
 
     # ---- prediction ----------------------------------------------------------------------------
