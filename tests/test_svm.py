@@ -296,7 +296,7 @@ def test_scores_rank_like_exact_leave_one_out_on_adult(adult_subset, loss):
     X, y = adult_subset.train.X, adult_subset.train.y
     Xv, yv, sv = (a[:N_VAL] for a in (adult_subset.val.X, adult_subset.val.y, adult_subset.val.s))
     n = X.shape[0]
-    m = su.LinearSVC(C=0.1, loss=loss, temperature=0.25, tol=1e-13).fit(X, y)
+    m = su.LinearSVC(C=0.1, loss=loss, temperature=0.25, tol=1e-13, n_threads=1).fit(X, y)
     tl = [T.Utility(Xv, yv), T.DemographicParity(Xv, sv), T.EqualOpportunity(Xv, yv, sv), T.Robustness(Xv, yv, model=m)]
     S = su.Influence(m, X, y).scores(tl)
     f0 = np.array([t.value(m) for t in tl])

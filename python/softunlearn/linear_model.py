@@ -279,8 +279,9 @@ class LinearSVC(_LinearModel):
       :func:`softunlearn.from_sklearn`.
     * ``loss="smooth_hinge"``: Koh & Liang's ℓ = t·log(1 + exp((1 − m)/t)) with temperature t > 0,
       ℓ' = −y±·σ((1 − m)/t), ℓ'' = σ(1 − σ)/t. It tends to the hinge max(0, 1 − m) as t → 0 (gap ≤ t·log 2);
-      small t makes the curvature (≤ 1/(4t)) concentrate on the points near the margin, so the Hessian —
-      and the influence built on it — becomes ill-conditioned. Default t = 0.1.
+      small t makes the curvature (≤ 1/(4t)) concentrate on the points near the margin, so the Hessian
+      becomes ill-conditioned and first-order influence less accurate (leave-one-out on 3,000 Adult rows,
+      C = 0.1: Spearman ≥ 0.9996 at t = 0.25, 0.98 at t = 0.1) and Newton needs more steps. Default t = 0.1.
 
     The influence machinery is the same as for logistic regression with ℓ' and ℓ'' of this loss:
     gᵢ = C sᵢ ℓ'(zᵢ) x̃ᵢ, H = C X̃ᵀdiag(s ⊙ ℓ'')X̃ + diag(1, …, 1, 0), removal-convention
