@@ -88,17 +88,19 @@ PassResult<T> loss_pass(const Problem<T>& P, const VecRef<T>& theta, bool want_h
 
 // The factorisation a Newton step uses. Without a sample inside (squared hinge) or near (smooth hinge,
 // by underflow) its margin, a margin loss has no curvature along the unpenalised intercept, and there
-// the objective is flat in b as well: a Levenberg term on that one diagonal entry keeps the step
-// defined (its b-part is then ~0 and the line search does the rest). Only the step's copy is damped;
-// the Hessian returned at θ̂ never is.
+// the objective is flat in b as well: when that curvature is zero to working precision (≤ ε^¾ of the
+// largest weight curvature), a Levenberg term √ε·scale on that one diagonal entry keeps the step defined
+// and bounded (its b-part is then ~0 and the line search does the rest). Curvature above that is left
+// alone, so ordinary fits are unaffected. Only the step's copy is damped; the Hessian returned at θ̂
+// never is.
 template <class T> std::unique_ptr<Cholesky<T>> newton_factor(const Mat<T>& H, const Design<T>& D) {
   const Index d = D.features();
   if (D.intercept) {
+    const T eps = std::numeric_limits<T>::epsilon();
     const T scale = std::max(T(1), d ? H.diagonal().head(d).maxCoeff() : T(1));
-    const T floor = std::sqrt(std::numeric_limits<T>::epsilon()) * scale;
-    if (!(H(d, d) > floor)) {
+    if (H(d, d) >= T(0) && H(d, d) <= std::pow(eps, T(0.75)) * scale) {
       Mat<T> damped = H;
-      damped(d, d) += floor;
+      damped(d, d) += std::sqrt(eps) * scale;
       return std::make_unique<Cholesky<T>>(damped);
     }
   }
