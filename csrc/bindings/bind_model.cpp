@@ -19,7 +19,7 @@ template <class T> void def_model(py::module_& m) {
   m.def(
       "fit",
       [](MatRef<T> X, VecRef<T> y, VecRef<T> s, VecRef<T> theta0, T C, bool intercept, T tol, int max_iter,
-         int n_threads, int loss, Index subsample, VecRef<T> linear) {
+         int n_threads, int loss, double loss_param, Index subsample, VecRef<T> linear) {
         const Index p = X.cols() + (intercept ? 1 : 0);
         if (linear.size() != 0 && linear.size() != p)
           throw std::invalid_argument("linear: expected " + std::to_string(p) + " values (or none), got " +
@@ -28,7 +28,9 @@ template <class T> void def_model(py::module_& m) {
         {
           py::gil_scoped_release release;
           const Problem<T> P{{X, intercept}, y, s, C, linear.size() ? linear.data() : nullptr};
-          r = with_loss(loss, [&](auto L) { return newton_fit<T, decltype(L)>(P, theta0, tol, max_iter, n_threads, subsample); });
+          r = with_loss(loss, loss_param, [&](auto L) {
+            return newton_fit<T, decltype(L)>(P, theta0, tol, max_iter, n_threads, L, subsample);
+          });
         }
         py::dict out = pass_to_dict(std::move(r.at_optimum));
         out["theta"] = std::move(r.theta);
@@ -42,15 +44,15 @@ template <class T> void def_model(py::module_& m) {
         return out;
       },
       arg("X").noconvert(), arg("y").noconvert(), arg("s").noconvert(), arg("theta0").noconvert(), arg("C"),
-      arg("intercept"), arg("tol"), arg("max_iter"), arg("n_threads"), arg("loss"), arg("subsample") = 0,
-      arg("linear").noconvert() = Vec<T>(),
+      arg("intercept"), arg("tol"), arg("max_iter"), arg("n_threads"), arg("loss"), arg("loss_param"),
+      arg("subsample") = 0, arg("linear").noconvert() = Vec<T>(),
       "Damped Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ (+ linearᵀθ when given); returns θ and the loss, gradient and "
       "Hessian at θ (of the objective with the linear term).");
 
   m.def(
       "loss_pass",
       [](MatRef<T> X, VecRef<T> y, VecRef<T> s, VecRef<T> theta, T C, bool intercept, bool want_hessian,
-         bool want_r, bool want_h, int n_threads, int loss) {
+         bool want_r, bool want_h, int n_threads, int loss, double loss_param) {
         const Index n = X.rows();
         py::array_t<T> r(want_r ? n : 0), h(want_h ? n : 0);
         T* rp = want_r ? r.mutable_data() : nullptr;
@@ -59,8 +61,8 @@ template <class T> void def_model(py::module_& m) {
         {
           py::gil_scoped_release release;
           const Problem<T> P{{X, intercept}, y, s, C};
-          res = with_loss(loss, [&](auto L) {
-            return loss_pass<T, decltype(L)>(P, theta, want_hessian, rp, hp, n_threads);
+          res = with_loss(loss, loss_param, [&](auto L) {
+            return loss_pass<T, decltype(L)>(P, theta, want_hessian, rp, hp, n_threads, L);
           });
         }
         py::dict out = pass_to_dict(std::move(res));
@@ -70,7 +72,7 @@ template <class T> void def_model(py::module_& m) {
       },
       arg("X").noconvert(), arg("y").noconvert(), arg("s").noconvert(), arg("theta").noconvert(), arg("C"),
       arg("intercept"), arg("want_hessian"), arg("want_r"), arg("want_h"), arg("n_threads"), arg("loss"),
-      "One fused pass: loss, ∇J, optionally ∇²J, r = C s ℓ'(z) and h = C s ℓ''(z).");
+      arg("loss_param"), "One fused pass: loss, ∇J, optionally ∇²J, r = C s ℓ'(z) and h = C s ℓ''(z).");
 
   m.def(
       "predict",

@@ -21,11 +21,16 @@ template <class T> const char* dtype_suffix();
 template <> inline const char* dtype_suffix<float>() { return "f32"; }
 template <> inline const char* dtype_suffix<double>() { return "f64"; }
 
-// Calls f with the loss type named by `loss` (LossKind as int).
-template <class F> decltype(auto) with_loss(int loss, F&& f) {
+// Calls f with the loss object named by `loss` (LossKind as int) and its parameter (the smooth
+// hinge's temperature; ignored by parameter-free losses).
+template <class F> decltype(auto) with_loss(int loss, double param, F&& f) {
   switch (static_cast<LossKind>(loss)) {
     case LossKind::Logistic:
       return f(Logistic{});
+    case LossKind::SmoothHinge:
+      return f(SmoothHinge{param});
+    case LossKind::SquaredHinge:
+      return f(SquaredHinge{});
   }
   throw std::invalid_argument("unknown loss code " + std::to_string(loss));
 }

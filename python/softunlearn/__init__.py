@@ -16,8 +16,9 @@ from ._core import NotPositiveDefiniteError  # noqa: E402
 from .certified import CertifiedLogisticRegression, certified_update  # noqa: E402
 from .dvwu import dvwu_update  # noqa: E402
 from .influence import Influence, newton_update, refit
-from .linear_model import LogisticRegression
+from .linear_model import LinearSVC, LogisticRegression
 from .pipeline import SoftUnlearner
+from .sklearn_interop import from_sklearn, to_sklearn
 from .weights import hard_weights, soft_weights
 
 __version__ = "0.1.0"
@@ -29,6 +30,7 @@ __all__ = [
     "dvwu",
     "dvwu_update",
     "Influence",
+    "LinearSVC",
     "LogisticRegression",
     "NotPositiveDefiniteError",
     "SoftUnlearner",
@@ -36,8 +38,10 @@ __all__ = [
     "soft_weights",
     "methods",
     "metrics",
+    "from_sklearn",
     "newton_update",
     "reference",
     "refit",
     "targets",
+    "to_sklearn",
 ]

@@ -1,5 +1,6 @@
 """Type stubs of the compiled core. Every function exists for float64 and float32 arrays (C-contiguous,
-exact dtype: arguments are not converted). Loss and target codes are the module constants below."""
+exact dtype: arguments are not converted). Loss and target codes are the module constants below;
+``loss_param`` is the smooth hinge's temperature (> 0) and is ignored by the other losses."""
 from typing import Any, Dict, List, Tuple, overload
 
 import numpy as np
@@ -8,6 +9,8 @@ from numpy.typing import NDArray
 F = NDArray[np.floating[Any]]
 
 LOSS_LOGISTIC: int
+LOSS_SMOOTH_HINGE: int
+LOSS_SQUARED_HINGE: int
 TARGET_UTILITY: int
 TARGET_DP: int
 TARGET_EOP: int
@@ -16,11 +19,11 @@ class NotPositiveDefiniteError(ValueError): ...
 
 def max_threads() -> int: ...
 def fit(X: F, y: F, s: F, theta0: F, C: float, intercept: bool, tol: float, max_iter: int, n_threads: int,
-        loss: int, subsample: int = 0, linear: F = ...) -> Dict[str, Any]:
+        loss: int, loss_param: float, subsample: int = 0, linear: F = ...) -> Dict[str, Any]:
     """Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ + linearᵀθ (linear empty: no such term); keys theta, loss, objective,
     grad, hessian, n_iter, converged, grad_norm, grad_scale, n_hessian, n_passes, n_warm_iter."""
 def loss_pass(X: F, y: F, s: F, theta: F, C: float, intercept: bool, want_hessian: bool, want_r: bool,
-              want_h: bool, n_threads: int, loss: int) -> Dict[str, Any]:
+              want_h: bool, n_threads: int, loss: int, loss_param: float) -> Dict[str, Any]:
     """keys loss, objective, grad, and hessian / r / h when asked."""
 def predict(X: F, theta: F, intercept: bool, n_threads: int) -> F: ...
 def xtv(X: F, v: F, intercept: bool, n_threads: int) -> F: ...
@@ -30,7 +33,7 @@ def hessian_matvec(X: F, h: F, reg: F, V: F, intercept: bool, n_threads: int) ->
 def cg_solve(X: F, h: F, reg: F, B: F, intercept: bool, tol: float, max_iter: int,
              n_threads: int) -> Tuple[F, List[int], List[float]]: ...
 def evaluate_target(kind: int, X: F, theta: F, y: F, group: F, intercept: bool, n_threads: int,
-                    loss: int) -> Tuple[float, F]: ...
+                    loss: int, loss_param: float) -> Tuple[float, F]: ...
 def mirror_attack(X: F, theta: F, intercept: bool, factor: float, n_threads: int) -> F: ...
 
 class Cholesky_f64:

@@ -84,7 +84,7 @@ class Influence:
         """One fused pass over the training data at θ̂ (loss, ∇J, and ∇²J / r / h on request)."""
         m = self.model
         return _core.loss_pass(self.X, self.y, self.sample_weight, m.theta_, m.dtype.type(m.C), bool(m.fit_intercept),
-                               hessian, r, h, self._nt, m._loss_code)
+                               hessian, r, h, self._nt, *m._loss)
 
     def _probe_matches(self, cache, h) -> bool:
         v = cache.probe

@@ -43,7 +43,7 @@ template <class T> Vec<T> regulariser_diagonal(const Design<T>& D) {
 // gradient is rᵢ x̃ᵢ) and h = C s ⊙ ℓ''(z) (the Hessian weights).
 template <class T, class Loss>
 PassResult<T> loss_pass(const Problem<T>& P, const VecRef<T>& theta, bool want_hessian, T* r_out, T* h_out,
-                        int n_threads) {
+                        int n_threads, const Loss& loss_fn) {
   const Design<T>& D = P.design;
   const Index p = D.params(), d = D.features();
   const Index block = want_hessian ? gram_block_rows<T>(p) : kStreamBlock;
@@ -59,7 +59,7 @@ PassResult<T> loss_pass(const Problem<T>& P, const VecRef<T>& theta, bool want_h
     T acc = 0;
     for (Index i = 0; i < m; ++i) {
       T l, d1, d2;
-      Loss::eval(z(i), P.y(b + i), l, d1, d2);
+      loss_fn.eval(z(i), P.y(b + i), l, d1, d2);
       const T si = P.weight(b + i);
       acc += si * l;
       g(i) = P.C * si * d1;
@@ -93,6 +93,27 @@ PassResult<T> loss_pass(const Problem<T>& P, const VecRef<T>& theta, bool want_h
   return out;
 }
 
+// The factorisation a Newton step uses. Without a sample inside (squared hinge) or near (smooth hinge,
+// by underflow) its margin, a margin loss has no curvature along the unpenalised intercept, and there
+// the objective is flat in b as well: when that curvature is zero to working precision (≤ ε^¾ of the
+// largest weight curvature), a Levenberg term √ε·scale on that one diagonal entry keeps the step defined
+// and bounded (its b-part is then ~0 and the line search does the rest). Curvature above that is left
+// alone, so ordinary fits are unaffected. Only the step's copy is damped; the Hessian returned at θ̂
+// never is.
+template <class T> std::unique_ptr<Cholesky<T>> newton_factor(const Mat<T>& H, const Design<T>& D) {
+  const Index d = D.features();
+  if (D.intercept) {
+    const T eps = std::numeric_limits<T>::epsilon();
+    const T scale = std::max(T(1), d ? H.diagonal().head(d).maxCoeff() : T(1));
+    if (H(d, d) >= T(0) && H(d, d) <= std::pow(eps, T(0.75)) * scale) {
+      Mat<T> damped = H;
+      damped(d, d) += std::sqrt(eps) * scale;
+      return std::make_unique<Cholesky<T>>(damped);
+    }
+  }
+  return std::make_unique<Cholesky<T>>(H);
+}
+
 template <class T> struct FitResult {
   Vec<T> theta;
   PassResult<T> at_optimum;  // loss, gradient and Hessian at the returned θ
@@ -120,7 +141,7 @@ template <class T> struct FitResult {
 // every step, then cost 1/k of a full pass, and the full data needs only the final quadratic steps.
 template <class T, class Loss>
 FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int max_iter, int n_threads,
-                        Index subsample = 0, bool final_hessian = true) {
+                        const Loss& loss_fn, Index subsample = 0, bool final_hessian = true) {
   const Design<T>& D = P.design;
   const T eps = std::numeric_limits<T>::epsilon();
   FitResult<T> res;
@@ -139,7 +160,7 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
     if (full > T(0) && part > T(0)) {
       const Problem<T> Ps{{Xs, D.intercept}, ys, ss, P.C * full / part, P.linear};
       try {
-        FitResult<T> warm = newton_fit<T, Loss>(Ps, theta0, std::sqrt(tol), max_iter, n_threads, 0, false);
+        FitResult<T> warm = newton_fit<T, Loss>(Ps, theta0, std::sqrt(tol), max_iter, n_threads, loss_fn, 0, false);
         res.theta = warm.theta;
         res.n_warm_iter = warm.n_iter;
         warm_factor = std::move(warm.factor);
@@ -152,7 +173,7 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
   auto pass = [&](const Vec<T>& th, bool hessian) {
     ++res.n_passes;
     res.n_hessian += hessian;
-    return loss_pass<T, Loss>(P, th, hessian, nullptr, nullptr, n_threads);
+    return loss_pass<T, Loss>(P, th, hessian, nullptr, nullptr, n_threads, loss_fn);
   };
   // The warm start's last factorisation is of the subsample Hessian with C rescaled: an estimate of
   // the full Hessian good to ~√(p/m), so the first full-data steps can be chord steps with it, each a
@@ -170,7 +191,7 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
       break;
     }
     if (res.n_iter >= max_iter) break;
-    if (cur.H.size()) chol = std::make_shared<const Cholesky<T>>(cur.H);
+    if (cur.H.size()) chol = newton_factor(cur.H, D);
     const Vec<T> dir = -chol->solve(cur.grad);
     const T slope = cur.grad.dot(dir);
     if (!(slope < T(0))) break;  // no descent direction left at working precision
@@ -189,7 +210,7 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
       for (int k = 0; k < 60 && !ok; ++k) {
         alpha *= T(0.5);
         T loss = 0;
-        for (Index i = 0; i < D.rows(); ++i) loss += P.weight(i) * Loss::value(T(z(i) + alpha * dz(i)), P.y(i));
+        for (Index i = 0; i < D.rows(); ++i) loss += P.weight(i) * loss_fn.value(T(z(i) + alpha * dz(i)), P.y(i));
         T Ja = T(0.5) * (res.theta.head(D.features()) + alpha * dir.head(D.features())).squaredNorm() + P.C * loss;
         if (P.linear) Ja += Eigen::Map<const Vec<T>>(P.linear, D.params()).dot(res.theta + alpha * dir);
         ok = Ja <= cur.objective + T(1e-4) * alpha * slope + slack;
