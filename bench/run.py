@@ -530,10 +530,10 @@ def su_extras(D, res, X, reps, fast):
     # the fused pass Influence(reuse_hessian=False) runs: z, p, r, gradient and Hessian in one sweep
     yd, sw, thd = y.astype(X.dtype), np.empty(0, X.dtype), np.ascontiguousarray(th, dtype=X.dtype)
     _, ex["loss_pass_hessian"], _ = best_of(
-        lambda: _core.loss_pass(X, yd, sw, thd, X.dtype.type(C), True, True, True, False, 0, _core.LOSS_LOGISTIC),
+        lambda: _core.loss_pass(X, yd, sw, thd, X.dtype.type(C), True, True, True, False, 0, _core.LOSS_LOGISTIC, 0.0),
         reps, fast)
     _, ex["loss_pass_r_only"], _ = best_of(
-        lambda: _core.loss_pass(X, yd, sw, thd, X.dtype.type(C), True, False, True, False, 0, _core.LOSS_LOGISTIC),
+        lambda: _core.loss_pass(X, yd, sw, thd, X.dtype.type(C), True, False, True, False, 0, _core.LOSS_LOGISTIC, 0.0),
         reps, fast)
     # the input check every API entry point runs on X (finite check: one pass over X)
     from softunlearn._validation import as_matrix
@@ -662,7 +662,7 @@ def bench_one(D, args, dtypes):
     conv = {}
     for name, r in res.items():
         g = _core.loss_pass(X64, D["y"], np.empty(0), np.ascontiguousarray(r["theta"]), C, True, False, False,
-                            False, 0, _core.LOSS_LOGISTIC)["grad"]
+                            False, 0, _core.LOSS_LOGISTIC, 0.0)["grad"]
         conv[name] = float(np.max(np.abs(g)))
     R["grad_inf_at_fit"] = conv
 

@@ -344,3 +344,16 @@ def test_hessian_free_fit_when_memory_is_short(onehot, monkeypatch, fit_intercep
     monkeypatch.undo()
     t = T.DemographicParity(Xv, sv)
     assert rel(inf.scores(t), su.Influence(dense, X, y, sample_weight=sw, solver="cholesky").scores(t)) <= 1e-7
+
+
+@pytest.mark.parametrize("loss", ["smooth_hinge", "squared_hinge"])
+def test_linear_svc_csr_matches_dense(onehot, loss):
+    X, y, s, Xv, yv, sv, sw = onehot
+    out = []
+    for A, B in ((X, Xv), (X.toarray(), Xv.toarray())):
+        m = su.LinearSVC(C=0.5, loss=loss).fit(A, y, sample_weight=sw)
+        inf = su.Influence(m, A, y, sample_weight=sw)
+        out.append((m.theta_, inf.hessian, inf.scores([T.Utility(B, yv), T.DemographicParity(B, sv)]),
+                    m.decision_function(B)))
+    for a, b in zip(*out):
+        assert rel(a, b) <= 1e-9

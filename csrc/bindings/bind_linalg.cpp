@@ -27,6 +27,18 @@ template <class T> void def_linalg(py::module_& m) {
 
 template <class T, class XArg> void def_cg(py::module_& m) {
   m.def(
+      "hessian_matvec",
+      [](XArg X, VecRef<T> h, VecRef<T> reg, const Mat<T>& V, bool intercept, int n_threads) {
+        if (h.size() != X.rows()) throw std::invalid_argument("h must have one entry per row of X");
+        if (reg.size() != V.rows() || V.rows() != X.cols() + (intercept ? 1 : 0))
+          throw std::invalid_argument("reg and V must have one row per parameter");
+        py::gil_scoped_release release;
+        return hessian_matvec(make_design(X, intercept), h, reg, V, n_threads);
+      },
+      arg("X").noconvert(), arg("h").noconvert(), arg("reg").noconvert(), arg("V"), arg("intercept"),
+      arg("n_threads"), "(X̃ᵀdiag(h)X̃ + diag(reg)) V in one pass over X (each row block is read twice from cache).");
+
+  m.def(
       "cg_solve",
       [](XArg X, VecRef<T> h, VecRef<T> reg, const Mat<T>& B, bool intercept, T tol, int max_iter,
          int n_threads) {

@@ -19,13 +19,19 @@ template <class T, class XArg> void def_model(py::module_& m) {
   m.def(
       "fit",
       [](XArg X, VecRef<T> y, VecRef<T> s, VecRef<T> theta0, T C, bool intercept, T tol, int max_iter,
-         int n_threads, int loss, Index subsample, bool hessian_free) {
+         int n_threads, int loss, double loss_param, Index subsample, VecRef<T> linear, bool hessian_free) {
+        const Index p = X.cols() + (intercept ? 1 : 0);
+        if (linear.size() != 0 && linear.size() != p)
+          throw std::invalid_argument("linear: expected " + std::to_string(p) + " values (or none), got " +
+                                      std::to_string(linear.size()));
         FitResult<T> r;
         {
           py::gil_scoped_release release;
           const auto D = make_design(X, intercept);
-          const Problem<T, decltype(D)> P{D, y, s, C};
-          r = with_loss(loss, [&](auto L) { return newton_fit<T, decltype(L)>(P, theta0, tol, max_iter, n_threads, subsample, true, hessian_free); });
+          const Problem<T, decltype(D)> P{D, y, s, C, linear.size() ? linear.data() : nullptr};
+          r = with_loss(loss, loss_param, [&](auto L) {
+            return newton_fit<T, decltype(L)>(P, theta0, tol, max_iter, n_threads, L, subsample, true, hessian_free);
+          });
         }
         py::dict out = pass_to_dict(std::move(r.at_optimum));
         out["theta"] = std::move(r.theta);
@@ -40,15 +46,16 @@ template <class T, class XArg> void def_model(py::module_& m) {
         return out;
       },
       arg("X").noconvert(), arg("y").noconvert(), arg("s").noconvert(), arg("theta0").noconvert(), arg("C"),
-      arg("intercept"), arg("tol"), arg("max_iter"), arg("n_threads"), arg("loss"), arg("subsample") = 0,
-      arg("hessian_free") = false,
-      "Damped Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ; returns θ and the loss, gradient and Hessian at θ (no Hessian "
-      "when hessian_free: Newton systems solved by CG on matrix-free products).");
+      arg("intercept"), arg("tol"), arg("max_iter"), arg("n_threads"), arg("loss"), arg("loss_param"),
+      arg("subsample") = 0, arg("linear").noconvert() = Vec<T>(), arg("hessian_free") = false,
+      "Damped Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ (+ linearᵀθ when given); returns θ and the loss, gradient and "
+      "Hessian at θ (of the objective with the linear term; no Hessian when hessian_free: Newton systems "
+      "solved by CG on matrix-free products).");
 
   m.def(
       "loss_pass",
       [](XArg X, VecRef<T> y, VecRef<T> s, VecRef<T> theta, T C, bool intercept, bool want_hessian,
-         bool want_r, bool want_h, int n_threads, int loss) {
+         bool want_r, bool want_h, int n_threads, int loss, double loss_param) {
         const Index n = X.rows();
         py::array_t<T> r(want_r ? n : 0), h(want_h ? n : 0);
         T* rp = want_r ? r.mutable_data() : nullptr;
@@ -58,8 +65,8 @@ template <class T, class XArg> void def_model(py::module_& m) {
           py::gil_scoped_release release;
           const auto D = make_design(X, intercept);
           const Problem<T, decltype(D)> P{D, y, s, C};
-          res = with_loss(loss, [&](auto L) {
-            return loss_pass<T, decltype(L)>(P, theta, want_hessian, rp, hp, n_threads);
+          res = with_loss(loss, loss_param, [&](auto L) {
+            return loss_pass<T, decltype(L)>(P, theta, want_hessian, rp, hp, n_threads, L);
           });
         }
         py::dict out = pass_to_dict(std::move(res));
@@ -69,7 +76,7 @@ template <class T, class XArg> void def_model(py::module_& m) {
       },
       arg("X").noconvert(), arg("y").noconvert(), arg("s").noconvert(), arg("theta").noconvert(), arg("C"),
       arg("intercept"), arg("want_hessian"), arg("want_r"), arg("want_h"), arg("n_threads"), arg("loss"),
-      "One fused pass: loss, ∇J, optionally ∇²J, r = C s ℓ'(z) and h = C s ℓ''(z).");
+      arg("loss_param"), "One fused pass: loss, ∇J, optionally ∇²J, r = C s ℓ'(z) and h = C s ℓ''(z).");
 
   m.def(
       "predict",

@@ -9,20 +9,20 @@ template <class T, class XArg> void def_targets(py::module_& m) {
   m.def(
       "evaluate_target",
       [](int kind, XArg X, VecRef<T> theta, VecRef<T> y, VecRef<T> group, bool intercept, int n_threads,
-         int loss) {
+         int loss, double loss_param) {
         if (kind < 0 || kind > 2) throw std::invalid_argument("unknown target kind");
         TargetValue<T> r;
         {
           py::gil_scoped_release release;
-          r = with_loss(loss, [&](auto L) {
+          r = with_loss(loss, loss_param, [&](auto L) {
             return evaluate_target<T, decltype(L)>(static_cast<TargetKind>(kind), make_design(X, intercept), theta, y,
-                                                   group, n_threads);
+                                                   group, n_threads, L);
           });
         }
         return py::make_tuple(r.value, std::move(r.grad));
       },
       arg("kind"), arg("X").noconvert(), arg("theta").noconvert(), arg("y").noconvert(), arg("group").noconvert(),
-      arg("intercept"), arg("n_threads"), arg("loss"), "(value, gradient) of a built-in target at θ.");
+      arg("intercept"), arg("n_threads"), arg("loss"), arg("loss_param"), "(value, gradient) of a built-in target at θ.");
 
   m.def(
       "mirror_attack",

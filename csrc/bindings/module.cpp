@@ -10,6 +10,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("max_threads", [] { return softunlearn::resolve_threads(0); },
         "Threads the kernels use when n_threads is 0 (OpenMP's default; 1 without OpenMP).");
   m.attr("LOSS_LOGISTIC") = static_cast<int>(softunlearn::LossKind::Logistic);
+  m.attr("LOSS_SMOOTH_HINGE") = static_cast<int>(softunlearn::LossKind::SmoothHinge);
+  m.attr("LOSS_SQUARED_HINGE") = static_cast<int>(softunlearn::LossKind::SquaredHinge);
   sb::bind_model(m);
   sb::bind_linalg(m);
   sb::bind_influence(m);

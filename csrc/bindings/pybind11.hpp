@@ -62,7 +62,6 @@ template <class T> const char* dtype_suffix();
 template <> inline const char* dtype_suffix<float>() { return "f32"; }
 template <> inline const char* dtype_suffix<double>() { return "f64"; }
 
-// Calls f with the loss type named by `loss` (LossKind as int).
 // Every function taking X is bound for each of these argument types (dense, CSR with int32 or
 // int64 indices): f is called with a null pointer of each type, to pick the type up in a generic lambda.
 template <class T> using DenseX = Eigen::Ref<const RowMat<T>>;
@@ -72,10 +71,16 @@ template <class T, class F> void for_each_design(F&& f) {
   f(static_cast<CsrView<T, std::int64_t>*>(nullptr));
 }
 
-template <class F> decltype(auto) with_loss(int loss, F&& f) {
+// Calls f with the loss object named by `loss` (LossKind as int) and its parameter (the smooth
+// hinge's temperature; ignored by parameter-free losses).
+template <class F> decltype(auto) with_loss(int loss, double param, F&& f) {
   switch (static_cast<LossKind>(loss)) {
     case LossKind::Logistic:
       return f(Logistic{});
+    case LossKind::SmoothHinge:
+      return f(SmoothHinge{param});
+    case LossKind::SquaredHinge:
+      return f(SquaredHinge{});
   }
   throw std::invalid_argument("unknown loss code " + std::to_string(loss));
 }

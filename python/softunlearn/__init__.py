@@ -7,17 +7,30 @@ retraining (a one-step Newton update) or with an exact warm-started refit.
 Sign convention everywhere: ``scoreᵢ(f) = gᵢᵀ H⁻¹ ∇f`` is the first-order change of f when sample i is
 deleted; a weight change ε (sᵢ → sᵢ(1 + εᵢ)) changes f by ≈ −εᵀ score(f).
 """
-from . import _core, methods, metrics, reference, targets
-from ._core import NotPositiveDefiniteError
+from ._runtime import load_core
+
+_core = load_core()
+
+from . import certified, dvwu, methods, metrics, reference, targets  # noqa: E402
+from ._core import NotPositiveDefiniteError  # noqa: E402
+from .certified import CertifiedLogisticRegression, certified_update  # noqa: E402
+from .dvwu import dvwu_update  # noqa: E402
 from .influence import Influence, newton_update, refit
-from .linear_model import LogisticRegression
+from .linear_model import LinearSVC, LogisticRegression
 from .pipeline import SoftUnlearner
+from .sklearn_interop import from_sklearn, to_sklearn
 from .weights import hard_weights, soft_weights
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CertifiedLogisticRegression",
+    "certified",
+    "certified_update",
+    "dvwu",
+    "dvwu_update",
     "Influence",
+    "LinearSVC",
     "LogisticRegression",
     "NotPositiveDefiniteError",
     "SoftUnlearner",
@@ -25,8 +38,10 @@ __all__ = [
     "soft_weights",
     "methods",
     "metrics",
+    "from_sklearn",
     "newton_update",
     "reference",
     "refit",
     "targets",
+    "to_sklearn",
 ]

@@ -1,5 +1,6 @@
 """Type stubs of the compiled core. Every function exists for float64 and float32 arrays (C-contiguous,
-exact dtype: arguments are not converted). Loss and target codes are the module constants below.
+exact dtype: arguments are not converted). Loss and target codes are the module constants below;
+``loss_param`` is the smooth hinge's temperature (> 0) and is ignored by the other losses.
 
 Every argument named X also accepts a scipy.sparse CSR matrix (``format == "csr"``) whose ``data`` has
 the exact dtype and whose ``indptr``/``indices`` share one dtype, int32 or int64 (the Python layer
@@ -13,6 +14,8 @@ F = NDArray[np.floating[Any]]
 XType = Any  # F or a scipy.sparse CSR matrix
 
 LOSS_LOGISTIC: int
+LOSS_SMOOTH_HINGE: int
+LOSS_SQUARED_HINGE: int
 TARGET_UTILITY: int
 TARGET_DP: int
 TARGET_EOP: int
@@ -21,21 +24,23 @@ class NotPositiveDefiniteError(ValueError): ...
 
 def max_threads() -> int: ...
 def fit(X: XType, y: F, s: F, theta0: F, C: float, intercept: bool, tol: float, max_iter: int, n_threads: int,
-        loss: int, subsample: int = 0, hessian_free: bool = False) -> Dict[str, Any]:
-    """Newton fit; keys theta, loss, objective, grad, hessian (absent when hessian_free), n_iter, converged,
-    grad_norm, grad_scale, n_hessian, n_passes, n_warm_iter, n_cg_iter."""
+        loss: int, loss_param: float, subsample: int = 0, linear: F = ..., hessian_free: bool = False) -> Dict[str, Any]:
+    """Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ + linearᵀθ (linear empty: no such term); keys theta, loss, objective,
+    grad, hessian (absent when hessian_free), n_iter, converged, grad_norm, grad_scale, n_hessian, n_passes,
+    n_warm_iter, n_cg_iter."""
 def loss_pass(X: XType, y: F, s: F, theta: F, C: float, intercept: bool, want_hessian: bool, want_r: bool,
-              want_h: bool, n_threads: int, loss: int) -> Dict[str, Any]:
+              want_h: bool, n_threads: int, loss: int, loss_param: float) -> Dict[str, Any]:
     """keys loss, objective, grad, and hessian / r / h when asked."""
 def predict(X: XType, theta: F, intercept: bool, n_threads: int) -> F: ...
 def xtv(X: XType, v: F, intercept: bool, n_threads: int) -> F: ...
 def weighted_gram(X: XType, w: F, intercept: bool, n_threads: int) -> F: ...
 def scores(X: XType, U: F, r: F, intercept: bool, n_threads: int) -> F: ...
+def hessian_matvec(X: XType, h: F, reg: F, V: F, intercept: bool, n_threads: int) -> F: ...
 def cg_solve(X: XType, h: F, reg: F, B: F, intercept: bool, tol: float, max_iter: int,
              n_threads: int) -> Tuple[F, List[int], List[float], List[float]]:
     """(U, iterations, relative residuals, condition estimates of the preconditioned H) per column."""
 def evaluate_target(kind: int, X: XType, theta: F, y: F, group: F, intercept: bool, n_threads: int,
-                    loss: int) -> Tuple[float, F]: ...
+                    loss: int, loss_param: float) -> Tuple[float, F]: ...
 def mirror_attack(X: XType, theta: F, intercept: bool, factor: float, n_threads: int) -> F: ...
 
 class Cholesky_f64:

@@ -108,10 +108,12 @@ def as_matrix(X, name: str = "X", dtype=None, n_features: int | None = None):
     if arr.ndim != 2:
         raise ValueError(
             f"{name}: expected a 2-D array of shape (n_samples, n_features), got shape {arr.shape}; "
-            "use X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample"
+            "Reshape your data: X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample"
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name}: expected at least one sample and one feature, got shape {arr.shape}")
+        k, what = (arr.shape[0], "sample") if arr.shape[0] == 0 else (arr.shape[1], "feature")
+        raise ValueError(f"{name}: expected at least one sample and one feature: found {k} {what}(s) "
+                         f"(shape={arr.shape}) while a minimum of 1 is required.")
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name}: expected {n_features} features (as in training), got {arr.shape[1]}")
     dt = np.dtype(dtype) if dtype is not None else compute_dtype(arr)
@@ -144,7 +146,9 @@ def as_labels(y, n: int, dtype, name: str = "y") -> np.ndarray:
     bad = (out != 0) & (out != 1)
     if bad.any():
         vals = np.unique(np.asarray(y)[bad])[:5]
-        raise ValueError(f"{name}: labels must be 0 or 1 (binary), found {vals.tolist()}")
+        hint = (" (a continuous target: classification needs class labels)" if np.any(out != np.round(out))
+                else " Only binary classification is supported." if np.unique(out).size > 2 else "")
+        raise ValueError(f"{name}: labels must be 0 or 1 (binary), found {vals.tolist()}.{hint}")
     return out
 
 

@@ -208,6 +208,19 @@ class _Evaluator:
         return metrics["robust_accuracy"] if self.kind == "robustness" else abs(metrics["gap"])
 
 
+CERTIFIED_METHODS = ("certified", "dvwu")
+
+
+def _unit_ball(datasets, tr, va, te, C):
+    """Splits rescaled so training rows satisfy ‖x‖ ≤ 1, with a constant column for the intercept, and the C
+    that keeps the unscaled model's regularisation (C·k² for the scale k)."""
+    from softunlearn.certified import UnitBallScaler
+
+    sc = UnitBallScaler(add_constant=True).fit(tr.X)
+    parts = [datasets.Split(sc.transform(p.X), p.y, p.s) for p in (tr, va, te)]
+    return (*parts, C * sc.scale_**2)
+
+
 def _weight_stats(eps, eps_unbounded=None):
     import numpy as np
 
@@ -270,8 +283,12 @@ def run(args) -> int:
     tr, va, te = data.train, data.val, data.test
     timings["load"] = time.perf_counter() - t
 
+    certified = args.method in CERTIFIED_METHODS
+    C = args.C
+    if certified:  # Guo et al.'s theory needs ‖x‖ ≤ 1 and no unpenalised intercept
+        tr, va, te, C = _unit_ball(datasets, tr, va, te, args.C)
     t = time.perf_counter()
-    model = su.LogisticRegression(C=args.C).fit(tr.X, tr.y)
+    model = su.LogisticRegression(C=C, fit_intercept=not certified).fit(tr.X, tr.y)
     timings["fit"] = time.perf_counter() - t
 
     kind = args.target
@@ -298,9 +315,14 @@ def run(args) -> int:
     evaluate = _Evaluator(su, kind, te, target, model)
     rows = [dict(model="original", seconds=0.0, **evaluate(model))]
     models = {}
+    options = {}
+    if certified:
+        options = {"epsilon": args.certified_epsilon, "delta": args.certified_delta, "random_state": args.seed}
+        if args.method == "dvwu":
+            options.update(Xv=va.X, yv=va.y, kappa=args.dvwu_kappa)
     for name, eps in (("hard", eps_hard), ("soft", soft.eps)):
         t = time.perf_counter()
-        new = su.methods.apply_weights(args.method, model, tr.X, tr.y, eps, influence=inf)
+        new = su.methods.apply_weights(args.method, model, tr.X, tr.y, eps, influence=inf, **options)
         timings[f"update_{name}"] = time.perf_counter() - t
         models[name] = new
         rows.append(dict(model=name, seconds=timings[f"weights_{name}"] + timings[f"update_{name}"], **evaluate(new)))
@@ -321,6 +343,11 @@ def run(args) -> int:
         "warnings": caught,
         "plots": [],
     }
+    if certified:
+        report["config"].update(certified_epsilon=args.certified_epsilon, certified_delta=args.certified_delta,
+                                dvwu_kappa=args.dvwu_kappa if args.method == "dvwu" else None,
+                                unit_ball_C=C, fit_intercept=False)
+        report["certificates"] = {name: m.certificate_ for name, m in models.items()}
 
     if not args.no_plots:
         report["plots"] = _plots(args, su, np, inf, model, T, U, delta, eps_hard, soft.eps, evaluate, rows,
@@ -356,6 +383,9 @@ def run(args) -> int:
              "robustness": "robust accuracy on mirror-attacked test points fixed from θ̂"}[kind]
     print(f"Test-set metrics ({label}):\n")
     print(_table(rows, cols))
+    for name, c in report.get("certificates", {}).items():
+        print(f"{name}: ({c['epsilon']:g}, {c['delta']:g})-certified = {c['certified']}, residual bound β = "
+              f"{c['beta']:.4g}, output noise σ = {c['sigma']:.4g}" + (" (refit: over budget)" if c["retrained"] else ""))
     print(f"\nwrote {path}" + "".join(f", {p}" for p in report["plots"]))
     return 0
 
@@ -488,6 +518,11 @@ def main(argv=None) -> int:
     r.add_argument("--method", choices=tuple(UPDATE_METHODS), default="newton",
                    help="how the weights are applied (default newton)")
     r.add_argument("--hard-fraction", type=_fraction, default=0.1, help="share of samples the hard baseline deletes")
+    r.add_argument("--certified-epsilon", type=_positive_float, default=1.0,
+                   help="ε of the certificate for --method certified/dvwu (default 1); these methods rescale rows "
+                        "to ‖x‖ ≤ 1 with a constant column and fit without an intercept")
+    r.add_argument("--certified-delta", type=_fraction, default=1e-5, help="δ of the certificate (default 1e-5)")
+    r.add_argument("--dvwu-kappa", type=float, default=0.5, help="DVWU weight range [1-κ, 1+κ] (default 0.5)")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--n-train", type=_positive_int, default=None, help="subsample the training set")
     r.add_argument("--C", type=_positive_float, default=1.0)

@@ -97,16 +97,22 @@ class Influence:
         """One fused pass over the training data at θ̂ (loss, ∇J, and ∇²J / r / h on request)."""
         m = self.model
         return _core.loss_pass(self.X, self.y, self.sample_weight, m.theta_, m.dtype.type(m.C), bool(m.fit_intercept),
-                               hessian, r, h, self._nt, m._loss_code)
+                               hessian, r, h, self._nt, *m._loss)
 
     def _probe_matches(self, cache, h) -> bool:
         v = cache.probe
-        icpt = bool(self.model.fit_intercept)
-        Hv = _core.xtv(self.X, h * _core.predict(self.X, v, icpt, self._nt), icpt, self._nt)
-        Hv[: self.X.shape[1]] += v[: self.X.shape[1]]
+        Hv = _core.hessian_matvec(self.X, h, self._regulariser(), v.reshape(-1, 1), bool(self.model.fit_intercept),
+                                  self._nt)[:, 0]
         ref = cache.hessian @ v
         tol = 1e3 * np.finfo(self.model.dtype).eps * (np.abs(cache.hessian) @ np.abs(v)).max()
         return bool(np.max(np.abs(Hv - ref)) <= tol)
+
+    def _regulariser(self) -> np.ndarray:
+        """diag(R): 1 for every weight, 0 for the unpenalised intercept."""
+        reg = np.ones(self.n_params, dtype=self.model.dtype)
+        if self.model.fit_intercept:
+            reg[-1] = 0
+        return reg
 
     # ---- linear algebra ------------------------------------------------------------------------
     @property
@@ -125,11 +131,9 @@ class Influence:
         if self._chol is not None:
             U = self._chol.solve(B)
         else:
-            reg = np.ones(self.n_params, dtype=self.model.dtype)
-            if self.model.fit_intercept:
-                reg[-1] = 0
-            U, its, res, cond = _core.cg_solve(self.X, self._h, reg, B, bool(self.model.fit_intercept),
-                                               self.model.dtype.type(self.cg_tol), self.cg_max_iter, self._nt)
+            U, its, res, cond = _core.cg_solve(self.X, self._h, self._regulariser(), B,
+                                               bool(self.model.fit_intercept), self.model.dtype.type(self.cg_tol),
+                                               self.cg_max_iter, self._nt)
             self.cg_info = {"iterations": list(its), "residuals": list(res), "condition_estimate": list(cond)}
             if max(res, default=0.0) > self.cg_tol:
                 import warnings

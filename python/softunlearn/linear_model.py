@@ -3,6 +3,10 @@
 Objective (scikit-learn's convention, intercept not penalised)::
 
     J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓ(wᵀxᵢ + b, yᵢ),   θ = (w, b),   yᵢ ∈ {0, 1}
+
+``LogisticRegression`` uses the logistic loss, ``LinearSVC`` a margin loss of m = y±·z with y± = 2y − 1
+(smooth hinge or squared hinge). Everything downstream (influence, targets, weights, updates) only sees
+ℓ, ℓ' and ℓ'' through the compiled core, so it works the same for every loss.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from typing import Any, Optional
 import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
 
 from . import _core
 from ._solver_choice import fit_hessian_free
@@ -65,9 +69,12 @@ class _FitCache:
 
 
 class _LinearModel(ClassifierMixin, BaseEstimator):
-    """Shared machinery of the binary linear models; subclasses fix the loss."""
+    """Shared machinery of the binary linear models; subclasses fix the loss through ``_loss``."""
 
-    _loss_code: int = -1
+    @property
+    def _loss(self) -> tuple:
+        """(loss code, loss parameter) for the compiled core; validates the loss hyper-parameters."""
+        raise NotImplementedError
 
     def __init__(self, C=1.0, fit_intercept=True, tol=None, max_iter=100, n_threads=None):
         self.C = C
@@ -90,16 +97,26 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         """
         return self._fit(X, y, sample_weight, theta0=theta0, allow_negative=False)
 
-    def _fit(self, X, y, sample_weight, *, theta0=None, allow_negative=False):
+    def _fit(self, X, y, sample_weight, *, theta0=None, allow_negative=False, linear=None):
+        # `linear`: b of an extra bᵀθ term (objective perturbation, see softunlearn.certified); the cached
+        # gradient is that of J without it, the function Influence recomputes.
         C = check_positive(self.C, "C")
+        loss = self._loss
         if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 0:
             raise ValueError(f"max_iter: expected a non-negative integer, got {self.max_iter!r}")
         nt = check_n_threads(self.n_threads)
         Xc = as_matrix(X, "X")
         dt = Xc.dtype
         n, d = Xc.shape
+        if y is None:
+            raise ValueError(f"y: {type(self).__name__} requires y to be passed, but the target y is None")
+        if np.ndim(y) == 2 and not allow_negative:  # scikit-learn's convention for a column-vector y
+            warnings.warn("A column-vector y was passed when a 1d array was expected; y is raveled to shape (n_samples,)",
+                          DataConversionWarning, stacklevel=3)
         yc = as_labels(y, n, dt)
         sc = as_sample_weight(sample_weight, n, dt, allow_negative=allow_negative)
+        if sc.size and not (sc != 0).any():
+            raise ValueError("sample_weight: all sample weights are zero; the objective has no data term")
         if self.fit_intercept:
             present = yc if not sc.size else yc[sc > 0]
             if present.size == 0 or present.min() == present.max():
@@ -114,9 +131,10 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"theta0: expected {p} finite values (w, b), got shape {np.shape(theta0)}")
         tol = _DEFAULT_TOL[dt] if self.tol is None else check_positive(self.tol, "tol")
         # A cold start begins with a cheap fit on every 8th row (skipped when that is too few rows).
+        lin = np.zeros(0, dtype=dt) if linear is None else np.ascontiguousarray(linear, dtype=dt)
         hessian_free = fit_hessian_free(p, dt, nt)
         res = _core.fit(Xc, yc, sc, th0, dt.type(C), bool(self.fit_intercept), dt.type(tol),
-                        int(self.max_iter), nt, self._loss_code, 8 if theta0 is None else 0, hessian_free)
+                        int(self.max_iter), nt, *loss, 8 if theta0 is None else 0, lin, hessian_free)
         if not res["converged"]:
             warnings.warn(
                 f"{type(self).__name__} did not converge in {res['n_iter']} Newton iterations "
@@ -131,7 +149,9 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         self.converged_ = bool(res["converged"])
         self.objective_ = float(res["objective"])
         self.hessian_free_ = bool(hessian_free)
-        self._fit_cache = None if hessian_free else _FitCache(res["hessian"], res["grad"], float(res["grad_scale"]),
+        self._fit_cache = None if hessian_free else _FitCache(
+                                    res["hessian"], res["grad"] - lin if lin.size else res["grad"],
+                                    float(res["grad_scale"]),
                                     (_ref(X), _ref(y), None if sample_weight is None else _ref(sample_weight)),
                                     np.random.default_rng().standard_normal(p).astype(dt))
         return self
@@ -153,6 +173,26 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             new.__dict__.pop(attr, None)
         return new
 
+    def __sklearn_tags__(self):
+        # Binary classifiers with labels {0, 1}: scikit-learn's checks skip their multi-class cases.
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.sparse = True  # scipy.sparse X is used as CSR, never densified
+        return tags
+
+    def __getstate__(self):
+        # The fit's Hessian cache holds weak references to the training arrays; a copy of the model
+        # (pickle, joblib, deepcopy) recomputes the Hessian instead.
+        state = super().__getstate__()
+        state.pop("_fit_cache", None)
+        return state
+
+    def to_sklearn(self):
+        """The equivalent fitted scikit-learn estimator (same coefficients): see :func:`softunlearn.to_sklearn`."""
+        from .sklearn_interop import to_sklearn
+
+        return to_sklearn(self)
+
     # ---- parameters ----------------------------------------------------------------------------
     def _check_fitted(self):
         if not hasattr(self, "coef_"):
@@ -172,6 +212,10 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
 
     def _as_X(self, X, name="X"):
         self._check_fitted()
+        shape = np.shape(X) if X is not None else ()
+        if len(shape) == 2 and shape[1] != self.n_features_in_:
+            raise ValueError(f"{name}: X has {shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input (as in training)")
         return as_matrix(X, name, dtype=self.dtype, n_features=self.n_features_in_)
 
     # ---- prediction ----------------------------------------------------------------------------
@@ -190,7 +234,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         n = Xc.shape[0]
         res = _core.loss_pass(Xc, as_labels(y, n, self.dtype), as_sample_weight(sample_weight, n, self.dtype),
                               self.theta_, self.dtype.type(self.C), bool(self.fit_intercept), False, False, False,
-                              check_n_threads(self.n_threads), self._loss_code)
+                              check_n_threads(self.n_threads), *self._loss)
         return float(res["objective"])
 
 
@@ -218,7 +262,9 @@ class LogisticRegression(_LinearModel):
         matrix-free products (:func:`softunlearn.influence.auto_solver`'s memory rule).
     """
 
-    _loss_code = _core.LOSS_LOGISTIC
+    @property
+    def _loss(self) -> tuple:
+        return (_core.LOSS_LOGISTIC, 0.0)
 
     def predict_proba(self, X) -> np.ndarray:
         """(n, 2) array of [P(y=0), P(y=1)] with P(y=1) = σ(z)."""
@@ -230,6 +276,51 @@ class LogisticRegression(_LinearModel):
         return np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
 
 
+_SVM_LOSSES = {"smooth_hinge": _core.LOSS_SMOOTH_HINGE, "squared_hinge": _core.LOSS_SQUARED_HINGE}
+
+
+class LinearSVC(_LinearModel):
+    """L2-regularised binary linear SVM with a twice-differentiable (or generalised-Hessian) margin loss.
+
+    ``J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓ(mᵢ)`` with margin mᵢ = y±ᵢ·zᵢ, y± = 2y − 1 ∈ {−1, +1}, zᵢ = wᵀxᵢ + b
+    (b not penalised); labels are {0, 1} at the API, as for every softunlearn model.
+
+    * ``loss="squared_hinge"`` (default, scikit-learn's ``LinearSVC`` loss): ℓ = max(0, 1 − m)²,
+      ℓ' = −2y±·max(0, 1 − m), generalised ℓ'' = 2·1[m < 1]. Newton with this Hessian is exact on a fixed
+      set of margin violators and so stops after finitely many steps once that set settles.
+      Unlike liblinear (``sklearn.svm.LinearSVC``), the intercept is not penalised; see
+      :func:`softunlearn.from_sklearn`.
+    * ``loss="smooth_hinge"``: Koh & Liang's ℓ = t·log(1 + exp((1 − m)/t)) with temperature t > 0,
+      ℓ' = −y±·σ((1 − m)/t), ℓ'' = σ(1 − σ)/t. It tends to the hinge max(0, 1 − m) as t → 0 (gap ≤ t·log 2);
+      small t makes the curvature (≤ 1/(4t)) concentrate on the points near the margin, so the Hessian
+      becomes ill-conditioned and first-order influence less accurate (leave-one-out on 3,000 Adult rows,
+      C = 0.1: Spearman ≥ 0.9996 at t = 0.25, 0.98 at t = 0.1) and Newton needs more steps. Default t = 0.1.
+
+    The influence machinery is the same as for logistic regression with ℓ' and ℓ'' of this loss:
+    gᵢ = C sᵢ ℓ'(zᵢ) x̃ᵢ, H = C X̃ᵀdiag(s ⊙ ℓ'')X̃ + diag(1, …, 1, 0), removal-convention
+    scoreᵢ = gᵢᵀH⁻¹∇f. There is no ``predict_proba``: the decision value is a margin, not a log-odds.
+
+    Parameters
+    ----------
+    C : inverse regularisation strength (> 0).
+    loss : "squared_hinge" or "smooth_hinge".
+    temperature : t > 0 of the smooth hinge (validated for both losses, used only by the smooth hinge).
+    fit_intercept, tol, max_iter, n_threads : as for :class:`LogisticRegression`.
+    """
+
+    def __init__(self, C=1.0, loss="squared_hinge", temperature=0.1, fit_intercept=True, tol=None, max_iter=100,
+                 n_threads=None):
+        super().__init__(C=C, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, n_threads=n_threads)
+        self.loss = loss
+        self.temperature = temperature
+
+    @property
+    def _loss(self) -> tuple:
+        if not isinstance(self.loss, str) or self.loss not in _SVM_LOSSES:
+            raise ValueError(f"loss: expected one of {tuple(_SVM_LOSSES)}, got {self.loss!r}")
+        return (_SVM_LOSSES[self.loss], check_positive(self.temperature, "temperature"))
+
+
 def model_dtype(model) -> np.dtype:
     return compute_dtype(model.coef_)
 
@@ -237,7 +328,7 @@ def model_dtype(model) -> np.dtype:
 def check_model(model, name: str = "model") -> _LinearModel:
     if not isinstance(model, _LinearModel):
         raise TypeError(
-            f"{name}: expected a fitted softunlearn model (LogisticRegression), got {type(model).__name__}; "
+            f"{name}: expected a fitted softunlearn model (LogisticRegression or LinearSVC), got {type(model).__name__}; "
             "convert scikit-learn estimators with softunlearn.from_sklearn"
         )
     model._check_fitted()

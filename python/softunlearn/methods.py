@@ -8,6 +8,8 @@ need the factorised Hessian do not assemble it again. :class:`~softunlearn.SoftU
 """
 from __future__ import annotations
 
+from .certified import certified_update
+from .dvwu import dvwu_update
 from .influence import refit
 
 
@@ -19,9 +21,23 @@ def _refit(model, X, y, eps, *, influence, sample_weight=None, **options):
     return refit(model, X, y, eps, sample_weight=sample_weight, **options)
 
 
+def _certified(model, X, y, eps, *, influence, sample_weight=None, **options):
+    # Guo et al.'s Newton removal with a gradient-residual certificate (softunlearn.certified); options:
+    # epsilon, delta, sigma, budget, policy, gamma, random_state. Needs fit_intercept=False and ‖x‖ ≤ 1.
+    return certified_update(model, X, y, eps, sample_weight=sample_weight, **options)
+
+
+def _dvwu(model, X, y, eps, *, influence, sample_weight=None, **options):
+    # Data value-weighted certified update (softunlearn.dvwu); options: Xv, yv (or values), kappa,
+    # mapping, and certified_update's options.
+    return dvwu_update(model, X, y, eps, sample_weight=sample_weight, influence=influence, **options)
+
+
 UPDATE_METHODS = {
     "newton": _newton,
     "refit": _refit,
+    "certified": _certified,
+    "dvwu": _dvwu,
 }
 
 

@@ -59,7 +59,10 @@ def robust_accuracy(model, robustness: Robustness) -> float:
 
 
 def summary(model, X, y, s, robustness: Robustness = None) -> dict:
-    """Accuracy, loss, label and soft gaps (and robust accuracy when given) in one dict."""
+    """Accuracy, loss, label and soft gaps (and robust accuracy when given) in one dict.
+
+    ``log_loss`` (name kept for the CLI's reports) is the mean validation loss of the model's own loss:
+    the log-loss for LogisticRegression, the hinge variant for LinearSVC."""
     yp = model.predict(X)
     out = {
         "accuracy": accuracy(y, yp),

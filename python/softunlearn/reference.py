@@ -11,7 +11,11 @@ Conventions (DESIGN.md section 1, the contract)
   when ``fit_intercept`` else ``theta = w``; ``p = len(theta)``.
 * Augmented features ``x~ = (x, 1)`` with an intercept, ``x~ = x`` without;
   ``z = x~ . theta = w.x + b``, ``p = sigmoid(z)``.
-* Per-sample logistic loss ``l(z, y) = log(1 + e^z) - y z``.
+* Per-sample logistic loss ``l(z, y) = log(1 + e^z) - y z``.  Every function
+  below also takes ``loss="smooth_hinge"`` (with ``temperature`` t) or
+  ``loss="squared_hinge"`` (see :func:`loss_derivatives`); then ``p - y``
+  reads ``l'(z)`` and ``p (1 - p)`` reads ``l''(z)`` throughout, except in
+  the dp target, which is the mean of ``sigmoid(z)`` for every loss.
 * ``X`` may also be a scipy.sparse matrix (any format; copied to CSR): the
   functions then use only sparse products ``X @ v``, ``X.T @ v`` and row
   scalings, never a dense copy of X (except :func:`hessian_einsum`, the
@@ -59,6 +63,8 @@ __all__ = [
     "augment",
     "sigmoid",
     "logistic_loss",
+    "LOSSES",
+    "loss_derivatives",
     "objective",
     "gradient",
     "hessian",
@@ -81,6 +87,7 @@ __all__ = [
 ]
 
 TARGET_KINDS = ("utility", "dp", "eop", "robustness")
+LOSSES = ("logistic", "smooth_hinge", "squared_hinge")
 SOFT_SCHEMES = ("2.0", "2.1", "2.2", "2.3", "auto")
 
 
@@ -199,7 +206,43 @@ def logistic_loss(z, y):
     return (1.0 - y) * np.logaddexp(0.0, z) + y * np.logaddexp(0.0, -z)
 
 
-def objective(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None):
+def loss_derivatives(z, y, loss="logistic", temperature=0.1):
+    """Per-sample loss value, first and second derivative in z: ``(l, l', l'')``.
+
+    Margin losses use ``y_pm = 2 y - 1`` in {-1, +1} and the margin ``m = y_pm z``:
+
+    ===============  ============================  ======================  =========================
+    loss             l                             l' = dl/dz              l''
+    ===============  ============================  ======================  =========================
+    logistic         log(1 + e^z) - y z            sigmoid(z) - y          sigmoid(z) (1 - sigmoid(z))
+    smooth_hinge     t log(1 + e^u), u = (1-m)/t   -y_pm sigmoid(u)        sigmoid(u) sigmoid(-u) / t
+    squared_hinge    max(0, 1 - m)^2               -2 y_pm max(0, 1 - m)   2 [m < 1] (generalised)
+    ===============  ============================  ======================  =========================
+
+    The smooth hinge is Koh & Liang's softplus-smoothed hinge: it tends to
+    max(0, 1 - m) as t -> 0.  The squared hinge's l' is piecewise linear; its
+    generalised second derivative is taken as 2 on m < 1 and 0 on m >= 1.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if loss == "logistic":
+        p = sigmoid(z)
+        return logistic_loss(z, y), p - y, p * (1.0 - p)
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
+    ypm = 2.0 * y - 1.0
+    m = ypm * z
+    if loss == "smooth_hinge":
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0; got {temperature}")
+        t = float(temperature)
+        u = (1.0 - m) / t
+        return t * np.logaddexp(0.0, u), -ypm * sigmoid(u), sigmoid(u) * sigmoid(-u) / t
+    v = np.maximum(0.0, 1.0 - m)
+    return v * v, -2.0 * ypm * v, np.where(m < 1.0, 2.0, 0.0)
+
+
+def objective(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None, loss="logistic", temperature=0.1):
     """``J(theta) = 1/2 ||w||^2 + C sum_i s_i l(z_i, y_i)`` (intercept not penalised)."""
     Xa = augment(X, fit_intercept)
     theta = _check_theta(theta, Xa)
@@ -207,38 +250,38 @@ def objective(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None):
     s = _weights(sample_weight, Xa.shape[0])
     w, _ = _split_theta(theta, fit_intercept)
     z = Xa @ theta
-    return float(0.5 * w @ w + C * np.sum(s * logistic_loss(z, y)))
+    return float(0.5 * w @ w + C * np.sum(s * loss_derivatives(z, y, loss, temperature)[0]))
 
 
-def gradient(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None):
+def gradient(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None, loss="logistic", temperature=0.1):
     """``grad J = (w, 0) + C X~^T (s * (p - y))``, shape (p,)."""
     Xa = augment(X, fit_intercept)
     theta = _check_theta(theta, Xa)
     y = _as_1d(y, Xa.shape[0], "y")
     s = _weights(sample_weight, Xa.shape[0])
-    p = sigmoid(Xa @ theta)
-    return _penalty_mask(Xa.shape[1], fit_intercept) * theta + C * (Xa.T @ (s * (p - y)))
+    dl = loss_derivatives(Xa @ theta, y, loss, temperature)[1]
+    return _penalty_mask(Xa.shape[1], fit_intercept) * theta + C * (Xa.T @ (s * dl))
 
 
-def hessian(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None):
+def hessian(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None, loss="logistic", temperature=0.1):
     """``H = C X~^T diag(s p (1-p)) X~ + diag(1, ..., 1, 0)``, shape (p, p).
 
     BLAS form: one matrix product of the row-scaled X~ with X~.  ``y`` is not
-    used (the logistic Hessian does not depend on the labels) but is accepted
-    for a uniform signature.
+    used by the logistic Hessian (it does not depend on the labels), the
+    margin losses need it.
     """
     Xa = augment(X, fit_intercept)
     theta = _check_theta(theta, Xa)
     s = _weights(sample_weight, Xa.shape[0])
-    p = sigmoid(Xa @ theta)
-    d = C * s * p * (1.0 - p)
+    yy = np.zeros(Xa.shape[0]) if (y is None and loss == "logistic") else _as_1d(y, Xa.shape[0], "y")
+    d = C * s * loss_derivatives(Xa @ theta, yy, loss, temperature)[2]
     H = _dense(Xa.T @ _scale_rows(Xa, d))
     H = 0.5 * (H + H.T)  # exact symmetry
     H[np.diag_indices_from(H)] += _penalty_mask(Xa.shape[1], fit_intercept)
     return H
 
 
-def hessian_einsum(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None):
+def hessian_einsum(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None, loss="logistic", temperature=0.1):
     """Same matrix as :func:`hessian`, computed the research-script way.
 
     Builds the (n, p, p) tensor of outer products ``x~_i x~_i^T`` with
@@ -248,13 +291,15 @@ def hessian_einsum(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None):
     Xa = _dense(augment(X, fit_intercept))
     theta = _check_theta(theta, Xa)
     s = _weights(sample_weight, Xa.shape[0])
-    p = sigmoid(Xa @ theta)
+    yy = np.zeros(Xa.shape[0]) if (y is None and loss == "logistic") else _as_1d(y, Xa.shape[0], "y")
+    d2 = loss_derivatives(Xa @ theta, yy, loss, temperature)[2]
     outer = np.einsum("ni,nj->nij", Xa, Xa)
-    H = np.sum((C * s * p * (1.0 - p))[:, None, None] * outer, axis=0)
+    H = np.sum((C * s * d2)[:, None, None] * outer, axis=0)
     return H + np.diag(_penalty_mask(Xa.shape[1], fit_intercept))
 
 
-def fit(X, y, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e-12, max_iter=200):
+def fit(X, y, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e-12, max_iter=200,
+        loss="logistic", temperature=0.1):
     """Minimise J(theta) by damped Newton with a backtracking line search.
 
     Iteration: solve ``H(theta) step = -grad J(theta)`` with ``np.linalg.solve``,
@@ -270,6 +315,10 @@ def fit(X, y, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e
     whose initial gradient is already tiny).  Raises ``RuntimeError`` if not
     converged within ``max_iter`` iterations.
 
+    For the squared hinge H is the generalised Hessian; when it is singular
+    (no margin violator, so no curvature along the intercept) the step is the
+    least-squares solution.
+
     Returns theta of shape (d + fit_intercept,) = concat(w, [b]).
     """
     if not C > 0:
@@ -284,27 +333,30 @@ def fit(X, y, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e
 
     def J(th):
         z = Xa @ th
-        return 0.5 * np.sum(mask * th * th) + C * np.sum(s * logistic_loss(z, y))
+        return 0.5 * np.sum(mask * th * th) + C * np.sum(s * loss_derivatives(z, y, loss, temperature)[0])
 
     def grad_and_floor(th):
-        prob = sigmoid(Xa @ th)
-        r = s * (prob - y)
+        _, d1, d2 = loss_derivatives(Xa @ th, y, loss, temperature)
+        r = s * d1
         g = mask * th + C * (Xa.T @ r)
         floor = 16.0 * np.finfo(float).eps * (
             np.max(np.abs(mask * th), initial=0.0) + C * np.max(abs(Xa).T @ np.abs(r), initial=0.0)
         )
-        return g, prob, floor
+        return g, d2, floor
 
-    g, prob, floor = grad_and_floor(theta)
+    g, d2, floor = grad_and_floor(theta)
     threshold = tol * max(1.0, np.max(np.abs(g)))
     f_val = J(theta)
     for _ in range(max_iter + 1):
         gnorm = np.max(np.abs(g))
         if gnorm <= threshold or gnorm <= floor:
             return theta
-        d = C * s * prob * (1.0 - prob)
+        d = C * s * d2
         H = _dense(Xa.T @ _scale_rows(Xa, d)) + np.diag(mask)
-        step = np.linalg.solve(H, -g)
+        try:
+            step = np.linalg.solve(H, -g)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(H, -g, rcond=None)[0]
         slope = float(g @ step)  # < 0 for a descent direction
         slack = 4.0 * np.finfo(float).eps * max(1.0, abs(f_val))
         t = 1.0
@@ -317,7 +369,7 @@ def fit(X, y, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e
             if t < 1e-20:
                 raise RuntimeError("fit: line search failed (objective not decreasing along the Newton step)")
         theta, f_val = cand, f_new
-        g, prob, floor = grad_and_floor(theta)
+        g, d2, floor = grad_and_floor(theta)
     raise RuntimeError(
         f"fit: Newton did not converge in {max_iter} iterations "
         f"(||grad||_inf = {np.max(np.abs(g)):.3e}, threshold {threshold:.3e}); "
@@ -325,8 +377,9 @@ def fit(X, y, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e
     )
 
 
-def per_sample_gradients(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None):
-    """Explicit (n, p) matrix of per-sample gradients ``g_i = C s_i (p_i - y_i) x~_i``.
+def per_sample_gradients(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None, loss="logistic",
+                         temperature=0.1):
+    """Explicit (n, p) matrix of per-sample gradients ``g_i = C s_i l'(z_i) x~_i`` (l' = p - y for logistic).
 
     Row i is sample i's contribution to ``grad J`` (without the regulariser),
     sample weight included: ``grad J = (w, 0) + sum_i g_i``.
@@ -335,8 +388,8 @@ def per_sample_gradients(theta, X, y, C=1.0, fit_intercept=True, sample_weight=N
     theta = _check_theta(theta, Xa)
     y = _as_1d(y, Xa.shape[0], "y")
     s = _weights(sample_weight, Xa.shape[0])
-    p = sigmoid(Xa @ theta)
-    return _scale_rows(Xa, C * s * (p - y))  # sparse when X is
+    dl = loss_derivatives(Xa @ theta, y, loss, temperature)[1]
+    return _scale_rows(Xa, C * s * dl)  # sparse when X is
 
 
 # ---------------------------------------------------------------------------
@@ -395,7 +448,7 @@ def _target_parts(kind, theta, X, y, s, fit_intercept):
     return Xa, z, p, y, groups
 
 
-def target_value(kind, theta, X, y=None, s=None, fit_intercept=True):
+def target_value(kind, theta, X, y=None, s=None, fit_intercept=True, loss="logistic", temperature=0.1):
     """Value of a target f(theta) on a (validation) set X.
 
     ==========  ======================================================
@@ -414,12 +467,12 @@ def target_value(kind, theta, X, y=None, s=None, fit_intercept=True):
     """
     Xa, z, p, y, groups = _target_parts(kind, theta, X, y, s, fit_intercept)
     if kind in ("utility", "robustness"):
-        return float(np.sum(logistic_loss(z, y)))
-    h = p if kind == "dp" else logistic_loss(z, y)
+        return float(np.sum(loss_derivatives(z, y, loss, temperature)[0]))
+    h = p if kind == "dp" else loss_derivatives(z, y, loss, temperature)[0]
     return float(sum(coef * np.mean(h[m]) for coef, m in groups))
 
 
-def target_gradient(kind, theta, X, y=None, s=None, fit_intercept=True):
+def target_gradient(kind, theta, X, y=None, s=None, fit_intercept=True, loss="logistic", temperature=0.1):
     """Gradient of :func:`target_value` with respect to theta, shape (p,).
 
     ==========  ======================================================
@@ -433,8 +486,8 @@ def target_gradient(kind, theta, X, y=None, s=None, fit_intercept=True):
     """
     Xa, z, p, y, groups = _target_parts(kind, theta, X, y, s, fit_intercept)
     if kind in ("utility", "robustness"):
-        return Xa.T @ (p - y)
-    dh = p * (1.0 - p) if kind == "dp" else p - y  # d h(z) / d z
+        return Xa.T @ loss_derivatives(z, y, loss, temperature)[1]
+    dh = p * (1.0 - p) if kind == "dp" else loss_derivatives(z, y, loss, temperature)[1]  # d h(z) / d z
     return sum(coef * (Xa[m].T @ dh[m]) / np.count_nonzero(m) for coef, m in groups)
 
 
@@ -443,7 +496,8 @@ def target_gradient(kind, theta, X, y=None, s=None, fit_intercept=True):
 # ---------------------------------------------------------------------------
 
 
-def influence_scores(theta, X, y, grad_f, C=1.0, fit_intercept=True, sample_weight=None):
+def influence_scores(theta, X, y, grad_f, C=1.0, fit_intercept=True, sample_weight=None, loss="logistic",
+                     temperature=0.1):
     """Influence scores in the **removal convention**: ``score_i = g_i^T H^{-1} grad_f``.
 
     ``score_i`` is the first-order change of f when training sample i is
@@ -457,8 +511,8 @@ def influence_scores(theta, X, y, grad_f, C=1.0, fit_intercept=True, sample_weig
     (n, k).  Uses the explicit per-sample gradient matrix (this is the
     reference, not the fast path).
     """
-    H = hessian(theta, X, y, C, fit_intercept, sample_weight)
-    G = per_sample_gradients(theta, X, y, C, fit_intercept, sample_weight)
+    H = hessian(theta, X, y, C, fit_intercept, sample_weight, loss, temperature)
+    G = per_sample_gradients(theta, X, y, C, fit_intercept, sample_weight, loss, temperature)
     grad_f = np.asarray(grad_f, dtype=np.float64)
     if grad_f.shape[0] != H.shape[0] or grad_f.ndim not in (1, 2):
         raise ValueError(f"grad_f must have shape ({H.shape[0]},) or ({H.shape[0]}, k); got {grad_f.shape}")
@@ -466,7 +520,7 @@ def influence_scores(theta, X, y, grad_f, C=1.0, fit_intercept=True, sample_weig
     return G @ scipy.linalg.cho_solve(factor, grad_f)
 
 
-def newton_update(theta, X, y, eps, C=1.0, fit_intercept=True, sample_weight=None):
+def newton_update(theta, X, y, eps, C=1.0, fit_intercept=True, sample_weight=None, loss="logistic", temperature=0.1):
     """One Newton step towards the optimum with weights ``s * (1 + eps)``.
 
     ``theta_new = theta_hat - H^{-1} sum_i eps_i g_i``, with H and g_i at
@@ -476,13 +530,14 @@ def newton_update(theta, X, y, eps, C=1.0, fit_intercept=True, sample_weight=Non
     Xa = augment(X, fit_intercept)
     theta = _check_theta(theta, Xa)
     eps = _as_1d(eps, Xa.shape[0], "eps")
-    H = hessian(theta, X, y, C, fit_intercept, sample_weight)
-    G = per_sample_gradients(theta, X, y, C, fit_intercept, sample_weight)
+    H = hessian(theta, X, y, C, fit_intercept, sample_weight, loss, temperature)
+    G = per_sample_gradients(theta, X, y, C, fit_intercept, sample_weight, loss, temperature)
     factor = scipy.linalg.cho_factor(H, lower=True)
     return theta - scipy.linalg.cho_solve(factor, G.T @ eps)
 
 
-def refit(X, y, eps, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e-12):
+def refit(X, y, eps, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e-12, loss="logistic",
+          temperature=0.1):
     """Exact refit with sample weights ``s * (1 + eps)`` (ground truth for newton_update).
 
     Warm-start by passing ``theta0 = theta_hat``.
@@ -491,7 +546,8 @@ def refit(X, y, eps, C=1.0, fit_intercept=True, sample_weight=None, theta0=None,
     n = X.shape[0]
     eps = _as_1d(eps, n, "eps")
     s = _weights(sample_weight, n)
-    return fit(X, y, C, fit_intercept, sample_weight=s * (1.0 + eps), theta0=theta0, tol=tol)
+    return fit(X, y, C, fit_intercept, sample_weight=s * (1.0 + eps), theta0=theta0, tol=tol, loss=loss,
+               temperature=temperature)
 
 
 # ---------------------------------------------------------------------------

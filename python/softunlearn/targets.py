@@ -4,16 +4,27 @@ Influence scores use the removal convention: ``scoreᵢ(f) = gᵢᵀ H⁻¹ ∇f
 of f when training sample i is deleted (gᵢ = C sᵢ ℓ'(zᵢ) x̃ᵢ). The Koh–Liang up-weighting influence
 is its negative. A weight change ε changes f by ≈ −εᵀ score(f).
 
-Built-in targets (DESIGN.md §1; x̃ = (x, 1) with an intercept, p = σ(z)):
+Built-in targets (DESIGN.md §1; x̃ = (x, 1) with an intercept, z = x̃ᵀθ the decision value, p = σ(z),
+ℓ the **model's own loss** and ℓ' = ∂ℓ/∂z — for logistic regression ℓ is the log-loss and ℓ' = p − y,
+for :class:`~softunlearn.LinearSVC` the smooth or squared hinge of the margin (2y − 1)·z):
 
 =====================  ============================================  ===================================
 target                 value                                         gradient
 =====================  ============================================  ===================================
-Utility(X, y)          Σ ℓ (summed log-loss)                         X̃ᵀ(p − y)
+Utility(X, y)          Σ ℓ (summed validation loss)                  X̃ᵀℓ'
 DemographicParity      mean p over s=1 − mean p over s=0             same difference of means of p(1−p)x̃
-EqualOpportunity       mean ℓ over {s=0,y=1} − over {s=1,y=1}        same difference of means of (p−y)x̃
-Robustness(X, y)       Σ ℓ at the mirror-attacked points xᵃ          X̃ᵃᵀ(p(xᵃ) − y), xᵃ held fixed
+EqualOpportunity       mean ℓ over {s=0,y=1} − over {s=1,y=1}        same difference of means of ℓ'x̃
+Robustness(X, y)       Σ ℓ at the mirror-attacked points xᵃ          X̃ᵃᵀℓ'(xᵃ), xᵃ held fixed
 =====================  ============================================  ===================================
+
+Demographic parity of an SVM. The DP target is the sigmoid of the decision value, σ(z), for every
+model, not the mean margin z. Reasons: fairlearn's DP gap compares positive rates, mean 1[z > 0], and σ(z)
+is a smooth, bounded surrogate of that step (the mean margin is unbounded, so a few far-away points
+dominate it, and it can be zero while positive rates differ widely); the value stays in [−1, 1] and
+comparable across models and losses; and driving it to zero (Δ = f(θ̂)) asks the same question for both
+models. For an SVM σ(z) is not a calibrated probability (σ(±1) ≈ 0.73/0.27 at the margins); the target is
+only used through its value and gradient, which need no calibration. A margin-based DP, if wanted, is a
+custom target: value mean z over s=1 minus s=0, gradient the same difference of mean x̃.
 
 Any object with ``value(model)`` and ``gradient(model)`` is a target, and so is a ``(value, gradient)``
 pair (see :func:`as_target`).
@@ -76,7 +87,7 @@ class _BuiltinTarget(Target):
         model = check_model(model)
         X, y, s = self._arrays(model)
         value, grad = _core.evaluate_target(self._kind, X, model.theta_, y, s, bool(model.fit_intercept),
-                                            check_n_threads(model.n_threads), model._loss_code)
+                                            check_n_threads(model.n_threads), *model._loss)
         return float(value), grad
 
     def value(self, model) -> float:
@@ -90,7 +101,7 @@ class _BuiltinTarget(Target):
 
 
 class Utility(_BuiltinTarget):
-    """Summed validation loss Σ ℓ(zᵢ, yᵢ); gradient X̃ᵀ(p − y). Lower is better."""
+    """Summed validation loss Σ ℓ(zᵢ, yᵢ) with the model's own loss; gradient X̃ᵀℓ'(z). Lower is better."""
 
     name = "utility"
     _kind = _core.TARGET_UTILITY
@@ -100,7 +111,8 @@ class Utility(_BuiltinTarget):
 
 
 class DemographicParity(_BuiltinTarget):
-    """Soft demographic-parity gap: mean σ(z) over s=1 minus mean over s=0 (signed)."""
+    """Soft demographic-parity gap: mean σ(z) over s=1 minus mean over s=0 (signed), for every model
+    (for an SVM too: see the module docstring for why σ of the decision value rather than the margin)."""
 
     name = "dp"
     _kind = _core.TARGET_DP
@@ -110,7 +122,7 @@ class DemographicParity(_BuiltinTarget):
 
 
 class EqualOpportunity(_BuiltinTarget):
-    """Soft equal-opportunity gap: mean loss over {s=0, y=1} minus mean loss over {s=1, y=1} (signed).
+    """Soft equal-opportunity gap: mean loss (the model's own) over {s=0, y=1} minus over {s=1, y=1} (signed).
 
     Positive when the positives of group 0 are fitted worse, i.e. the same sign as
     TPR(s=1) − TPR(s=0)."""
@@ -131,7 +143,7 @@ class EqualOpportunity(_BuiltinTarget):
 
 
 class Robustness(_BuiltinTarget):
-    """Summed loss on mirror-attacked validation points xᵃ = x − factor·(wᵀx + b)/‖w‖²·w.
+    """Summed loss (the model's own) on mirror-attacked validation points xᵃ = x − factor·(wᵀx + b)/‖w‖²·w.
 
     The attacked points are computed once, from the first model the target sees (or from ``model``
     given here), and then kept fixed so that the value after unlearning is measured on the same

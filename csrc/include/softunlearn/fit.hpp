@@ -1,5 +1,6 @@
-// The L2-regularised empirical risk  J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓ(x̃ᵢᵀθ, yᵢ)  (intercept unpenalised):
+// The L2-regularised empirical risk  J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓ(x̃ᵢᵀθ, yᵢ) [+ bᵀθ]  (intercept unpenalised):
 // one fused pass over X gives loss, gradient and Hessian, and a damped Newton method minimises J.
+// The optional linear term bᵀθ is the objective perturbation of certified removal (Guo et al. 2020).
 #pragma once
 
 #include <cmath>
@@ -20,6 +21,7 @@ template <class T, class Dsn = Design<T>> struct Problem {
   VecRef<T> y;
   VecRef<T> s;  // sample weights; empty means all ones
   T C;
+  const T* linear = nullptr;  // optional b (length params()) of a bᵀθ term; null means none
   T weight(Index i) const { return s.size() ? s(i) : T(1); }
   T weight_sum() const { return s.size() ? s.sum() : T(design.rows()); }
 };
@@ -43,7 +45,7 @@ template <class Dsn, class T = typename Dsn::Scalar> Vec<T> regulariser_diagonal
 // gradient is rᵢ x̃ᵢ) and h = C s ⊙ ℓ''(z) (the Hessian weights).
 template <class T, class Loss, class Dsn>
 PassResult<T> loss_pass(const Problem<T, Dsn>& P, const VecRef<T>& theta, bool want_hessian, T* r_out, T* h_out,
-                        int n_threads) {
+                        int n_threads, const Loss& loss_fn) {
   const Dsn& D = P.design;
   const Index p = D.params(), d = D.features();
   const Index block = want_hessian ? gram_block_rows(D) : kStreamBlock;
@@ -62,7 +64,7 @@ PassResult<T> loss_pass(const Problem<T, Dsn>& P, const VecRef<T>& theta, bool w
     T acc = 0;
     for (Index i = 0; i < m; ++i) {
       T l, d1, d2;
-      Loss::eval(z(i), P.y(b + i), l, d1, d2);
+      loss_fn.eval(z(i), P.y(b + i), l, d1, d2);
       const T si = P.weight(b + i);
       acc += si * l;
       g(i) = P.C * si * d1;
@@ -82,6 +84,11 @@ PassResult<T> loss_pass(const Problem<T, Dsn>& P, const VecRef<T>& theta, bool w
   }
   out.grad.head(d) += theta.head(d);
   out.objective = T(0.5) * theta.head(d).squaredNorm() + P.C * out.loss;
+  if (P.linear) {
+    const Eigen::Map<const Vec<T>> b(P.linear, p);
+    out.grad += b;
+    out.objective += b.dot(theta);
+  }
   if (want_hessian) {
     for (int t = 1; t < nt; ++t) hess[0] += hess[t];
     out.H = std::move(hess[0]);
@@ -89,6 +96,27 @@ PassResult<T> loss_pass(const Problem<T, Dsn>& P, const VecRef<T>& theta, bool w
     out.H.diagonal().head(d).array() += T(1);
   }
   return out;
+}
+
+// The factorisation a Newton step uses. Without a sample inside (squared hinge) or near (smooth hinge,
+// by underflow) its margin, a margin loss has no curvature along the unpenalised intercept, and there
+// the objective is flat in b as well: when that curvature is zero to working precision (≤ ε^¾ of the
+// largest weight curvature), a Levenberg term √ε·scale on that one diagonal entry keeps the step defined
+// and bounded (its b-part is then ~0 and the line search does the rest). Curvature above that is left
+// alone, so ordinary fits are unaffected. Only the step's copy is damped; the Hessian returned at θ̂
+// never is.
+template <class T, class Dsn> std::unique_ptr<Cholesky<T>> newton_factor(const Mat<T>& H, const Dsn& D) {
+  const Index d = D.features();
+  if (D.intercept) {
+    const T eps = std::numeric_limits<T>::epsilon();
+    const T scale = std::max(T(1), d ? H.diagonal().head(d).maxCoeff() : T(1));
+    if (H(d, d) >= T(0) && H(d, d) <= std::pow(eps, T(0.75)) * scale) {
+      Mat<T> damped = H;
+      damped(d, d) += std::sqrt(eps) * scale;
+      return std::make_unique<Cholesky<T>>(damped);
+    }
+  }
+  return std::make_unique<Cholesky<T>>(H);
 }
 
 template <class T> struct FitResult {
@@ -101,6 +129,7 @@ template <class T> struct FitResult {
   int n_hessian = 0;  // Hessian passes (the O(np²) work); the rest were O(np) gradient passes
   int n_passes = 0;
   int n_warm_iter = 0;  // Newton iterations of the subsample warm start
+  std::shared_ptr<const Cholesky<T>> factor;  // the last factorisation a step used (empty if none)
   int n_cg_iter = 0;    // CG iterations of a Hessian-free fit
 };
 
@@ -114,21 +143,23 @@ template <class T> struct FitResult {
 // line search costs nothing unless the full step fails Armijo.
 //
 // `hessian_free` solves each Newton system by Jacobi-preconditioned CG on the matrix-free product
-// H·v = C X̃ᵀ(h ⊙ X̃v) + Rv (truncated Newton; CG stops at relative residual min(0.5, ‖∇J‖∞/scale), which keeps Newton's
-// quadratic convergence, so the last step lands well inside the tolerance as a dense step does), for p too large
-// for a dense p×p Hessian; no Hessian is returned then.
+// H·v = C X̃ᵀ(h ⊙ X̃v) + Rv (truncated Newton; CG stops at relative residual min(0.5, ‖∇J‖∞/scale), which
+// keeps Newton's quadratic convergence, so the last step lands well inside the tolerance as a dense
+// step does), for p too large for a dense p×p Hessian; no Hessian is returned then.
 //
 // `subsample` = k > 1 starts from a loose fit on every k-th row (C scaled by the weight ratio so both
 // objectives weigh data alike): the far-from-optimum iterations, where Newton needs a fresh Hessian
 // every step, then cost 1/k of a full pass, and the full data needs only the final quadratic steps.
 template <class T, class Loss, class Dsn>
 FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol, int max_iter, int n_threads,
-                        Index subsample = 0, bool final_hessian = true, bool hessian_free = false) {
+                        const Loss& loss_fn, Index subsample = 0, bool final_hessian = true,
+                        bool hessian_free = false) {
   const Dsn& D = P.design;
   const T eps = std::numeric_limits<T>::epsilon();
   FitResult<T> res;
   res.theta = theta0;
   const Index m = subsample > 1 ? D.rows() / subsample : 0;
+  std::shared_ptr<const Cholesky<T>> warm_factor;
   if (m >= std::max<Index>(2000, 20 * D.params())) {
     const auto sub = subsample_rows(D, subsample, m);
     Vec<T> ys(m), ss(P.s.size() ? m : 0);
@@ -138,11 +169,13 @@ FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
     }
     const T full = P.weight_sum(), part = ss.size() ? ss.sum() : T(m);
     if (full > T(0) && part > T(0)) {
-      const Problem<T, Dsn> Ps{sub.design, ys, ss, P.C * full / part};
+      const Problem<T, Dsn> Ps{sub.design, ys, ss, P.C * full / part, P.linear};
       try {
-        FitResult<T> warm = newton_fit<T, Loss>(Ps, theta0, std::sqrt(tol), max_iter, n_threads, 0, false, hessian_free);
+        FitResult<T> warm =
+            newton_fit<T, Loss>(Ps, theta0, std::sqrt(tol), max_iter, n_threads, loss_fn, 0, false, hessian_free);
         res.theta = warm.theta;
         res.n_warm_iter = warm.n_iter;
+        warm_factor = std::move(warm.factor);
       } catch (const std::exception&) {
         // A subsample can be degenerate (one class, separable): the full problem decides.
       }
@@ -152,17 +185,20 @@ FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
   auto pass = [&](const Vec<T>& th, bool hessian) {
     ++res.n_passes;
     res.n_hessian += hessian;
-    if (!hessian_free) return loss_pass<T, Loss>(P, th, hessian, nullptr, nullptr, n_threads);
+    if (!hessian_free) return loss_pass<T, Loss>(P, th, hessian, nullptr, nullptr, n_threads, loss_fn);
     Vec<T> h(D.rows());
-    PassResult<T> r = loss_pass<T, Loss>(P, th, false, nullptr, h.data(), n_threads);
+    PassResult<T> r = loss_pass<T, Loss>(P, th, false, nullptr, h.data(), n_threads, loss_fn);
     r.h = std::move(h);
     return r;
   };
   const Vec<T> reg = regulariser_diagonal(D);
-  PassResult<T> cur = pass(res.theta, true);
-  std::unique_ptr<Cholesky<T>> chol;
+  // The warm start's last factorisation is of the subsample Hessian with C rescaled: an estimate of
+  // the full Hessian good to ~√(p/m), so the first full-data steps can be chord steps with it, each a
+  // gradient pass instead of a Hessian assembly.
+  std::shared_ptr<const Cholesky<T>> chol = warm_factor;
+  bool chord = static_cast<bool>(chol);  // was the last step taken with a lagged Hessian?
+  PassResult<T> cur = pass(res.theta, !chord);
   T prev_gn = std::numeric_limits<T>::infinity();
-  bool chord = false;  // was the last step taken with a lagged Hessian?
   for (;;) {
     res.grad_norm = cur.grad.template lpNorm<Eigen::Infinity>();
     if (!std::isfinite(res.grad_norm)) throw std::runtime_error("non-finite gradient during the Newton fit");
@@ -180,7 +216,7 @@ FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
       res.n_cg_iter += cg.iterations[0];
       dir = -cg.X.col(0);
     } else {
-      if (cur.H.size()) chol = std::make_unique<Cholesky<T>>(cur.H);
+      if (cur.H.size()) chol = newton_factor(cur.H, D);
       dir = -chol->solve(cur.grad);
     }
     const T slope = cur.grad.dot(dir);
@@ -200,8 +236,9 @@ FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
       for (int k = 0; k < 60 && !ok; ++k) {
         alpha *= T(0.5);
         T loss = 0;
-        for (Index i = 0; i < D.rows(); ++i) loss += P.weight(i) * Loss::value(T(z(i) + alpha * dz(i)), P.y(i));
-        const T Ja = T(0.5) * (res.theta.head(D.features()) + alpha * dir.head(D.features())).squaredNorm() + P.C * loss;
+        for (Index i = 0; i < D.rows(); ++i) loss += P.weight(i) * loss_fn.value(T(z(i) + alpha * dz(i)), P.y(i));
+        T Ja = T(0.5) * (res.theta.head(D.features()) + alpha * dir.head(D.features())).squaredNorm() + P.C * loss;
+        if (P.linear) Ja += Eigen::Map<const Vec<T>>(P.linear, D.params()).dot(res.theta + alpha * dir);
         ok = Ja <= cur.objective + T(1e-4) * alpha * slope + slack;
       }
       if (!ok) break;
@@ -216,6 +253,7 @@ FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
   }
   if (final_hessian && !hessian_free && !cur.H.size()) cur = pass(res.theta, true);
   res.at_optimum = std::move(cur);
+  res.factor = std::move(chol);
   return res;
 }
 

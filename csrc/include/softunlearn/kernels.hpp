@@ -108,11 +108,23 @@ Mat<T> weighted_gram(const Dsn& D, const VecRef<T>& w, int n_threads) {
   return std::move(acc[0]);
 }
 
-// out[b:e] = r[b:e] ⊙ (X̃[b:e] U), U is p×k: one pass over X for k targets.
+// Up to this many targets, scores are k dot products per row; beyond, a GEMM on the block.
+inline constexpr Index kScoresDotColumns = 8;
+
+// out[b:e] = r[b:e] ⊙ (X̃[b:e] U), U is p×k: one pass over X for k targets. For a few targets Eigen's
+// GEMM packs the row block into a buffer first (an extra copy of X per pass); k vectorised dot
+// products on each row, read once into L1, stream X at memory speed instead.
 template <class T, class OutBlock>
 void scores_block(const Design<T>& D, const Mat<T>& U, const VecRef<T>& r, Index b, Index e, OutBlock&& out) {
-  const Index d = D.features();
-  out.noalias() = D.X.middleRows(b, e - b) * U.topRows(d);
+  const Index d = D.features(), k = U.cols();
+  if (k <= kScoresDotColumns) {
+    for (Index i = 0; i < e - b; ++i) {
+      const auto x = D.X.row(b + i);
+      for (Index j = 0; j < k; ++j) out(i, j) = x.dot(U.col(j).head(d));
+    }
+  } else {
+    out.noalias() = D.X.middleRows(b, e - b) * U.topRows(d);
+  }
   if (D.intercept) out.rowwise() += U.row(d);
   out.array().colwise() *= r.segment(b, e - b).array();
 }

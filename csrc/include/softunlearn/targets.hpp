@@ -20,10 +20,12 @@ template <class T> struct TargetValue {
 // utility:  Σ ℓ,                                  c = ℓ'
 // DP:       mean σ(z) over s=1 − mean over s=0,    c = ±σ(1−σ)/n_g
 // EOP:      mean ℓ over {s=0,y=1} − over {s=1,y=1}, c = ±ℓ'/n_g on those rows
-// (robustness is utility on the fixed adversarial set.)
+// (robustness is utility on the fixed adversarial set.) ℓ is the model's own loss, so utility, EOP
+// and robustness of an SVM use the SVM loss. DP stays on σ(z) for every loss: a smooth, bounded
+// stand-in for the positive rate 1[z > 0] that fairlearn's label gap measures (see targets.py).
 template <class T, class Loss, class Dsn>
 TargetValue<T> evaluate_target(TargetKind kind, const Dsn& D, const VecRef<T>& theta, const VecRef<T>& y,
-                               const VecRef<T>& group, int n_threads) {
+                               const VecRef<T>& group, int n_threads, const Loss& loss_fn) {
   const Index n = D.rows();
   Vec<T> z(n);
   predict(D, theta, z, n_threads);
@@ -31,8 +33,8 @@ TargetValue<T> evaluate_target(TargetKind kind, const Dsn& D, const VecRef<T>& t
   TargetValue<T> out;
   if (kind == TargetKind::Utility) {
     for (Index i = 0; i < n; ++i) {
-      out.value += Loss::value(z(i), y(i));
-      c(i) = Loss::d1(z(i), y(i));
+      out.value += loss_fn.value(z(i), y(i));
+      c(i) = loss_fn.d1(z(i), y(i));
     }
   } else {
     const bool eop = kind == TargetKind::EqualOpportunity;
@@ -49,8 +51,8 @@ TargetValue<T> evaluate_target(TargetKind kind, const Dsn& D, const VecRef<T>& t
       const T sign = (g == 1) == !eop ? T(1) : T(-1);
       const T scale = sign / T(count[g]);
       if (eop) {
-        out.value += scale * Loss::value(z(i), y(i));
-        c(i) = scale * Loss::d1(z(i), y(i));
+        out.value += scale * loss_fn.value(z(i), y(i));
+        c(i) = scale * loss_fn.d1(z(i), y(i));
       } else {
         const T p = sigmoid(z(i));
         out.value += scale * p;
