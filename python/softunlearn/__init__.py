@@ -9,7 +9,9 @@ deleted; a weight change ε (sᵢ → sᵢ(1 + εᵢ)) changes f by ≈ −εᵀ
 """
 from . import _core, methods, metrics, reference, targets
 from ._core import NotPositiveDefiniteError
+from .finetune import finetune, gradient_ascent
 from .influence import Influence, newton_update, refit
+from .iterated import IteratedSoftWeights, iterated_soft_weights
 from .linear_model import LogisticRegression
 from .pipeline import SoftUnlearner
 from .weights import hard_weights, soft_weights
@@ -18,10 +20,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Influence",
+    "IteratedSoftWeights",
     "LogisticRegression",
     "NotPositiveDefiniteError",
     "SoftUnlearner",
+    "finetune",
+    "gradient_ascent",
     "hard_weights",
+    "iterated_soft_weights",
     "soft_weights",
     "methods",
     "metrics",
