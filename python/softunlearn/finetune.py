@@ -129,9 +129,14 @@ def gradient_ascent(model, X, y, eps, *, sample_weight=None, lr="auto", steps=10
 
     Parameters
     ----------
-    lr : "auto" or a positive number. "auto" is 1/L with L = λ_max(C X̃ᵀ diag(|εᵢ + ρ| sᵢ ℓ''ᵢ(θ̂)) X̃ + ρR),
-        the spectral norm bound of ∇²F at θ̂ (R = diag(1, …, 1, 0)): the step for which the descent lemma
-        guarantees F decreases while the curvature stays near its value at θ̂.
+    lr : "auto" or a positive number. "auto" is 1/L with
+        L = λ_max(C X̃ᵀ diag(max(sᵢ, sᵢ|εᵢ + ρ|) ℓ''ᵢ(θ̂)) X̃ + max(1, ρ)·R)   (R = diag(1, …, 1, 0)),
+        which bounds both λ_max(H), the largest eigenvalue of the training objective's Hessian at θ̂, and
+        ‖∇²F(θ̂)‖₂. So the step is stable for F near θ̂ (descent lemma), and per unit of gradient it moves no
+        further along any eigenvector of H than the one-step influence (Newton) update −H⁻¹∇F(θ̂) does
+        (1/L ≤ 1/λ for every eigenvalue λ of H): one step is a damped version of the influence update,
+        ``steps`` steps go roughly ``steps`` times as far. (Using F's curvature alone would be far larger
+        for a small forget set and throws the model away within a few steps.)
     steps : number of gradient steps (default 10).
     retain : ρ ≥ 0.
     tol : stop early when ‖∇F‖_∞ ≤ tol · max(1, C Σᵢ sᵢ|εᵢ + ρ|) (default 0: run all steps).
@@ -152,11 +157,10 @@ def gradient_ascent(model, X, y, eps, *, sample_weight=None, lr="auto", steps=10
     C, icpt = dt.type(model.C), bool(model.fit_intercept)
     curvature = float("nan")
     if isinstance(lr, str) and lr == "auto":
-        curvature = float(_core.ascent_curvature(Xc, yc, np.abs(v), model.theta_, C, icpt, dt.type(retain), nt,
-                                                 model._loss_code))
+        curvature = float(_core.ascent_curvature(Xc, yc, np.maximum(s, np.abs(v)), model.theta_, C, icpt,
+                                                 dt.type(max(1.0, retain)), nt, model._loss_code))
         if not curvature > 0:
-            raise ValueError("lr: 'auto' needs a positive curvature, but every εᵢ + retain is 0 (nothing to unlearn); "
-                             "pass a number")
+            raise ValueError("lr: 'auto' needs a positive curvature; pass a number")
         lr = 1.0 / curvature
     else:
         lr = check_positive(lr, "lr")

@@ -47,9 +47,9 @@ template <class T> T top_eigenvalue(const Mat<T>& A, int max_iter = 500, T rtol 
   return lam;
 }
 
-// Curvature scale L of F at θ: λ_max of C X̃ᵀ diag(|εᵢ + ρ| sᵢ ℓ''ᵢ(θ)) X̃ + ρR, which bounds ‖∇²F(θ)‖₂
-// (∇²F = C X̃ᵀ diag((εᵢ + ρ) sᵢ ℓ''ᵢ) X̃ + ρR is indefinite when some εᵢ + ρ < 0). `P_abs` carries the
-// weights |sᵢ(εᵢ + ρ)|.
+// Curvature scale for the step size: λ_max of C X̃ᵀ diag(aᵢ ℓ''ᵢ(θ)) X̃ + ρR for non-negative weights aᵢ
+// carried by `P_abs`. With aᵢ ≥ sᵢ|εᵢ + ρ| it bounds ‖∇²F(θ)‖₂ (∇²F is indefinite when some εᵢ + ρ < 0);
+// the Python layer also takes aᵢ ≥ sᵢ and ρ ≥ 1 so that it bounds the training Hessian too.
 template <class T, class Loss>
 T ascent_curvature(const Problem<T>& P_abs, const VecRef<T>& theta, T retain, int n_threads) {
   PassResult<T> r = loss_pass<T, Loss>(P_abs, theta, true, nullptr, nullptr, n_threads);
