@@ -1,0 +1,34 @@
+// Progress reports of the first-order unlearning loops (fine-tuning, gradient ascent). The loops stay
+// free of Python: a binding turns a Python callable into a ProgressCallback.
+#pragma once
+
+#include <functional>
+
+#include "types.hpp"
+
+namespace softunlearn {
+
+template <class T> struct Progress {
+  int iteration = 0;    // steps taken so far (1 at the first report)
+  T objective = 0;      // the minimised function at θ_k
+  T grad_norm = 0;      // ‖∇‖_∞ of the minimised function at θ_k
+  T step_norm = 0;      // ‖θ_k − θ_{k−1}‖₂
+  const Vec<T>* theta = nullptr;  // θ_k, valid during the call only
+};
+
+// Called after every step with the values at the new iterate; returning true stops the loop there.
+template <class T> using ProgressCallback = std::function<bool(const Progress<T>&)>;
+
+// Summary of a first-order loop.
+template <class T> struct LoopResult {
+  Vec<T> theta;
+  T objective = 0;
+  T grad_norm = 0;   // ‖∇‖_∞ at theta
+  T grad_scale = 0;  // the stopping test is grad_norm ≤ tol · grad_scale
+  int n_iter = 0;
+  int n_passes = 0;  // O(np) passes over X
+  bool converged = false;
+  bool stopped = false;  // the callback asked to stop
+};
+
+}  // namespace softunlearn
