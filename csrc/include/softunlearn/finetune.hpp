@@ -187,20 +187,7 @@ LoopResult<T> lbfgs_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
     res.theta += s;
     cur = std::move(acc.pass);
     ++res.n_iter;
-    if (callback) {
-      Progress<T> p;
-      p.iteration = res.n_iter;
-      p.objective = cur.objective;
-      p.grad_norm = cur.grad.template lpNorm<Eigen::Infinity>();
-      p.step_norm = s.norm();
-      p.theta = &res.theta;
-      if (callback(p)) {
-        res.stopped = true;
-        res.grad_norm = p.grad_norm;
-        res.converged = res.grad_norm <= tol * res.grad_scale;
-        break;
-      }
-    }
+    if (report_progress(callback, res, cur.objective, cur.grad, s.norm(), tol)) break;
   }
   res.objective = cur.objective;
   return res;

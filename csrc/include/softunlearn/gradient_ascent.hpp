@@ -84,20 +84,7 @@ LoopResult<T> gradient_steps(const Problem<T>& P, const VecRef<T>& theta0, T ret
     cur = ascent_pass<T, Loss>(P, res.theta, retain, n_threads, loss_fn);
     ++res.n_passes;
     ++res.n_iter;
-    if (callback) {
-      Progress<T> p;
-      p.iteration = res.n_iter;
-      p.objective = cur.objective;
-      p.grad_norm = cur.grad.template lpNorm<Eigen::Infinity>();
-      p.step_norm = step.norm();
-      p.theta = &res.theta;
-      if (callback(p)) {
-        res.stopped = true;
-        res.grad_norm = p.grad_norm;
-        res.converged = res.grad_norm <= tol * res.grad_scale;
-        break;
-      }
-    }
+    if (report_progress(callback, res, cur.objective, cur.grad, step.norm(), tol)) break;
   }
   res.objective = cur.objective;
   return res;

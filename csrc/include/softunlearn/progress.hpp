@@ -31,4 +31,23 @@ template <class T> struct LoopResult {
   bool stopped = false;  // the callback asked to stop
 };
 
+// Reports the iterate `res.theta` (gradient `grad`) after a step of length `step_norm`; when the callback
+// asks to stop, records that in `res` and returns true.
+template <class T>
+bool report_progress(const ProgressCallback<T>& callback, LoopResult<T>& res, T objective, const Vec<T>& grad,
+                     T step_norm, T tol) {
+  if (!callback) return false;
+  Progress<T> p;
+  p.iteration = res.n_iter;
+  p.objective = objective;
+  p.grad_norm = grad.template lpNorm<Eigen::Infinity>();
+  p.step_norm = step_norm;
+  p.theta = &res.theta;
+  if (!callback(p)) return false;
+  res.stopped = true;
+  res.grad_norm = p.grad_norm;
+  res.converged = res.grad_norm <= tol * res.grad_scale;
+  return true;
+}
+
 }  // namespace softunlearn
