@@ -51,7 +51,9 @@ template <class T> struct FitOut {
 template <class T> class DeviceData {
  public:
   // s may be null (all ones). max_device_bytes < 0: up to 80% of the free device memory.
-  DeviceData(const T* X, Index n, Index d, const T* y, const T* s, bool intercept, Index max_device_bytes);
+  // block_rows ≤ 0: about 64 MiB of X per row block (tests set it small to exercise the block loop).
+  DeviceData(const T* X, Index n, Index d, const T* y, const T* s, bool intercept, Index max_device_bytes,
+             Index block_rows = 0);
   ~DeviceData();
   DeviceData(const DeviceData&) = delete;
   DeviceData& operator=(const DeviceData&) = delete;

@@ -61,7 +61,8 @@ template <class T> void def_data(py::module_& m) {
   using D = Data<T>;
   py::class_<D>(m, (std::string("Data_") + suffix<T>()).c_str(),
                 "X, y, s on the device (or streamed from host memory when X does not fit), for repeated passes.")
-      .def(py::init([](CArray<T> X, CArray<T> y, CArray<T> s, bool intercept, Index max_device_bytes) {
+      .def(py::init([](CArray<T> X, CArray<T> y, CArray<T> s, bool intercept, Index max_device_bytes,
+                       Index block_rows) {
              if (X.ndim() != 2) throw py::value_error("X must be 2-D");
              const Index n = X.shape(0), d = X.shape(1);
              if (y.ndim() != 1 || y.shape(0) != n) throw py::value_error("y must have one entry per row of X");
@@ -70,11 +71,12 @@ template <class T> void def_data(py::module_& m) {
              auto out = std::make_unique<D>(D{X, y, s, nullptr});
              const T* sp = s.shape(0) ? s.data() : nullptr;
              py::gil_scoped_release release;
-             out->dev = std::make_unique<sc::DeviceData<T>>(X.data(), n, d, y.data(), sp, intercept, max_device_bytes);
+             out->dev = std::make_unique<sc::DeviceData<T>>(X.data(), n, d, y.data(), sp, intercept, max_device_bytes,
+                                                            block_rows);
              return out;
            }),
            arg("X").noconvert(), arg("y").noconvert(), arg("s").noconvert(), arg("intercept"),
-           arg("max_device_bytes") = -1)
+           arg("max_device_bytes") = -1, arg("block_rows") = 0)
       .def_property_readonly("resident", [](const D& self) { return self.dev->resident(); },
                              "True when X was copied to the device; False when every pass streams it.")
       .def_property_readonly("block_rows", [](const D& self) { return self.dev->block_rows(); })

@@ -37,7 +37,8 @@ void parallel_copy(void* dst, const void* src, std::size_t bytes) {
 }  // namespace
 
 template <class T>
-DeviceData<T>::Impl::Impl(const T* Xh, Index n_, Index d_, const T* yh, const T* sh, bool icpt, Index max_device_bytes)
+DeviceData<T>::Impl::Impl(const T* Xh, Index n_, Index d_, const T* yh, const T* sh, bool icpt, Index max_device_bytes,
+                          Index block_rows)
     : host_X(Xh), n(n_), d(d_), p(d_ + (icpt ? 1 : 0)), intercept(icpt) {
   if (sh) {
     s_host.assign(sh, sh + n);
@@ -49,7 +50,8 @@ DeviceData<T>::Impl::Impl(const T* Xh, Index n_, Index d_, const T* yh, const T*
     weight_sum = double(n);
   }
   const Index row_bytes = d * Index(sizeof(T));
-  block = std::max<Index>(1, std::min<Index>(n, std::max<Index>(256, kBlockBytes / row_bytes)));
+  block = block_rows > 0 ? block_rows : std::max<Index>(256, kBlockBytes / row_bytes);
+  block = std::max<Index>(1, std::min<Index>(n, block));
 
   const Index x_bytes = n * row_bytes;
   const Index other_bytes = Index(sizeof(T)) * (7 * n + 3 * p * p + 2 * p + 2 * d + block * d);
@@ -227,8 +229,9 @@ template <class T> double DeviceData<T>::Impl::trial_loss(const View<T>& v, T al
 // ---- public interface ------------------------------------------------------------------------------
 
 template <class T>
-DeviceData<T>::DeviceData(const T* X, Index n, Index d, const T* y, const T* s, bool intercept, Index max_device_bytes)
-    : impl_(new Impl(X, n, d, y, s, intercept, max_device_bytes)) {}
+DeviceData<T>::DeviceData(const T* X, Index n, Index d, const T* y, const T* s, bool intercept, Index max_device_bytes,
+                          Index block_rows)
+    : impl_(new Impl(X, n, d, y, s, intercept, max_device_bytes, block_rows)) {}
 
 template <class T> DeviceData<T>::~DeviceData() = default;
 template <class T> Index DeviceData<T>::rows() const { return impl_->n; }

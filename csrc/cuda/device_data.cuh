@@ -35,7 +35,7 @@ template <class T> struct PassState {
 };
 
 template <class T> struct DeviceData<T>::Impl {
-  Impl(const T* X, Index n, Index d, const T* y, const T* s, bool intercept, Index max_device_bytes);
+  Impl(const T* X, Index n, Index d, const T* y, const T* s, bool intercept, Index max_device_bytes, Index block_rows);
 
   // f(Xb, ld, b, m) for consecutive row blocks [b, b + m), enqueued on `compute`.
   template <class F> void for_blocks(const View<T>& v, F&& f);

@@ -7,8 +7,9 @@ retraining (a one-step Newton update) or with an exact warm-started refit.
 Sign convention everywhere: ``scoreᵢ(f) = gᵢᵀ H⁻¹ ∇f`` is the first-order change of f when sample i is
 deleted; a weight change ε (sᵢ → sᵢ(1 + εᵢ)) changes f by ≈ −εᵀ score(f).
 """
-from . import _core, methods, metrics, reference, targets
+from . import _core, backend, methods, metrics, reference, targets
 from ._core import NotPositiveDefiniteError
+from .backend import available_backends
 from .influence import Influence, newton_update, refit
 from .linear_model import LogisticRegression
 from .pipeline import SoftUnlearner
@@ -21,6 +22,8 @@ __all__ = [
     "LogisticRegression",
     "NotPositiveDefiniteError",
     "SoftUnlearner",
+    "available_backends",
+    "backend",
     "hard_weights",
     "soft_weights",
     "methods",

@@ -17,7 +17,7 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from . import _core
+from . import _core, backend as _backend
 from ._validation import (
     as_labels,
     as_matrix,
@@ -68,12 +68,13 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
 
     _loss_code: int = -1
 
-    def __init__(self, C=1.0, fit_intercept=True, tol=None, max_iter=100, n_threads=None):
+    def __init__(self, C=1.0, fit_intercept=True, tol=None, max_iter=100, n_threads=None, backend="auto"):
         self.C = C
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
         self.n_threads = n_threads
+        self.backend = backend
 
     # ---- fitting -------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, *, theta0=None):
@@ -111,9 +112,15 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             if th0.shape != (p,) or not np.isfinite(th0).all():
                 raise ValueError(f"theta0: expected {p} finite values (w, b), got shape {np.shape(theta0)}")
         tol = _DEFAULT_TOL[dt] if self.tol is None else check_positive(self.tol, "tol")
+        be = _backend.resolve(getattr(self, "backend", "auto"), n_samples=n, n_params=p, loss_code=self._loss_code)
         # A cold start begins with a cheap fit on every 8th row (skipped when that is too few rows).
-        res = _core.fit(Xc, yc, sc, th0, dt.type(C), bool(self.fit_intercept), dt.type(tol),
-                        int(self.max_iter), nt, self._loss_code, 8 if theta0 is None else 0)
+        if be == "cuda":
+            res = _backend.cuda_data(Xc, yc, sc, self.fit_intercept).fit(
+                th0, dt.type(C), dt.type(tol), int(self.max_iter), self._loss_code, 8 if theta0 is None else 0)
+        else:
+            res = _core.fit(Xc, yc, sc, th0, dt.type(C), bool(self.fit_intercept), dt.type(tol),
+                            int(self.max_iter), nt, self._loss_code, 8 if theta0 is None else 0)
+        self.backend_ = be
         if not res["converged"]:
             warnings.warn(
                 f"{type(self).__name__} did not converge in {res['n_iter']} Newton iterations "
@@ -145,7 +152,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         new = copy.copy(self)
         new._set_theta(np.array(theta, dtype=self.coef_.dtype), self.n_features_in_)
         new.__dict__.pop("_fit_cache", None)
-        for attr in ("n_iter_", "converged_", "objective_", "n_hessian_evals_"):
+        for attr in ("n_iter_", "converged_", "objective_", "n_hessian_evals_", "backend_"):
             new.__dict__.pop(attr, None)
         return new
 
@@ -203,12 +210,17 @@ class LogisticRegression(_LinearModel):
     tol : stop when ‖∇J‖_∞ ≤ tol · max(1, C Σᵢ sᵢ); default 1e-10 in float64, 1e-5 in float32.
     max_iter : maximum Newton iterations.
     n_threads : threads for the compiled kernels (None: all available).
+    backend : "auto", "cpu" or "cuda": where the fit runs (see :mod:`softunlearn.backend`). "auto" uses
+        the GPU only when the CUDA extension and a device are available and n·p² ≥ 5·10⁹; the
+        environment variable SOFTUNLEARN_BACKEND overrides "auto". Same objective, algorithm and stopping
+        rule on both; the result does not depend on it beyond rounding.
 
     Attributes
     ----------
     coef_ : (1, n_features);  intercept_ : (1,);  classes_ : [0, 1];  n_iter_ ;  converged_ ;
     objective_ : J at the solution;  theta_ : (w, b) as one vector;
     n_hessian_evals_ : Hessian assemblies the fit needed (later Newton steps reuse a factorisation).
+    backend_ : "cpu" or "cuda", where the last fit ran.
     """
 
     _loss_code = _core.LOSS_LOGISTIC
