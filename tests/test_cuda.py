@@ -169,15 +169,18 @@ def cuda_build_env():
     if not match:
         return None, None, None, f"cannot read the CUDA version from `{nvcc} --version`"
     major = int(match.group(1))
-    toolkit = Path(nvcc).resolve().parents[1] / "include"
-    if (toolkit / "cublas_v2.h").exists() and (toolkit / "cusolverDn.h").exists():
-        return nvcc, major, toolkit, ""
+    toolkits = [Path(p) / "include" for p in (os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH")) if p]
+    toolkits += [Path(nvcc).resolve().parents[1] / "include", Path("/usr/local/cuda/include")]
+    for toolkit in toolkits:
+        if (toolkit / "cublas_v2.h").exists() and (toolkit / "cusolverDn.h").exists():
+            return nvcc, major, toolkit, ""
     names = [f"cu{major}"] + (["cublas", "cusolver"] if major <= 12 else [])
     headers = [h for p in sys.path for n in names for h in (Path(p) / "nvidia" / n / "include").glob("cu[bs]*.h")
                if h.name.startswith(("cublas", "cusolver"))]
     if not any(h.name == "cublas_v2.h" for h in headers) or not any(h.name == "cusolverDn.h" for h in headers):
-        return nvcc, major, None, (f"cuBLAS/cuSOLVER headers for CUDA {major} not found in {toolkit} nor in "
-                                   "nvidia-cublas/nvidia-cusolver wheels on sys.path")
+        return nvcc, major, None, (f"cuBLAS/cuSOLVER headers for CUDA {major} not found in "
+                                   f"{', '.join(map(str, toolkits))} nor in nvidia-cublas/nvidia-cusolver wheels "
+                                   "on sys.path")
     return nvcc, major, headers, ""
 
 

@@ -23,6 +23,7 @@ to rounding: about 1e-10 relative in float64 and 1e-4 in float32).
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 
 import numpy as np
@@ -37,7 +38,7 @@ _LOGISTIC = 0  # LossKind::Logistic, the only loss the CUDA code implements
 def _cuda_status():
     """(module, "") when the CUDA backend can run, else (None, why not)."""
     try:
-        from . import _cuda
+        _cuda = importlib.import_module(f"{__package__}._cuda")
     except ModuleNotFoundError as e:
         if e.name == f"{__package__}._cuda":
             return None, ("this softunlearn was built without its CUDA extension (softunlearn._cuda); reinstall "
