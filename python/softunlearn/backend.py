@@ -42,8 +42,9 @@ def _cuda_status():
     except ModuleNotFoundError as e:
         if e.name == f"{__package__}._cuda":
             return None, ("this softunlearn was built without its CUDA extension (softunlearn._cuda); reinstall "
-                          "with nvcc, cuBLAS and cuSOLVER available, e.g. SOFTUNLEARN_CUDA=ON pip install "
-                          "softunlearn, which fails with the reason if one of them is missing")
+                          "with nvcc, cuBLAS and cuSOLVER available (the CUDA toolkit's, or the nvidia-cublas and "
+                          "nvidia-cusolver wheels with pip install --no-build-isolation); SOFTUNLEARN_CUDA=ON "
+                          "makes the build fail with the reason if one is missing")
         return None, f"importing softunlearn._cuda failed: {e}"
     except (ImportError, OSError) as e:
         return None, f"importing softunlearn._cuda failed: {e}"
