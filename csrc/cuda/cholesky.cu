@@ -1,3 +1,4 @@
+#include <mutex>
 #include <vector>
 
 #include "cholesky.cuh"
@@ -10,6 +11,7 @@ template <class T> struct DeviceCholesky<T>::Impl {
   SolverHandle solver{stream.get()};
   DeviceBuffer<T> L, work, B;
   DeviceBuffer<int> info;
+  std::mutex mutex;  // solves share the right-hand-side buffer
 };
 
 template <class T> DeviceCholesky<T>::DeviceCholesky(const T* H, Index p) : impl_(new Impl{p}) {
@@ -25,6 +27,7 @@ template <class T> Index DeviceCholesky<T>::size() const { return impl_->p; }
 
 template <class T> void DeviceCholesky<T>::solve(const T* B, Index k, T* X) const {
   Impl& m = *impl_;
+  const std::lock_guard<std::mutex> lock(m.mutex);
   const std::size_t count = std::size_t(m.p * k);
   if (count == 0) return;
   if (m.B.size() < count) m.B.resize(count);
@@ -36,6 +39,7 @@ template <class T> void DeviceCholesky<T>::solve(const T* B, Index k, T* X) cons
 
 template <class T> std::vector<T> DeviceCholesky<T>::lower() const {
   Impl& m = *impl_;
+  const std::lock_guard<std::mutex> lock(m.mutex);
   std::vector<T> out(static_cast<std::size_t>(m.p * m.p));
   SU_CHECK(cudaMemcpyAsync(out.data(), m.L.get(), sizeof(T) * out.size(), cudaMemcpyDeviceToHost, m.stream.get()));
   m.stream.sync();

@@ -242,6 +242,7 @@ template <class T> Index DeviceData<T>::block_rows() const { return impl_->block
 
 template <class T> PassOut<T> DeviceData<T>::loss_pass(const T* theta, T C, bool hessian, T* r_out, T* h_out) {
   Impl& m = *impl_;
+  const std::lock_guard<std::mutex> lock(m.mutex);
   PassState<T> st = m.pass(m.full_view(), theta, C, hessian, 0);
   PassOut<T> out;
   out.loss = st.loss;
@@ -257,11 +258,13 @@ template <class T> PassOut<T> DeviceData<T>::loss_pass(const T* theta, T C, bool
 
 template <class T> FitOut<T> DeviceData<T>::fit(const T* theta0, T C, T tol, int max_iter, Index subsample) {
   Impl& m = *impl_;
+  const std::lock_guard<std::mutex> lock(m.mutex);
   return m.fit_view(m.full_view(), std::vector<T>(theta0, theta0 + m.p), C, tol, max_iter, subsample, true);
 }
 
 template <class T> void DeviceData<T>::scores(const T* U, Index k, const T* r, T* out) {
   Impl& m = *impl_;
+  const std::lock_guard<std::mutex> lock(m.mutex);
   if (k <= 0) return;
   const cudaStream_t st = m.compute.get();
   DeviceBuffer<T> Ud(std::size_t(m.p * k)), Z(std::size_t(m.n * k));
@@ -280,6 +283,7 @@ template <class T> void DeviceData<T>::scores(const T* U, Index k, const T* r, T
 
 template <class T> void DeviceData<T>::xtv(const T* v, T* out) {
   Impl& m = *impl_;
+  const std::lock_guard<std::mutex> lock(m.mutex);
   const cudaStream_t st = m.compute.get();
   T* vd = m.V.get();
   SU_CHECK(cudaMemcpyAsync(vd, v, sizeof(T) * m.n, cudaMemcpyHostToDevice, st));
@@ -299,6 +303,7 @@ template <class T> void DeviceData<T>::xtv(const T* v, T* out) {
 
 template <class T> void DeviceData<T>::predict(const T* theta, T* z) {
   Impl& m = *impl_;
+  const std::lock_guard<std::mutex> lock(m.mutex);
   m.upload_theta(theta);
   m.predict_columns(m.full_view(), 1);
   SU_CHECK(cudaMemcpyAsync(z, m.zz.get(), sizeof(T) * m.n, cudaMemcpyDeviceToHost, m.compute.get()));
@@ -307,6 +312,7 @@ template <class T> void DeviceData<T>::predict(const T* theta, T* z) {
 
 template <class T> void DeviceData<T>::weighted_gram(const T* w, T* out) {
   Impl& m = *impl_;
+  const std::lock_guard<std::mutex> lock(m.mutex);
   const cudaStream_t st = m.compute.get();
   bool any_negative = false;
   for (Index i = 0; i < m.n; ++i) any_negative |= w[i] < T(0);

@@ -8,6 +8,7 @@
 // kernels of block k on the compute stream.
 #pragma once
 
+#include <mutex>
 #include <vector>
 
 #include "api.hpp"
@@ -68,6 +69,8 @@ template <class T> struct DeviceData<T>::Impl {
   double weight_sum = 0;
   std::vector<T> s_host;  // kept for the subsample's weight sum
   Index block = 0;
+  // Public calls run one at a time: they share the work buffers below (the binding releases the GIL).
+  std::mutex mutex;
 
   Stream compute, copy;
   BlasHandle cublas{compute.get()};
