@@ -11,8 +11,9 @@ from ._runtime import load_core
 
 _core = load_core()
 
-from . import certified, dvwu, methods, metrics, reference, targets  # noqa: E402
+from . import backend, certified, dvwu, methods, metrics, reference, targets  # noqa: E402
 from ._core import NotPositiveDefiniteError  # noqa: E402
+from .backend import available_backends  # noqa: E402
 from .certified import CertifiedLogisticRegression, certified_update  # noqa: E402
 from .dvwu import dvwu_update  # noqa: E402
 from .finetune import finetune, gradient_ascent  # noqa: E402
@@ -39,6 +40,8 @@ __all__ = [
     "SoftUnlearner",
     "finetune",
     "gradient_ascent",
+    "available_backends",
+    "backend",
     "hard_weights",
     "iterated_soft_weights",
     "soft_weights",

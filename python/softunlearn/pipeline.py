@@ -52,6 +52,8 @@ class SoftUnlearner:
     method : a key of :data:`softunlearn.methods.UPDATE_METHODS` ("newton", "refit", "finetune",
         "gradient_ascent", ...) or "iterated".
     method_options : dict of keyword arguments for the method.
+    backend : "auto", "cpu" or "cuda" for the influence computation (see :mod:`softunlearn.backend`);
+        the model's own ``backend`` decides where a refit runs.
 
     Attributes after ``fit``: ``model_`` (the unlearned model; the input model is untouched), ``eps_``,
     ``weights_`` (the solver's result), ``target_``, ``delta_``, ``scores_`` (T), ``utility_scores_`` (U),
@@ -61,7 +63,7 @@ class SoftUnlearner:
     """
 
     def __init__(self, target="dp", *, scheme="auto", lam=0.1, bounds=(-1.0, None), fraction=None, method="newton",
-                 solver="auto", method_options=None):
+                 solver="auto", method_options=None, backend="auto"):
         self.target = target
         self.scheme = scheme
         self.lam = lam
@@ -70,6 +72,7 @@ class SoftUnlearner:
         self.method = method
         self.solver = solver
         self.method_options = method_options
+        self.backend = backend
 
     def fit(self, model, X, y, Xv, yv, sv=None, sample_weight=None):
         from .weights import soft_weights
@@ -81,7 +84,7 @@ class SoftUnlearner:
         fraction = self.fraction if self.fraction is not None else (0.1 if self.target == "robustness" else 1.0)
         self.delta_ = required_change(self.target_, model, fraction)
         self.target_before_ = self.target_.value(model)
-        self.influence_ = Influence(model, X, y, sample_weight, solver=self.solver)
+        self.influence_ = Influence(model, X, y, sample_weight, solver=self.solver, backend=self.backend)
         S = self.influence_.scores([self.target_, Utility(Xv, yv)])
         self.scores_, self.utility_scores_ = S[:, 0], S[:, 1]
         if self.method == "iterated":
