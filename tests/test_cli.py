@@ -72,10 +72,26 @@ def test_run_eop_unbounded_scheme(tmp_path):
     assert rep["config"]["bounds"] == "none" and rep["weights"]["soft"]["scheme_used"] == "2.1"
 
 
+def test_run_iterated_and_method_options(tmp_path):
+    r = cli("run", *SMALL, "--method", "iterated", "--method-options", '{"steps": 3, "inner": "newton"}',
+            "--out", str(tmp_path), "--json", "--no-plots")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["config"]["method"] == "iterated" and rep["config"]["method_options"] == {"steps": 3, "inner": "newton"}
+    hist = rep["iterated"]["history"]
+    assert 1 <= len(hist) <= 3 and hist[-1]["target_after"] == pytest.approx(rep["metrics"]["soft"]["val_target"])
+    assert rep["iterated"]["weights"]["min"] >= -1.0
+    r = cli("run", *SMALL, "--method", "finetune", "--method-options", '{"max_iter": 2}', "--out", str(tmp_path),
+            "--json", "--no-plots")
+    assert r.returncode == 0, r.stderr
+
+
 @pytest.mark.parametrize("args, name", [
     (["--target", "fairness"], "--target"),
     (["--scheme", "3.0"], "--scheme"),
     (["--method", "retrain"], "--method"),
+    (["--method-options", "[1]"], "--method-options"),
+    (["--method-options", "{bad"], "--method-options"),
     (["--bounds", "1:2"], "--bounds"),
     (["--bounds", "-1"], "--bounds"),
     (["--bounds", "a:b"], "--bounds"),

@@ -42,3 +42,13 @@ def test_pipeline_bad_arguments(data):
         su.SoftUnlearner("fairness").fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
     with pytest.raises(ValueError, match="sv"):
         su.SoftUnlearner("dp").fit(m, data.X, data.y, data.Xv, data.yv)
+
+
+@pytest.mark.parametrize("method, options", [("finetune", {"max_iter": 5}), ("gradient_ascent", {"steps": 3})])
+def test_pipeline_first_order_methods_equal_direct_calls(data, method, options):
+    m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
+    out = su.SoftUnlearner("dp", method=method, method_options=options).fit(m, data.X, data.y, data.Xv, data.yv,
+                                                                          data.sv)
+    direct = getattr(su, method)(m, data.X, data.y, out.eps_, **options)
+    np.testing.assert_array_equal(out.model_.theta_, direct.theta_)
+    assert out.model_.n_iter_ == list(options.values())[0]

@@ -17,4 +17,5 @@ PYBIND11_MODULE(_core, m) {
   sb::bind_influence(m);
   sb::bind_targets(m);
   sb::bind_weights(m);
+  sb::bind_finetune(m);
 }

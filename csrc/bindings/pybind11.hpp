@@ -90,5 +90,6 @@ void bind_linalg(py::module_& m);
 void bind_influence(py::module_& m);
 void bind_targets(py::module_& m);
 void bind_weights(py::module_& m);
+void bind_finetune(py::module_& m);
 
 }  // namespace softunlearn::bindings

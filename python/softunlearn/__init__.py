@@ -11,15 +11,18 @@ from ._runtime import load_core
 
 _core = load_core()
 
-from . import certified, dvwu, methods, metrics, reference, targets  # noqa: E402
+from . import backend, certified, dvwu, methods, metrics, reference, targets  # noqa: E402
 from ._core import NotPositiveDefiniteError  # noqa: E402
+from .backend import available_backends  # noqa: E402
 from .certified import CertifiedLogisticRegression, certified_update  # noqa: E402
 from .dvwu import dvwu_update  # noqa: E402
-from .influence import Influence, newton_update, refit
-from .linear_model import LinearSVC, LogisticRegression
-from .pipeline import SoftUnlearner
-from .sklearn_interop import from_sklearn, to_sklearn
-from .weights import hard_weights, soft_weights
+from .finetune import finetune, gradient_ascent  # noqa: E402
+from .influence import Influence, newton_update, refit  # noqa: E402
+from .iterated import IteratedSoftWeights, iterated_soft_weights  # noqa: E402
+from .linear_model import LinearSVC, LogisticRegression  # noqa: E402
+from .pipeline import SoftUnlearner  # noqa: E402
+from .sklearn_interop import from_sklearn, to_sklearn  # noqa: E402
+from .weights import hard_weights, soft_weights  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -31,10 +34,16 @@ __all__ = [
     "dvwu_update",
     "Influence",
     "LinearSVC",
+    "IteratedSoftWeights",
     "LogisticRegression",
     "NotPositiveDefiniteError",
     "SoftUnlearner",
+    "finetune",
+    "gradient_ascent",
+    "available_backends",
+    "backend",
     "hard_weights",
+    "iterated_soft_weights",
     "soft_weights",
     "methods",
     "metrics",

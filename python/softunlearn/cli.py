@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from .methods import UPDATE_METHODS
+from .methods import method_names
 
 
 def _table(rows, columns):
@@ -156,6 +156,16 @@ def _positive_float(text):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
     if not (v > 0 and v < float("inf")):
         raise argparse.ArgumentTypeError(f"must be finite and > 0, got {text!r}")
+    return v
+
+
+def _json_options(text):
+    try:
+        v = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r} ({exc})") from None
+    if not isinstance(v, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object such as '{{\"steps\": 10}}', got {text!r}")
     return v
 
 
@@ -315,21 +325,37 @@ def run(args) -> int:
     evaluate = _Evaluator(su, kind, te, target, model)
     rows = [dict(model="original", seconds=0.0, **evaluate(model))]
     models = {}
-    options = {}
+    opts = dict(args.method_options)
     if certified:
-        options = {"epsilon": args.certified_epsilon, "delta": args.certified_delta, "random_state": args.seed}
+        opts = {"epsilon": args.certified_epsilon, "delta": args.certified_delta, "random_state": args.seed, **opts}
         if args.method == "dvwu":
-            options.update(Xv=va.X, yv=va.y, kappa=args.dvwu_kappa)
+            opts = {"Xv": va.X, "yv": va.y, "kappa": args.dvwu_kappa, **opts}
+    # "iterated" re-solves the soft weights along the path; the hard deletion has nothing to re-solve and is
+    # applied with its inner update.
+    iterated = None
     for name, eps in (("hard", eps_hard), ("soft", soft.eps)):
         t = time.perf_counter()
-        new = su.methods.apply_weights(args.method, model, tr.X, tr.y, eps, influence=inf, **options)
+        if args.method != "iterated":
+            new = su.methods.apply_weights(args.method, model, tr.X, tr.y, eps, influence=inf, **opts)
+        elif name == "hard":
+            new = su.methods.apply_weights(opts.get("inner", "refit"), model, tr.X, tr.y, eps, influence=inf,
+                                           **opts.get("inner_options", {}))
+        else:
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                iterated = su.iterated_soft_weights(model, tr.X, tr.y, target, su.targets.Utility(va.X, va.y), delta,
+                                                    lam=args.lam, scheme=args.scheme, bounds=args.bounds,
+                                                    influence=inf, **opts)
+            caught += [f"{x.category.__name__}: {x.message}" for x in w]
+            new = iterated.model
         timings[f"update_{name}"] = time.perf_counter() - t
         models[name] = new
         rows.append(dict(model=name, seconds=timings[f"weights_{name}"] + timings[f"update_{name}"], **evaluate(new)))
 
     report = {
         "config": {"dataset": args.dataset, "target": kind, "scheme": args.scheme, "lam": args.lam,
-                   "bounds": _bounds_str(args.bounds), "method": args.method, "hard_fraction": args.hard_fraction,
+                   "bounds": _bounds_str(args.bounds), "method": args.method, "method_options": args.method_options,
+                   "hard_fraction": args.hard_fraction,
                    "seed": args.seed, "n_train": args.n_train, "C": args.C, "data": args.data},
         "data": {"n_train": tr.n, "n_val": va.n, "n_test": te.n, "n_features": data.n_features,
                  "sensitive": data.sensitive_name},
@@ -348,6 +374,9 @@ def run(args) -> int:
                                 dvwu_kappa=args.dvwu_kappa if args.method == "dvwu" else None,
                                 unit_ball_C=C, fit_intercept=False)
         report["certificates"] = {name: m.certificate_ for name, m in models.items()}
+    if iterated is not None:
+        report["iterated"] = {"history": iterated.history, "reached": iterated.reached, "goal": iterated.goal,
+                              "weights": _weight_stats(iterated.eps)}
 
     if not args.no_plots:
         report["plots"] = _plots(args, su, np, inf, model, T, U, delta, eps_hard, soft.eps, evaluate, rows,
@@ -515,8 +544,12 @@ def main(argv=None) -> int:
     r.add_argument("--lam", type=_positive_float, default=0.1, help="λ of the weight QP")
     r.add_argument("--bounds", type=parse_bounds, default=(-1.0, None),
                    help="box on ε: LO:HI with 'none' for an open side (-1:none, -1:0) or 'none' (default -1:none)")
-    r.add_argument("--method", choices=tuple(UPDATE_METHODS), default="newton",
-                   help="how the weights are applied (default newton)")
+    r.add_argument("--method", choices=method_names(), default="newton",
+                   help="how the weights are applied (default newton); 'iterated' re-solves the soft weights in "
+                        "steps (its inner update also applies the hard weights)")
+    r.add_argument("--method-options", type=_json_options, default={}, metavar="JSON",
+                   help='keyword arguments of the method as a JSON object, e.g. \'{"max_iter": 20}\' for finetune, '
+                        '\'{"steps": 10, "inner": "refit"}\' for iterated')
     r.add_argument("--hard-fraction", type=_fraction, default=0.1, help="share of samples the hard baseline deletes")
     r.add_argument("--certified-epsilon", type=_positive_float, default=1.0,
                    help="ε of the certificate for --method certified/dvwu (default 1); these methods rescale rows "

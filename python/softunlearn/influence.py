@@ -12,8 +12,9 @@ from typing import Sequence, Union
 
 import numpy as np
 
-from . import _core
-from ._validation import as_labels, as_matrix, as_sample_weight, as_vector, check_n_threads, check_positive
+from . import _core, backend as _backend
+from ._validation import (as_labels, as_matrix, as_sample_weight, as_vector, check_n_threads, check_positive,
+                          is_sparse)
 from ._solver_choice import auto_solver, available_memory, dense_hessian_bytes  # noqa: F401 (public here too)
 from .linear_model import check_model
 from .targets import Target, as_target
@@ -42,6 +43,9 @@ class Influence:
     cg_max_iter : CG iteration cap (default 10·n_params, at least 100).
     reuse_hessian : reuse the Hessian the fit computed at θ̂ when X, y, sample_weight are the same objects
         and the recomputed gradient confirms it (one pass over X instead of a Hessian assembly).
+    backend : "auto", "cpu" or "cuda" (see :mod:`softunlearn.backend`). On "cuda" the passes over X, the
+        Cholesky factorisation and the solves run on the GPU, X stays on the device while this object
+        lives, and the solver is always Cholesky ("cg" is CPU-only; "auto" then picks the CPU).
 
     Attributes
     ----------
@@ -54,7 +58,7 @@ class Influence:
     """
 
     def __init__(self, model, X, y, sample_weight=None, *, solver: str = "auto", cg_tol=None, cg_max_iter=None,
-                 reuse_hessian: bool = True, n_threads=None):
+                 reuse_hessian: bool = True, n_threads=None, backend="auto"):
         self.model = check_model(model)
         if solver not in ("auto", "cholesky", "cg"):
             raise ValueError(f"solver: expected 'auto', 'cholesky' or 'cg', got {solver!r}")
@@ -65,6 +69,20 @@ class Influence:
         self.y = as_labels(y, n, dt)
         self.sample_weight = as_sample_weight(sample_weight, n, dt)
         self.n_samples, self.n_params = n, self.model.theta_.shape[0]
+        # CG is CPU-only, so with solver="cg" "auto" means the CPU; so does a sparse X (the device kernels
+        # are dense) and a problem too large for a dense Hessian.
+        cpu_only = solver == "cg" or is_sparse(self.X) or (
+            solver == "auto" and auto_solver(self.n_params, dt, self._nt) == "cg")
+        if backend == "cuda" and is_sparse(self.X):
+            raise ValueError("backend: 'cuda' needs a dense X; scipy.sparse input runs on backend='cpu'")
+        self.backend = _backend.resolve("cpu" if cpu_only and backend == "auto" else backend, n_samples=n,
+                                        n_params=self.n_params, loss_code=self.model._loss[0])
+        self._dev = None
+        if self.backend == "cuda":
+            if solver == "cg":
+                raise ValueError("solver: 'cg' runs on the CPU backend only; use solver='cholesky' or backend='cpu'")
+            solver = "cholesky"
+            self._dev = _backend.cuda_data(self.X, self.y, self.sample_weight, self.model.fit_intercept)
         self.solver = solver if solver != "auto" else auto_solver(self.n_params, dt, self._nt)
         self.cg_tol = (1e-10 if dt == np.float64 else 1e-5) if cg_tol is None else check_positive(cg_tol, "cg_tol")
         self.cg_max_iter = max(100, 10 * self.n_params) if cg_max_iter is None else int(cg_max_iter)
@@ -91,18 +109,34 @@ class Influence:
                 self._hessian = self._loss_pass(hessian=True)["hessian"]
         self._chol = None
         if self.solver == "cholesky":
-            self._chol = _cholesky(self._hessian)
+            self._chol = _cholesky(self._hessian) if self._dev is None else _backend.cuda_cholesky(self._hessian)
 
     def _loss_pass(self, *, hessian=False, r=False, h=False) -> dict:
         """One fused pass over the training data at θ̂ (loss, ∇J, and ∇²J / r / h on request)."""
         m = self.model
+        if self._dev is not None:
+            return self._dev.loss_pass(m.theta_, m.dtype.type(m.C), hessian, r, h, m._loss[0])
         return _core.loss_pass(self.X, self.y, self.sample_weight, m.theta_, m.dtype.type(m.C), bool(m.fit_intercept),
                                hessian, r, h, self._nt, *m._loss)
 
+    def _xtv(self, v):
+        if self._dev is not None:
+            return self._dev.xtv(v)
+        return _core.xtv(self.X, v, bool(self.model.fit_intercept), self._nt)
+
+    def _predict(self, theta):
+        if self._dev is not None:
+            return self._dev.predict(theta)
+        return _core.predict(self.X, theta, bool(self.model.fit_intercept), self._nt)
+
     def _probe_matches(self, cache, h) -> bool:
         v = cache.probe
-        Hv = _core.hessian_matvec(self.X, h, self._regulariser(), v.reshape(-1, 1), bool(self.model.fit_intercept),
-                                  self._nt)[:, 0]
+        if self._dev is not None:
+            Hv = self._xtv(h * self._predict(v))
+            Hv[: self.X.shape[1]] += v[: self.X.shape[1]]
+        else:
+            Hv = _core.hessian_matvec(self.X, h, self._regulariser(), v.reshape(-1, 1), bool(self.model.fit_intercept),
+                                      self._nt)[:, 0]
         ref = cache.hessian @ v
         tol = 1e3 * np.finfo(self.model.dtype).eps * (np.abs(cache.hessian) @ np.abs(v)).max()
         return bool(np.max(np.abs(Hv - ref)) <= tol)
@@ -158,9 +192,10 @@ class Influence:
 
     def scores_from_gradients(self, G) -> np.ndarray:
         """Scores for target gradients given directly as the columns of G (p, k)."""
-        U = self.solve(np.asarray(G).reshape(self.n_params, -1))
-        return _core.scores(self.X, np.asfortranarray(U, dtype=self.model.dtype), self.r,
-                            bool(self.model.fit_intercept), self._nt)
+        U = np.asfortranarray(self.solve(np.asarray(G).reshape(self.n_params, -1)), dtype=self.model.dtype)
+        if self._dev is not None:
+            return self._dev.scores(U, self.r)
+        return _core.scores(self.X, U, self.r, bool(self.model.fit_intercept), self._nt)
 
     def _eps(self, eps) -> np.ndarray:
         return as_vector(eps, self.n_samples, "eps", self.model.dtype)
@@ -168,8 +203,7 @@ class Influence:
     def parameter_change(self, eps) -> np.ndarray:
         """First-order change of θ for weight changes ε: −H⁻¹ X̃ᵀ(ε ⊙ r)."""
         e = self._eps(eps)
-        v = _core.xtv(self.X, e * self.r, bool(self.model.fit_intercept), self._nt)
-        return -self.solve(v)
+        return -self.solve(self._xtv(e * self.r))
 
     def predicted_change(self, target, eps) -> float:
         """First-order change of a target for weight changes ε: −εᵀ score(f)."""

@@ -21,7 +21,7 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
 
-from . import _core
+from . import _core, backend as _backend
 from ._solver_choice import fit_hessian_free
 from ._validation import (
     as_labels,
@@ -30,6 +30,7 @@ from ._validation import (
     check_n_threads,
     check_positive,
     compute_dtype,
+    is_sparse,
 )
 
 _DEFAULT_TOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-7}
@@ -76,12 +77,13 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         """(loss code, loss parameter) for the compiled core; validates the loss hyper-parameters."""
         raise NotImplementedError
 
-    def __init__(self, C=1.0, fit_intercept=True, tol=None, max_iter=100, n_threads=None):
+    def __init__(self, C=1.0, fit_intercept=True, tol=None, max_iter=100, n_threads=None, backend="auto"):
         self.C = C
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
         self.n_threads = n_threads
+        self.backend = backend
 
     # ---- fitting -------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, *, theta0=None):
@@ -130,11 +132,28 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             if th0.shape != (p,) or not np.isfinite(th0).all():
                 raise ValueError(f"theta0: expected {p} finite values (w, b), got shape {np.shape(theta0)}")
         tol = _DEFAULT_TOL[dt] if self.tol is None else check_positive(self.tol, "tol")
+        be = _backend.resolve(getattr(self, "backend", "auto"), n_samples=n, n_params=p, loss_code=loss[0])
         # A cold start begins with a cheap fit on every 8th row (skipped when that is too few rows).
         lin = np.zeros(0, dtype=dt) if linear is None else np.ascontiguousarray(linear, dtype=dt)
         hessian_free = fit_hessian_free(p, dt, nt)
-        res = _core.fit(Xc, yc, sc, th0, dt.type(C), bool(self.fit_intercept), dt.type(tol),
-                        int(self.max_iter), nt, *loss, 8 if theta0 is None else 0, lin, hessian_free)
+        if be == "cuda" and (is_sparse(Xc) or hessian_free):
+            # The device fit is dense with a dense Hessian: sparse X and very wide problems stay on the CPU.
+            if getattr(self, "backend", "auto") == "cuda":
+                raise ValueError("backend: 'cuda' needs a dense X and a dense Hessian that fits in memory; "
+                                 "use backend='cpu' for scipy.sparse X or very many features")
+            be = "cpu"
+        if be == "cuda" and linear is not None:
+            # The device fit has no linear term (objective perturbation is a CPU-only feature).
+            if getattr(self, "backend", "auto") == "cuda":
+                raise ValueError("backend: 'cuda' does not support the objective perturbation bᵀθ; use backend='cpu'")
+            be = "cpu"
+        if be == "cuda":
+            res = _backend.cuda_data(Xc, yc, sc, self.fit_intercept).fit(
+                th0, dt.type(C), dt.type(tol), int(self.max_iter), loss[0], 8 if theta0 is None else 0)
+        else:
+            res = _core.fit(Xc, yc, sc, th0, dt.type(C), bool(self.fit_intercept), dt.type(tol),
+                            int(self.max_iter), nt, *loss, 8 if theta0 is None else 0, lin, hessian_free)
+        self.backend_ = be
         if not res["converged"]:
             warnings.warn(
                 f"{type(self).__name__} did not converge in {res['n_iter']} Newton iterations "
@@ -169,7 +188,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         new = copy.copy(self)
         new._set_theta(np.array(theta, dtype=self.coef_.dtype), self.n_features_in_)
         new.__dict__.pop("_fit_cache", None)
-        for attr in ("n_iter_", "converged_", "objective_", "n_hessian_evals_", "hessian_free_"):
+        for attr in ("n_iter_", "converged_", "objective_", "n_hessian_evals_", "backend_", "hessian_free_"):
             new.__dict__.pop(attr, None)
         return new
 
@@ -251,12 +270,17 @@ class LogisticRegression(_LinearModel):
     tol : stop when ‖∇J‖_∞ ≤ tol · max(1, C Σᵢ sᵢ); default 1e-10 in float64, 1e-5 in float32.
     max_iter : maximum Newton iterations.
     n_threads : threads for the compiled kernels (None: all available).
+    backend : "auto", "cpu" or "cuda": where the fit runs (see :mod:`softunlearn.backend`). "auto" uses
+        the GPU only when the CUDA extension and a device are available and n·p² ≥ 5·10⁹; the
+        environment variable SOFTUNLEARN_BACKEND overrides "auto". Same objective, algorithm and stopping
+        rule on both; the result does not depend on it beyond rounding.
 
     Attributes
     ----------
     coef_ : (1, n_features);  intercept_ : (1,);  classes_ : [0, 1];  n_iter_ ;  converged_ ;
     objective_ : J at the solution;  theta_ : (w, b) as one vector;
     n_hessian_evals_ : Hessian assemblies the fit needed (later Newton steps reuse a factorisation).
+    backend_ : "cpu" or "cuda", where the last fit ran.
     hessian_free_ : True when the fit never formed the p×p Hessian (p > 20,000, or a dense Hessian would
         not fit in half the available memory): its Newton steps were solved by preconditioned CG on
         matrix-free products (:func:`softunlearn.influence.auto_solver`'s memory rule).

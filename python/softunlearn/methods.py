@@ -5,11 +5,16 @@ and returns a new fitted model (the input model is never modified). ``influence`
 :class:`~softunlearn.Influence` already computed for the model on (X, y, sample_weight), so methods that
 need the factorised Hessian do not assemble it again. :class:`~softunlearn.SoftUnlearner` and the CLI's
 ``--method`` take their choices from this table.
+
+``"iterated"`` (:func:`softunlearn.iterated_soft_weights`) is not in this table: it does not apply a given ε
+but re-solves the weight QP at every step, so it needs the target, the utility and Δ. SoftUnlearner and the
+CLI accept it as a method name (``METHOD_NAMES``) and use one of the table's entries as its inner update.
 """
 from __future__ import annotations
 
 from .certified import certified_update
 from .dvwu import dvwu_update
+from .finetune import finetune, gradient_ascent
 from .influence import refit
 
 
@@ -31,6 +36,12 @@ def _dvwu(model, X, y, eps, *, influence, sample_weight=None, **options):
     # Data value-weighted certified update (softunlearn.dvwu); options: Xv, yv (or values), kappa,
     # mapping, and certified_update's options.
     return dvwu_update(model, X, y, eps, sample_weight=sample_weight, influence=influence, **options)
+def _finetune(model, X, y, eps, *, influence, sample_weight=None, **options):
+    return finetune(model, X, y, eps, sample_weight=sample_weight, **options)
+
+
+def _gradient_ascent(model, X, y, eps, *, influence, sample_weight=None, **options):
+    return gradient_ascent(model, X, y, eps, sample_weight=sample_weight, **options)
 
 
 UPDATE_METHODS = {
@@ -38,7 +49,18 @@ UPDATE_METHODS = {
     "refit": _refit,
     "certified": _certified,
     "dvwu": _dvwu,
+    "finetune": _finetune,
+    "gradient_ascent": _gradient_ascent,
 }
+
+#: Methods that choose their own weights along the way (see the module docstring).
+ITERATIVE_METHODS = ("iterated",)
+
+
+def method_names():
+    """Every name SoftUnlearner and the CLI accept: the table's keys (read now, so later entries count)
+    and the iterative methods."""
+    return tuple(UPDATE_METHODS) + ITERATIVE_METHODS
 
 
 def apply_weights(method: str, model, X, y, eps, *, influence, sample_weight=None, **options):

@@ -1,0 +1,98 @@
+#include <softunlearn/finetune.hpp>
+#include <softunlearn/gradient_ascent.hpp>
+
+#include "pybind11.hpp"
+
+namespace softunlearn::bindings {
+namespace {
+
+// A Python callable as a ProgressCallback: the loop runs without the GIL and takes it back only for the
+// call. An exception raised by the callable propagates out of the loop unchanged.
+template <class T> ProgressCallback<T> wrap_callback(const py::object& cb) {
+  if (cb.is_none()) return {};
+  return [&cb](const Progress<T>& p) {
+    py::gil_scoped_acquire gil;
+    py::dict d;
+    d["iteration"] = p.iteration;
+    d["objective"] = p.objective;
+    d["grad_norm"] = p.grad_norm;
+    d["step_norm"] = p.step_norm;
+    d["theta"] = Vec<T>(*p.theta);
+    return py::bool_(cb(d)).cast<bool>();
+  };
+}
+
+template <class T> py::dict loop_to_dict(LoopResult<T>&& r) {
+  py::dict out;
+  out["theta"] = std::move(r.theta);
+  out["objective"] = r.objective;
+  out["grad_norm"] = r.grad_norm;
+  out["grad_scale"] = r.grad_scale;
+  out["n_iter"] = r.n_iter;
+  out["n_passes"] = r.n_passes;
+  out["converged"] = r.converged;
+  out["stopped"] = r.stopped;
+  return out;
+}
+
+template <class T> void def_finetune(py::module_& m) {
+  m.def(
+      "lbfgs_fit",
+      [](MatRef<T> X, VecRef<T> y, VecRef<T> s, VecRef<T> theta0, T C, bool intercept, T tol, int max_iter, int memory,
+         int n_threads, int loss, double loss_param, const py::object& callback) {
+        const ProgressCallback<T> cb = wrap_callback<T>(callback);
+        LoopResult<T> r;
+        {
+          py::gil_scoped_release release;
+          const Problem<T> P{{X, intercept}, y, s, C};
+          r = with_loss(loss, loss_param, [&](auto L) {
+            return lbfgs_fit<T, decltype(L)>(P, theta0, tol, max_iter, memory, n_threads, L, cb);
+          });
+        }
+        return loop_to_dict(std::move(r));
+      },
+      arg("X").noconvert(), arg("y").noconvert(), arg("s").noconvert(), arg("theta0").noconvert(), arg("C"),
+      arg("intercept"), arg("tol"), arg("max_iter"), arg("memory"), arg("n_threads"), arg("loss"),
+      arg("loss_param"), arg("callback") = py::none(), "L-BFGS minimisation of ½‖w‖² + C Σ sᵢ ℓᵢ from theta0.");
+
+  m.def(
+      "ascent_curvature",
+      [](MatRef<T> X, VecRef<T> y, VecRef<T> s_abs, VecRef<T> theta, T C, bool intercept, T retain, int n_threads,
+         int loss, double loss_param) {
+        py::gil_scoped_release release;
+        const Problem<T> P{{X, intercept}, y, s_abs, C};
+        return with_loss(loss, loss_param,
+                         [&](auto L) { return ascent_curvature<T, decltype(L)>(P, theta, retain, n_threads, L); });
+      },
+      arg("X").noconvert(), arg("y").noconvert(), arg("s_abs").noconvert(), arg("theta").noconvert(), arg("C"),
+      arg("intercept"), arg("retain"), arg("n_threads"), arg("loss"), arg("loss_param"),
+      "λ_max of C X̃ᵀdiag(s_abs ℓ'')X̃ + ρR at θ (the step-size scale of gradient ascent).");
+
+  m.def(
+      "gradient_steps",
+      [](MatRef<T> X, VecRef<T> y, VecRef<T> v, VecRef<T> theta0, T C, bool intercept, T retain, T lr, int steps,
+         T tol, int n_threads, int loss, double loss_param, const py::object& callback) {
+        const ProgressCallback<T> cb = wrap_callback<T>(callback);
+        LoopResult<T> r;
+        {
+          py::gil_scoped_release release;
+          const Problem<T> P{{X, intercept}, y, v, C};
+          r = with_loss(loss, loss_param, [&](auto L) {
+            return gradient_steps<T, decltype(L)>(P, theta0, retain, lr, steps, tol, n_threads, L, cb);
+          });
+        }
+        return loop_to_dict(std::move(r));
+      },
+      arg("X").noconvert(), arg("y").noconvert(), arg("v").noconvert(), arg("theta0").noconvert(), arg("C"),
+      arg("intercept"), arg("retain"), arg("lr"), arg("steps"), arg("tol"), arg("n_threads"), arg("loss"),
+      arg("loss_param"), arg("callback") = py::none(), "θ ← θ − lr ∇F with F = C Σ vᵢℓᵢ + ρ·½‖w‖², vᵢ = sᵢ(εᵢ + ρ).");
+}
+
+}  // namespace
+
+void bind_finetune(py::module_& m) {
+  def_finetune<double>(m);
+  def_finetune<float>(m);
+}
+
+}  // namespace softunlearn::bindings

@@ -1,0 +1,191 @@
+"""Iterated (path-following) soft weighting: the one-shot weight QP in K re-linearised steps.
+
+The closed-form soft weights are first order: Δf ≈ −εᵀT holds for small ε, and the large weights a full
+Δ asks for carry a large second-order error (the exact refit then overshoots in utility). Splitting Δ
+into K steps and recomputing the scores at the current weighted model follows the path of weighted
+optima instead. Step k (k = 1, …, K), with current total weight change E (sample weights s⊙(1+E)) and
+model θ_k:
+
+1. f_k = f(θ_k), the *actual* target value; stop if |f_k − goal| ≤ tol·|Δ| (goal = f(θ̂) − Δ).
+2. Δ_k: ``step_rule="remaining"`` (default) asks for the remaining distance spread over the steps left,
+   Δ_k = (f_k − goal)/(K − k + 1), so undershoot or overshoot of earlier steps is corrected and the last
+   step aims at the goal itself; ``"fixed"`` asks for Δ/K each step (never past the goal). Steps after
+   the K-th (up to ``max_steps``, default K) ask for the whole remaining distance: corrections of the
+   second-order error that remains after K first-order steps.
+3. T_k, U_k: removal-convention scores of the target and the utility on the weighted problem
+   (:class:`~softunlearn.Influence` at θ_k with sample weights s⊙(1+E)); εᵏ from
+   :func:`~softunlearn.soft_weights` (T_k, U_k, Δ_k, λ, scheme) with the per-step bounds below.
+4. Weights compound: (1 + E) ← (1 + E)⊙(1 + εᵏ); θ_{k+1} = inner update of θ_k with εᵏ on the weighted
+   problem (``inner="refit"``: exact warm-started refit, so θ_{k+1} is the optimum for s⊙(1+E);
+   ``"newton"``: one Newton step; any key of :data:`softunlearn.methods.UPDATE_METHODS`).
+
+Bounds: ``bounds=(lo, hi)`` (−1 ≤ lo ≤ 0 ≤ hi, hi may be None) constrain the *total* change E. Each step
+is solved with the scalar box ((1+lo)^{1/M} − 1, (1+hi)^{1/M} − 1), M = ``max_steps``: a product of at
+most M factors in [(1+lo)^{1/M}, (1+hi)^{1/M}] lies in [1+lo, 1+hi], so E stays within the bounds. For the usual boxes
+(lo ∈ {−1, 0}, hi ∈ {0, ∞}) the step box equals the total box, so nothing reachable is lost (except that
+with hi = 0 a lowered weight is not raised again); other values are conservative (the weight QP takes one
+scalar box, not a per-sample one), and steps whose Δ_k is out of reach within it return the closest
+feasible weights (recorded as ``feasible=False``; one InfeasibleWarning at the end). lo < −1 (negative
+sample weights) is not supported: the weighted problem must stay convex for its influence to exist.
+A sample whose weight reached 0 has zero scores and keeps weight 0.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import numpy as np
+
+from ._validation import as_sample_weight
+from .influence import Influence
+from .linear_model import check_model
+from .methods import UPDATE_METHODS, apply_weights
+from .targets import as_target, evaluate
+from .weights import InfeasibleWarning, SoftWeights, soft_weights
+
+STEP_RULES = ("remaining", "fixed")
+
+
+@dataclass(frozen=True)
+class IteratedSoftWeights:
+    """Result of :func:`iterated_soft_weights`.
+
+    Attributes
+    ----------
+    model : the final model (a new object; the input model is untouched).
+    eps : (n,) total weight change E: the final sample weights are s⊙(1 + E) = s⊙Πₖ(1 + εᵏ).
+    history : one dict per step taken: ``step``, ``delta`` (Δ_k asked for), ``target_before``,
+        ``target_after`` (actual values), ``predicted_change`` (−εᵏᵀT_k), ``utility_before``,
+        ``utility_after`` (the utility target's actual values), ``scheme``, ``feasible``,
+        ``eps_min``/``eps_max`` (of εᵏ), ``weight_min`` (min of 1 + E after the step), ``seconds``.
+    goal : f(θ̂) − Δ.
+    target_value : actual target value of ``model``.
+    reached : |target_value − goal| ≤ tol·|Δ|.
+    last_weights : the :class:`~softunlearn.SoftWeights` of the last step.
+    """
+
+    model: object
+    eps: np.ndarray
+    history: List[dict]
+    goal: float
+    target_value: float
+    reached: bool
+    last_weights: Optional[SoftWeights] = field(default=None, repr=False)
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.history)
+
+
+def _step_bounds(bounds, steps):
+    if bounds is None:
+        raise ValueError("bounds: iterated soft weighting needs bounds with lo ≥ −1 (sample weights stay "
+                         "non-negative so every weighted problem stays convex); e.g. (-1, None)")
+    if isinstance(bounds, (str, bytes)) or not hasattr(bounds, "__len__") or len(bounds) != 2:
+        raise TypeError("bounds: expected a pair (lo, hi) with None for an open upper side")
+    lo, hi = bounds
+    lo = -1.0 if lo is None else float(lo)
+    hi = math.inf if hi is None else float(hi)
+    if not (-1.0 <= lo <= 0.0 <= hi) or math.isnan(hi):
+        raise ValueError(f"bounds: expected −1 ≤ lo ≤ 0 ≤ hi for the total weight change, got {bounds!r}")
+    step_lo = (1.0 + lo) ** (1.0 / steps) - 1.0
+    step_hi = math.inf if math.isinf(hi) else (1.0 + hi) ** (1.0 / steps) - 1.0
+    return (step_lo, None if math.isinf(step_hi) else step_hi)
+
+
+def iterated_soft_weights(model, X, y, target, utility, delta, *, steps=10, lam=0.1, scheme="auto",
+                          bounds=(-1.0, None), inner="refit", inner_options=None, step_rule="remaining", tol=0.01,
+                          max_steps=None, sample_weight=None, solver="auto", influence: Influence = None,
+                          callback=None) -> IteratedSoftWeights:
+    """Lower ``target`` by ``delta`` in up to ``steps`` re-linearised soft-weighting steps (module docstring).
+
+    Parameters
+    ----------
+    model, X, y, sample_weight : the fitted model and its training data.
+    target, utility : targets (e.g. ``DemographicParity(Xv, sv)`` and ``Utility(Xv, yv)``).
+    delta : signed required decrease Δ of the target (as for :func:`soft_weights`); goal = f(θ̂) − Δ.
+    steps : K ≥ 1. With K = 1 this is exactly the one-shot pipeline (soft_weights then ``inner``).
+    max_steps : total steps allowed (≥ K, default K); steps after the K-th correct the remaining error.
+    lam, scheme : passed to :func:`soft_weights` at every step (explicit schemes need ``bounds=None``,
+        which this method does not allow: use "auto").
+    bounds : box on the total weight change (module docstring), default (−1, None).
+    inner : key of ``UPDATE_METHODS`` applying each step's εᵏ ("refit" default, "newton", "finetune", ...);
+        ``inner_options`` are its keyword arguments.
+    step_rule : "remaining" (default) or "fixed".
+    tol : stop once |f − goal| ≤ tol·|Δ| (checked before every step and after the last).
+    influence : an :class:`Influence` already built for ``model`` on (X, y, sample_weight), reused at step 1.
+    callback : optional ``callback(record) -> bool`` called with each step's history dict; True stops.
+    """
+    model = check_model(model)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps: expected an integer ≥ 1, got {steps!r}")
+    max_steps = steps if max_steps is None else max_steps
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < steps:
+        raise ValueError(f"max_steps: expected an integer ≥ steps ({steps}), got {max_steps!r}")
+    if step_rule not in STEP_RULES:
+        raise ValueError(f"step_rule: expected one of {STEP_RULES}, got {step_rule!r}")
+    if inner not in UPDATE_METHODS:
+        raise ValueError(f"inner: expected one of {tuple(UPDATE_METHODS)}, got {inner!r}")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) or not (0 <= tol < math.inf):
+        raise ValueError(f"tol: expected a finite number ≥ 0, got {tol!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback: expected a callable or None, got {type(callback).__name__}")
+    step_box = _step_bounds(bounds, int(max_steps))
+    target, utility = as_target(target), as_target(utility)
+    delta = float(delta)
+    if not math.isfinite(delta):
+        raise ValueError(f"delta: expected a finite number, got {delta!r}")
+    Xc = model._as_X(X)
+    n = Xc.shape[0]
+    s0 = as_sample_weight(sample_weight, n, np.float64)
+    s0 = s0 if s0.size else np.ones(n)
+    inner_options = dict(inner_options or {})
+
+    f0 = evaluate(target, model)[0]
+    goal = f0 - delta
+    atol = tol * abs(delta)
+    factor = np.ones(n)  # 1 + E
+    current, f_cur = model, f0
+    u_cur = evaluate(utility, model)[0]
+    history: List[dict] = []
+    last = None
+    infeasible = []
+    for k in range(1, int(max_steps) + 1):
+        remaining = f_cur - goal
+        if abs(remaining) <= atol and k > 1:
+            break
+        if step_rule == "remaining" or k > steps:
+            delta_k = remaining / max(steps - k + 1, 1)
+        else:
+            delta_k = math.copysign(min(abs(delta) / steps, abs(remaining)), remaining)
+        t0 = time.perf_counter()
+        weighted = sample_weight if k == 1 else (s0 * factor).astype(model.dtype)
+        inf = influence if (k == 1 and influence is not None) else Influence(current, Xc, y, weighted, solver=solver)
+        T, U = inf.scores([target, utility]).T
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InfeasibleWarning)
+            last = soft_weights(T, U, delta_k, lam=lam, scheme=scheme, bounds=step_box)
+        if not last.feasible:
+            infeasible.append(k)
+        e = last.eps
+        current = apply_weights(inner, current, Xc, y, e, influence=inf, sample_weight=weighted, **inner_options)
+        factor = factor * (1.0 + e)
+        f_new, u_new = evaluate(target, current)[0], evaluate(utility, current)[0]
+        record = dict(step=k, delta=float(delta_k), target_before=float(f_cur), target_after=float(f_new),
+                      predicted_change=float(last.target_change), utility_before=float(u_cur),
+                      utility_after=float(u_new), scheme=last.scheme, feasible=bool(last.feasible),
+                      eps_min=float(e.min()), eps_max=float(e.max()), weight_min=float(factor.min()),
+                      seconds=time.perf_counter() - t0)
+        history.append(record)
+        f_cur, u_cur = f_new, u_new
+        if callback is not None and callback(record):
+            break
+    if infeasible:
+        warnings.warn(f"steps {infeasible}: the step's Δ_k was out of reach within the per-step bounds {step_box} "
+                      "without raising the utility loss; those steps took the closest feasible weights",
+                      InfeasibleWarning, stacklevel=2)
+    return IteratedSoftWeights(model=current, eps=factor - 1.0, history=history, goal=float(goal),
+                               target_value=float(f_cur), reached=bool(abs(f_cur - goal) <= atol), last_weights=last)
