@@ -301,6 +301,19 @@ def _fitted(D):
 
 LR = su.LogisticRegression
 
+
+def _sparse_with(X, i, j, value):
+    M = sp.csr_matrix(X)
+    M[i, j] = value  # on our own copy
+    return M
+
+
+def _bad_index(X):
+    M = sp.csr_matrix(X)
+    M.indices = M.indices.copy()
+    M.indices[0] = X.shape[1] + 5
+    return M
+
 BAD = {
     # non-finite values
     "X nan": (lambda D: LR().fit(_with(D.X, (3, 1), np.nan), D.y), ValueError, "X"),
@@ -379,12 +392,16 @@ BAD = {
                                          ValueError, "sample_weight"),
     "negative sample_weight refit": (lambda D: su.refit(_fitted(D), D.X, D.y, np.zeros(D.n),
                                                         sample_weight=_with(D.sw, 3, -1.0)), ValueError, "sample_weight"),
-    # sparse
-    "sparse fit": (lambda D: LR().fit(sp.csr_matrix(D.X), D.y), TypeError, "sparse"),
-    "sparse predict": (lambda D: _fitted(D).predict(sp.csr_matrix(D.Xv)), TypeError, "sparse"),
-    "sparse csc Influence": (lambda D: su.Influence(_fitted(D), sp.csc_matrix(D.X), D.y), TypeError, "sparse"),
-    "sparse target": (lambda D: T.Utility(sp.csr_matrix(D.Xv), D.yv), TypeError, "sparse"),
-    "sparse y": (lambda D: LR().fit(D.X, sp.csr_matrix(D.y[:, None])), TypeError, "sparse"),
+    # sparse (accepted as X since sparse support; these are the ways it can still be wrong)
+    "sparse y": (lambda D: LR().fit(D.X, sp.csr_matrix(D.y[:, None])), TypeError, "y"),
+    "sparse NaN": (lambda D: LR().fit(_sparse_with(D.X, 3, 1, np.nan), D.y), ValueError, r"X.*NaN.*\(3, 1\)"),
+    "sparse inf predict": (lambda D: _fitted(D).predict(_sparse_with(D.Xv, 2, 0, np.inf)), ValueError, "X.*NaN"),
+    "sparse features predict": (lambda D: _fitted(D).predict(sp.csr_matrix(D.Xv[:, :3])), ValueError, "X.*features"),
+    "sparse rows Influence": (lambda D: su.Influence(_fitted(D), sp.csr_matrix(D.X[:-1]), D.y), ValueError, "y"),
+    "sparse features target": (lambda D: su.Influence(_fitted(D), D.X, D.y).scores(
+        T.Utility(sp.csr_matrix(D.Xv[:, :3]), D.yv)), ValueError, "X.*features"),
+    "sparse bad index": (lambda D: LR().fit(_bad_index(D.X), D.y), ValueError, "X.*indices"),
+    "sparse complex": (lambda D: LR().fit(sp.csr_matrix(D.X.astype(complex)), D.y), TypeError, "X.*complex"),
     # not a model / not a target
     "Influence of sklearn model": (lambda D: su.Influence(__import__("sklearn.linear_model", fromlist=["x"])
                                                           .LogisticRegression().fit(D.X, D.y), D.X, D.y),

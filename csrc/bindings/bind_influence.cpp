@@ -5,11 +5,11 @@
 namespace softunlearn::bindings {
 namespace {
 
-template <class T> void def_influence(py::module_& m) {
+template <class T, class XArg> void def_influence(py::module_& m) {
   m.def(
       "scores",
-      [](MatRef<T> X, const Mat<T>& U, VecRef<T> r, bool intercept, int n_threads) {
-        const Design<T> D{X, intercept};
+      [](XArg X, const Mat<T>& U, VecRef<T> r, bool intercept, int n_threads) {
+        const auto D = make_design(X, intercept);
         if (U.rows() != D.params()) throw std::invalid_argument("U must have one row per parameter");
         if (r.size() != X.rows()) throw std::invalid_argument("r must have one entry per row of X");
         py::array_t<T> out({X.rows(), U.cols()});
@@ -25,8 +25,8 @@ template <class T> void def_influence(py::module_& m) {
 }  // namespace
 
 void bind_influence(py::module_& m) {
-  def_influence<double>(m);
-  def_influence<float>(m);
+  for_each_design<double>([&](auto* x) { def_influence<double, std::remove_pointer_t<decltype(x)>>(m); });
+  for_each_design<float>([&](auto* x) { def_influence<float, std::remove_pointer_t<decltype(x)>>(m); });
 }
 
 }  // namespace softunlearn::bindings

@@ -23,41 +23,45 @@ template <class T> void def_linalg(py::module_& m) {
           arg("B"), "H⁻¹B for B of shape (p, k)")
       .def_property_readonly("L", &Cholesky<T>::L)
       .def_property_readonly("size", &Cholesky<T>::size);
+}
 
+template <class T, class XArg> void def_cg(py::module_& m) {
   m.def(
       "hessian_matvec",
-      [](MatRef<T> X, VecRef<T> h, VecRef<T> reg, const Mat<T>& V, bool intercept, int n_threads) {
+      [](XArg X, VecRef<T> h, VecRef<T> reg, const Mat<T>& V, bool intercept, int n_threads) {
         if (h.size() != X.rows()) throw std::invalid_argument("h must have one entry per row of X");
         if (reg.size() != V.rows() || V.rows() != X.cols() + (intercept ? 1 : 0))
           throw std::invalid_argument("reg and V must have one row per parameter");
         py::gil_scoped_release release;
-        return hessian_matvec(Design<T>{X, intercept}, h, reg, V, n_threads);
+        return hessian_matvec(make_design(X, intercept), h, reg, V, n_threads);
       },
       arg("X").noconvert(), arg("h").noconvert(), arg("reg").noconvert(), arg("V"), arg("intercept"),
       arg("n_threads"), "(X̃ᵀdiag(h)X̃ + diag(reg)) V in one pass over X (each row block is read twice from cache).");
 
   m.def(
       "cg_solve",
-      [](MatRef<T> X, VecRef<T> h, VecRef<T> reg, const Mat<T>& B, bool intercept, T tol, int max_iter,
+      [](XArg X, VecRef<T> h, VecRef<T> reg, const Mat<T>& B, bool intercept, T tol, int max_iter,
          int n_threads) {
         CGResult<T> r;
         {
           py::gil_scoped_release release;
-          r = cg_solve(Design<T>{X, intercept}, h, reg, B, tol, max_iter, n_threads);
+          r = cg_solve(make_design(X, intercept), h, reg, B, tol, max_iter, n_threads);
         }
-        return py::make_tuple(std::move(r.X), r.iterations, r.residuals);
+        return py::make_tuple(std::move(r.X), r.iterations, r.residuals, r.condition);
       },
       arg("X").noconvert(), arg("h").noconvert(), arg("reg").noconvert(), arg("B"), arg("intercept"), arg("tol"),
       arg("max_iter"), arg("n_threads"),
       "Jacobi-preconditioned CG on H = X̃ᵀdiag(h)X̃ + diag(reg) for every column of B; returns (U, iterations, "
-      "relative residuals).");
+      "relative residuals, condition estimates of the preconditioned system).");
 }
 
 }  // namespace
 
 void bind_linalg(py::module_& m) {
   def_linalg<double>(m);
+  for_each_design<double>([&](auto* x) { def_cg<double, std::remove_pointer_t<decltype(x)>>(m); });
   def_linalg<float>(m);
+  for_each_design<float>([&](auto* x) { def_cg<float, std::remove_pointer_t<decltype(x)>>(m); });
 }
 
 }  // namespace softunlearn::bindings

@@ -15,11 +15,11 @@ py::dict pass_to_dict(PassResult<T>&& r) {
   return out;
 }
 
-template <class T> void def_model(py::module_& m) {
+template <class T, class XArg> void def_model(py::module_& m) {
   m.def(
       "fit",
-      [](MatRef<T> X, VecRef<T> y, VecRef<T> s, VecRef<T> theta0, T C, bool intercept, T tol, int max_iter,
-         int n_threads, int loss, double loss_param, Index subsample, VecRef<T> linear) {
+      [](XArg X, VecRef<T> y, VecRef<T> s, VecRef<T> theta0, T C, bool intercept, T tol, int max_iter,
+         int n_threads, int loss, double loss_param, Index subsample, VecRef<T> linear, bool hessian_free) {
         const Index p = X.cols() + (intercept ? 1 : 0);
         if (linear.size() != 0 && linear.size() != p)
           throw std::invalid_argument("linear: expected " + std::to_string(p) + " values (or none), got " +
@@ -27,9 +27,10 @@ template <class T> void def_model(py::module_& m) {
         FitResult<T> r;
         {
           py::gil_scoped_release release;
-          const Problem<T> P{{X, intercept}, y, s, C, linear.size() ? linear.data() : nullptr};
+          const auto D = make_design(X, intercept);
+          const Problem<T, decltype(D)> P{D, y, s, C, linear.size() ? linear.data() : nullptr};
           r = with_loss(loss, loss_param, [&](auto L) {
-            return newton_fit<T, decltype(L)>(P, theta0, tol, max_iter, n_threads, L, subsample);
+            return newton_fit<T, decltype(L)>(P, theta0, tol, max_iter, n_threads, L, subsample, true, hessian_free);
           });
         }
         py::dict out = pass_to_dict(std::move(r.at_optimum));
@@ -41,17 +42,19 @@ template <class T> void def_model(py::module_& m) {
         out["n_hessian"] = r.n_hessian;
         out["n_passes"] = r.n_passes;
         out["n_warm_iter"] = r.n_warm_iter;
+        out["n_cg_iter"] = r.n_cg_iter;
         return out;
       },
       arg("X").noconvert(), arg("y").noconvert(), arg("s").noconvert(), arg("theta0").noconvert(), arg("C"),
       arg("intercept"), arg("tol"), arg("max_iter"), arg("n_threads"), arg("loss"), arg("loss_param"),
-      arg("subsample") = 0, arg("linear").noconvert() = Vec<T>(),
+      arg("subsample") = 0, arg("linear").noconvert() = Vec<T>(), arg("hessian_free") = false,
       "Damped Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ (+ linearᵀθ when given); returns θ and the loss, gradient and "
-      "Hessian at θ (of the objective with the linear term).");
+      "Hessian at θ (of the objective with the linear term; no Hessian when hessian_free: Newton systems "
+      "solved by CG on matrix-free products).");
 
   m.def(
       "loss_pass",
-      [](MatRef<T> X, VecRef<T> y, VecRef<T> s, VecRef<T> theta, T C, bool intercept, bool want_hessian,
+      [](XArg X, VecRef<T> y, VecRef<T> s, VecRef<T> theta, T C, bool intercept, bool want_hessian,
          bool want_r, bool want_h, int n_threads, int loss, double loss_param) {
         const Index n = X.rows();
         py::array_t<T> r(want_r ? n : 0), h(want_h ? n : 0);
@@ -60,7 +63,8 @@ template <class T> void def_model(py::module_& m) {
         PassResult<T> res;
         {
           py::gil_scoped_release release;
-          const Problem<T> P{{X, intercept}, y, s, C};
+          const auto D = make_design(X, intercept);
+          const Problem<T, decltype(D)> P{D, y, s, C};
           res = with_loss(loss, loss_param, [&](auto L) {
             return loss_pass<T, decltype(L)>(P, theta, want_hessian, rp, hp, n_threads, L);
           });
@@ -76,28 +80,28 @@ template <class T> void def_model(py::module_& m) {
 
   m.def(
       "predict",
-      [](MatRef<T> X, VecRef<T> theta, bool intercept, int n_threads) {
+      [](XArg X, VecRef<T> theta, bool intercept, int n_threads) {
         py::array_t<T> z(X.rows());
         Eigen::Map<Vec<T>> zm(z.mutable_data(), X.rows());
         py::gil_scoped_release release;
-        predict(Design<T>{X, intercept}, theta, zm, n_threads);
+        predict(make_design(X, intercept), theta, zm, n_threads);
         return z;
       },
       arg("X").noconvert(), arg("theta").noconvert(), arg("intercept"), arg("n_threads"), "z = X̃θ");
 
   m.def(
       "xtv",
-      [](MatRef<T> X, VecRef<T> v, bool intercept, int n_threads) {
+      [](XArg X, VecRef<T> v, bool intercept, int n_threads) {
         py::gil_scoped_release release;
-        return xtv(Design<T>{X, intercept}, v, n_threads);
+        return xtv(make_design(X, intercept), v, n_threads);
       },
       arg("X").noconvert(), arg("v").noconvert(), arg("intercept"), arg("n_threads"), "X̃ᵀv");
 
   m.def(
       "weighted_gram",
-      [](MatRef<T> X, VecRef<T> w, bool intercept, int n_threads) {
+      [](XArg X, VecRef<T> w, bool intercept, int n_threads) {
         py::gil_scoped_release release;
-        return weighted_gram(Design<T>{X, intercept}, w, n_threads);
+        return weighted_gram(make_design(X, intercept), w, n_threads);
       },
       arg("X").noconvert(), arg("w").noconvert(), arg("intercept"), arg("n_threads"), "X̃ᵀ diag(w) X̃");
 }
@@ -105,8 +109,8 @@ template <class T> void def_model(py::module_& m) {
 }  // namespace
 
 void bind_model(py::module_& m) {
-  def_model<double>(m);
-  def_model<float>(m);
+  for_each_design<double>([&](auto* x) { def_model<double, std::remove_pointer_t<decltype(x)>>(m); });
+  for_each_design<float>([&](auto* x) { def_model<float, std::remove_pointer_t<decltype(x)>>(m); });
 }
 
 }  // namespace softunlearn::bindings

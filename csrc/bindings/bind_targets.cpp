@@ -5,17 +5,17 @@
 namespace softunlearn::bindings {
 namespace {
 
-template <class T> void def_targets(py::module_& m) {
+template <class T, class XArg> void def_targets(py::module_& m) {
   m.def(
       "evaluate_target",
-      [](int kind, MatRef<T> X, VecRef<T> theta, VecRef<T> y, VecRef<T> group, bool intercept, int n_threads,
+      [](int kind, XArg X, VecRef<T> theta, VecRef<T> y, VecRef<T> group, bool intercept, int n_threads,
          int loss, double loss_param) {
         if (kind < 0 || kind > 2) throw std::invalid_argument("unknown target kind");
         TargetValue<T> r;
         {
           py::gil_scoped_release release;
           r = with_loss(loss, loss_param, [&](auto L) {
-            return evaluate_target<T, decltype(L)>(static_cast<TargetKind>(kind), Design<T>{X, intercept}, theta, y,
+            return evaluate_target<T, decltype(L)>(static_cast<TargetKind>(kind), make_design(X, intercept), theta, y,
                                                    group, n_threads, L);
           });
         }
@@ -26,9 +26,9 @@ template <class T> void def_targets(py::module_& m) {
 
   m.def(
       "mirror_attack",
-      [](MatRef<T> X, VecRef<T> theta, bool intercept, T factor, int n_threads) {
+      [](XArg X, VecRef<T> theta, bool intercept, T factor, int n_threads) {
         py::gil_scoped_release release;
-        return mirror_attack(Design<T>{X, intercept}, theta, factor, n_threads);
+        return mirror_attack(make_design(X, intercept), theta, factor, n_threads);
       },
       arg("X").noconvert(), arg("theta").noconvert(), arg("intercept"), arg("factor"), arg("n_threads"),
       "xᵃ = x − factor·(wᵀx+b)/‖w‖²·w");
@@ -37,8 +37,8 @@ template <class T> void def_targets(py::module_& m) {
 }  // namespace
 
 void bind_targets(py::module_& m) {
-  def_targets<double>(m);
-  def_targets<float>(m);
+  for_each_design<double>([&](auto* x) { def_targets<double, std::remove_pointer_t<decltype(x)>>(m); });
+  for_each_design<float>([&](auto* x) { def_targets<float, std::remove_pointer_t<decltype(x)>>(m); });
   m.attr("TARGET_UTILITY") = static_cast<int>(TargetKind::Utility);
   m.attr("TARGET_DP") = static_cast<int>(TargetKind::DemographicParity);
   m.attr("TARGET_EOP") = static_cast<int>(TargetKind::EqualOpportunity);

@@ -9,9 +9,50 @@
 #include <pybind11/stl.h>
 
 #include <softunlearn/loss.hpp>
+#include <softunlearn/sparse.hpp>
 #include <softunlearn/types.hpp>
 
 namespace py = pybind11;
+
+// A scipy.sparse CSR matrix (spmatrix or sparray) arrives as a CsrView: its indptr, indices and data
+// must already have the exact dtypes (I for both index arrays, T for data) and be contiguous — like
+// the dense `noconvert` arguments, anything else does not match this overload. The caster keeps the
+// three arrays alive for the call; index ranges are checked once at the Python boundary.
+namespace pybind11::detail {
+template <class T, class I> struct type_caster<softunlearn::CsrView<T, I>> {
+  using View = softunlearn::CsrView<T, I>;
+  PYBIND11_TYPE_CASTER(View, const_name("scipy.sparse.csr_matrix"));
+  array_t<I, array::c_style> indptr_, indices_;
+  array_t<T, array::c_style> data_;
+
+  bool load(handle src, bool) {
+    if (!hasattr(src, "format") || !hasattr(src, "indptr") || !hasattr(src, "shape")) return false;
+    if (src.attr("format").cast<std::string>() != "csr") return false;
+    object ip = src.attr("indptr"), ix = src.attr("indices"), dt = src.attr("data");
+    if (!array_t<I, array::c_style>::check_(ip) || !array_t<I, array::c_style>::check_(ix) ||
+        !array_t<T, array::c_style>::check_(dt))
+      return false;
+    indptr_ = reinterpret_borrow<array_t<I, array::c_style>>(ip);
+    indices_ = reinterpret_borrow<array_t<I, array::c_style>>(ix);
+    data_ = reinterpret_borrow<array_t<T, array::c_style>>(dt);
+    const tuple shape = src.attr("shape");
+    value.n_rows = shape[0].cast<softunlearn::Index>();
+    value.n_cols = shape[1].cast<softunlearn::Index>();
+    if (indptr_.ndim() != 1 || indptr_.shape(0) != value.n_rows + 1)
+      throw value_error("X: CSR indptr must have n_rows + 1 entries");
+    const softunlearn::Index nnz = value.n_rows ? softunlearn::Index(indptr_.data()[value.n_rows]) : 0;
+    if (indices_.shape(0) < nnz || data_.shape(0) < nnz)
+      throw value_error("X: CSR indices/data are shorter than indptr[-1]");
+    value.indptr = indptr_.data();
+    value.indices = indices_.data();
+    value.data = data_.data();
+    return true;
+  }
+  static handle cast(const softunlearn::CsrView<T, I>&, return_value_policy, handle) {
+    throw cast_error("CsrView cannot be returned to Python");
+  }
+};
+}  // namespace pybind11::detail
 
 namespace softunlearn::bindings {
 
@@ -20,6 +61,15 @@ using py::arg;
 template <class T> const char* dtype_suffix();
 template <> inline const char* dtype_suffix<float>() { return "f32"; }
 template <> inline const char* dtype_suffix<double>() { return "f64"; }
+
+// Every function taking X is bound for each of these argument types (dense, CSR with int32 or
+// int64 indices): f is called with a null pointer of each type, to pick the type up in a generic lambda.
+template <class T> using DenseX = Eigen::Ref<const RowMat<T>>;
+template <class T, class F> void for_each_design(F&& f) {
+  f(static_cast<DenseX<T>*>(nullptr));
+  f(static_cast<CsrView<T, std::int32_t>*>(nullptr));
+  f(static_cast<CsrView<T, std::int64_t>*>(nullptr));
+}
 
 // Calls f with the loss object named by `loss` (LossKind as int) and its parameter (the smooth
 // hinge's temperature; ignored by parameter-free losses).

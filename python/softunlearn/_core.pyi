@@ -1,12 +1,17 @@
 """Type stubs of the compiled core. Every function exists for float64 and float32 arrays (C-contiguous,
 exact dtype: arguments are not converted). Loss and target codes are the module constants below;
-``loss_param`` is the smooth hinge's temperature (> 0) and is ignored by the other losses."""
+``loss_param`` is the smooth hinge's temperature (> 0) and is ignored by the other losses.
+
+Every argument named X also accepts a scipy.sparse CSR matrix (``format == "csr"``) whose ``data`` has
+the exact dtype and whose ``indptr``/``indices`` share one dtype, int32 or int64 (the Python layer
+prepares this; index ranges are checked there, not here)."""
 from typing import Any, Dict, List, Tuple, overload
 
 import numpy as np
 from numpy.typing import NDArray
 
 F = NDArray[np.floating[Any]]
+XType = Any  # F or a scipy.sparse CSR matrix
 
 LOSS_LOGISTIC: int
 LOSS_SMOOTH_HINGE: int
@@ -18,23 +23,25 @@ TARGET_EOP: int
 class NotPositiveDefiniteError(ValueError): ...
 
 def max_threads() -> int: ...
-def fit(X: F, y: F, s: F, theta0: F, C: float, intercept: bool, tol: float, max_iter: int, n_threads: int,
-        loss: int, loss_param: float, subsample: int = 0, linear: F = ...) -> Dict[str, Any]:
+def fit(X: XType, y: F, s: F, theta0: F, C: float, intercept: bool, tol: float, max_iter: int, n_threads: int,
+        loss: int, loss_param: float, subsample: int = 0, linear: F = ..., hessian_free: bool = False) -> Dict[str, Any]:
     """Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ + linearᵀθ (linear empty: no such term); keys theta, loss, objective,
-    grad, hessian, n_iter, converged, grad_norm, grad_scale, n_hessian, n_passes, n_warm_iter."""
-def loss_pass(X: F, y: F, s: F, theta: F, C: float, intercept: bool, want_hessian: bool, want_r: bool,
+    grad, hessian (absent when hessian_free), n_iter, converged, grad_norm, grad_scale, n_hessian, n_passes,
+    n_warm_iter, n_cg_iter."""
+def loss_pass(X: XType, y: F, s: F, theta: F, C: float, intercept: bool, want_hessian: bool, want_r: bool,
               want_h: bool, n_threads: int, loss: int, loss_param: float) -> Dict[str, Any]:
     """keys loss, objective, grad, and hessian / r / h when asked."""
-def predict(X: F, theta: F, intercept: bool, n_threads: int) -> F: ...
-def xtv(X: F, v: F, intercept: bool, n_threads: int) -> F: ...
-def weighted_gram(X: F, w: F, intercept: bool, n_threads: int) -> F: ...
-def scores(X: F, U: F, r: F, intercept: bool, n_threads: int) -> F: ...
-def hessian_matvec(X: F, h: F, reg: F, V: F, intercept: bool, n_threads: int) -> F: ...
-def cg_solve(X: F, h: F, reg: F, B: F, intercept: bool, tol: float, max_iter: int,
-             n_threads: int) -> Tuple[F, List[int], List[float]]: ...
-def evaluate_target(kind: int, X: F, theta: F, y: F, group: F, intercept: bool, n_threads: int,
+def predict(X: XType, theta: F, intercept: bool, n_threads: int) -> F: ...
+def xtv(X: XType, v: F, intercept: bool, n_threads: int) -> F: ...
+def weighted_gram(X: XType, w: F, intercept: bool, n_threads: int) -> F: ...
+def scores(X: XType, U: F, r: F, intercept: bool, n_threads: int) -> F: ...
+def hessian_matvec(X: XType, h: F, reg: F, V: F, intercept: bool, n_threads: int) -> F: ...
+def cg_solve(X: XType, h: F, reg: F, B: F, intercept: bool, tol: float, max_iter: int,
+             n_threads: int) -> Tuple[F, List[int], List[float], List[float]]:
+    """(U, iterations, relative residuals, condition estimates of the preconditioned H) per column."""
+def evaluate_target(kind: int, X: XType, theta: F, y: F, group: F, intercept: bool, n_threads: int,
                     loss: int, loss_param: float) -> Tuple[float, F]: ...
-def mirror_attack(X: F, theta: F, intercept: bool, factor: float, n_threads: int) -> F: ...
+def mirror_attack(X: XType, theta: F, intercept: bool, factor: float, n_threads: int) -> F: ...
 
 class Cholesky_f64:
     def __init__(self, H: F) -> None: ...

@@ -1,10 +1,12 @@
 """Input checks at the Python boundary: every array is validated and cast once here, so the compiled
-core only ever sees C-contiguous float32/float64 arrays of matching shapes."""
+core only ever sees C-contiguous float32/float64 arrays of matching shapes, or CSR matrices whose
+data is float32/float64 and whose indptr and indices share one dtype (int32 or int64)."""
 from __future__ import annotations
 
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 
 _FLOATS = (np.float32, np.float64)
 
@@ -17,9 +19,69 @@ def compute_dtype(X) -> np.dtype:
 
 def _reject_sparse(X, name):
     if hasattr(X, "tocsr") and hasattr(X, "nnz"):
-        raise TypeError(
-            f"{name}: scipy.sparse input is not supported yet; pass a dense array (e.g. {name}.toarray())"
-        )
+        raise TypeError(f"{name}: expected a dense 1-D array, got a scipy.sparse matrix; pass {name}.toarray().ravel()")
+
+
+def is_sparse(X) -> bool:
+    return sp.issparse(X)
+
+
+_INDEX_TYPES = (np.dtype(np.int32), np.dtype(np.int64))
+
+
+def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
+    """A scipy.sparse matrix as CSR ready for the compiled core, without densifying it.
+
+    A CSR matrix (``csr_matrix`` or ``csr_array``) whose data already has the compute dtype and whose
+    ``indptr``/``indices`` share an int32 or int64 dtype is used as is (no copy). Other formats (CSC,
+    COO, ...) are converted to CSR once, other dtypes are cast once: both copies, the input is never
+    modified. Unsorted indices, explicit zeros and duplicate entries (summed) are accepted as they are.
+    Checked: 2-D shape, numeric data, finite values, index ranges."""
+    if X.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D sparse matrix of shape (n_samples, n_features), got shape {X.shape}")
+    if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"{name}: expected a numeric sparse matrix, got dtype {X.dtype}")
+    if np.iscomplexobj(X.data if hasattr(X, "data") else np.empty(0, X.dtype)):
+        raise TypeError(f"{name}: complex values are not supported")
+    n, d = X.shape
+    if n == 0 or d == 0:
+        raise ValueError(f"{name}: expected at least one sample and one feature, got shape {X.shape}")
+    if n_features is not None and d != n_features:
+        raise ValueError(f"{name}: expected {n_features} features (as in training), got {d}")
+    dt = np.dtype(dtype) if dtype is not None else compute_dtype(X)
+    out = X if X.format == "csr" else X.tocsr()
+    idx_dt = out.indices.dtype
+    ready = (out.data.dtype == dt and out.indptr.dtype == idx_dt and idx_dt in _INDEX_TYPES
+             and out.data.flags.c_contiguous and out.indices.flags.c_contiguous and out.indptr.flags.c_contiguous)
+    if not ready:
+        idx_dt = np.result_type(out.indptr.dtype, out.indices.dtype)
+        if idx_dt not in _INDEX_TYPES:
+            idx_dt = np.dtype(np.int64)
+        out = sp.csr_matrix((np.ascontiguousarray(out.data, dtype=dt), np.ascontiguousarray(out.indices, dtype=idx_dt),
+                             np.ascontiguousarray(out.indptr, dtype=idx_dt)), shape=(n, d), copy=False)
+        if out.indptr.dtype != out.indices.dtype:  # scipy picks one index dtype for both; be sure
+            out.indptr = out.indptr.astype(np.int64)
+            out.indices = out.indices.astype(np.int64)
+    _check_csr_structure(out, name)
+    if out.data.size and not np.isfinite(out.data.sum(dtype=np.float64)):
+        bad = ~np.isfinite(out.data)
+        if bad.any():
+            k = int(np.argmax(bad))
+            row = int(np.searchsorted(out.indptr, k, side="right")) - 1
+            raise ValueError(f"{name} contains NaN or infinity (first at index ({row}, {int(out.indices[k])}))")
+    return out
+
+
+def _check_csr_structure(X, name):
+    n, d = X.shape
+    ip, ix = X.indptr, X.indices
+    if ip.ndim != 1 or ip.shape[0] != n + 1 or ip[0] != 0 or np.any(np.diff(ip) < 0):
+        raise ValueError(f"{name}: malformed CSR matrix (indptr must start at 0, be non-decreasing and have n_rows+1 entries)")
+    nnz = int(ip[-1])
+    if ix.shape[0] < nnz or X.data.shape[0] < nnz:
+        raise ValueError(f"{name}: malformed CSR matrix (indices/data shorter than indptr[-1] = {nnz})")
+    if nnz and (int(ix[:nnz].min()) < 0 or int(ix[:nnz].max()) >= d):
+        raise ValueError(f"{name}: malformed CSR matrix (column indices outside [0, {d}))")
 
 
 def _finite(a: np.ndarray, name: str) -> None:
@@ -31,9 +93,11 @@ def _finite(a: np.ndarray, name: str) -> None:
             raise ValueError(f"{name} contains NaN or infinity (first at index {tuple(int(i) for i in idx)})")
 
 
-def as_matrix(X, name: str = "X", dtype=None, n_features: int | None = None) -> np.ndarray:
-    """2-D, finite, C-contiguous float array (no copy when already so)."""
-    _reject_sparse(X, name)
+def as_matrix(X, name: str = "X", dtype=None, n_features: int | None = None):
+    """2-D, finite, C-contiguous float array (no copy when already so); a scipy.sparse matrix becomes
+    CSR (see :func:`as_csr`) and is never densified."""
+    if is_sparse(X):
+        return as_csr(X, name, dtype, n_features)
     if X is None:
         raise TypeError(f"{name}: expected a 2-D array of shape (n_samples, n_features), got None")
     arr = np.asarray(X)

@@ -13,11 +13,12 @@ from typing import Sequence, Union
 import numpy as np
 
 from . import _core, backend as _backend
-from ._validation import as_labels, as_matrix, as_sample_weight, as_vector, check_n_threads, check_positive
+from ._validation import (as_labels, as_matrix, as_sample_weight, as_vector, check_n_threads, check_positive,
+                          is_sparse)
+from ._solver_choice import auto_solver, available_memory, dense_hessian_bytes  # noqa: F401 (public here too)
 from .linear_model import check_model
 from .targets import Target, as_target
 
-_CG_AUTO_PARAMS = 4000
 
 
 class Influence:
@@ -26,9 +27,19 @@ class Influence:
     Parameters
     ----------
     model : fitted softunlearn model.
-    X, y, sample_weight : the training data the model was fitted on.
-    solver : "auto" (Cholesky up to 4,000 parameters, CG beyond), "cholesky" or "cg".
-    cg_tol : relative residual for CG (default 1e-10 in float64, 1e-5 in float32).
+    X, y, sample_weight : the training data the model was fitted on. X may be a scipy.sparse matrix
+        (CSR is used as is; other formats are converted to CSR once); it is never densified, and the
+        CG path never forms the p×p Hessian either.
+    solver : "auto", "cholesky" or "cg". "auto" (:func:`auto_solver`) takes Cholesky up to 4,000
+        parameters and CG beyond, and CG also when the dense path, (threads + 2)·p² numbers, would
+        take more than half of the available memory.
+    cg_tol : relative residual ‖G − HU‖/‖G‖ at which CG stops, per target (default 1e-10 in float64,
+        1e-5 in float32). How it bounds the score error: the error of U = H⁻¹G obeys
+        ‖U − U*‖ ≤ ‖H⁻¹‖·‖G − HU‖ ≤ cg_tol·‖G‖/λ_min(H), and scoreᵢ = rᵢ x̃ᵢᵀU, so
+        |Δscoreᵢ| ≤ |rᵢ|·‖x̃ᵢ‖·cg_tol·‖G‖/λ_min(H); relative to ‖U*‖ the error is at most κ(H)·cg_tol.
+        Without an intercept λ_min(H) ≥ 1 (the L2 term), so the bound holds with λ_min = 1. Practical
+        rule: for scores accurate to a relative ρ, take cg_tol ≈ ρ/κ(H); ``cg_info["condition_estimate"]``
+        reports an estimate of κ of the preconditioned system from the CG run itself.
     cg_max_iter : CG iteration cap (default 10·n_params, at least 100).
     reuse_hessian : reuse the Hessian the fit computed at θ̂ when X, y, sample_weight are the same objects
         and the recomputed gradient confirms it (one pass over X instead of a Hessian assembly).
@@ -41,6 +52,9 @@ class Influence:
     r : (n,) per-sample gradient scale, gᵢ = rᵢ x̃ᵢ.
     hessian : (p, p) ∇²J(θ̂) (assembled on first access in CG mode).
     grad_norm : ‖∇J(θ̂)‖_∞ on this data: near zero when θ̂ is the optimum the influence assumes.
+    cg_info : after a CG solve, per target column: "iterations", "residuals" (final ‖G − HU‖/‖G‖) and
+        "condition_estimate" (κ of the Jacobi-preconditioned H from the run's Lanczos coefficients; a
+        lower estimate). None in Cholesky mode.
     """
 
     def __init__(self, model, X, y, sample_weight=None, *, solver: str = "auto", cg_tol=None, cg_max_iter=None,
@@ -55,8 +69,13 @@ class Influence:
         self.y = as_labels(y, n, dt)
         self.sample_weight = as_sample_weight(sample_weight, n, dt)
         self.n_samples, self.n_params = n, self.model.theta_.shape[0]
-        # CG is CPU-only, so with solver="cg" "auto" means the CPU.
-        self.backend = _backend.resolve("cpu" if solver == "cg" and backend == "auto" else backend, n_samples=n,
+        # CG is CPU-only, so with solver="cg" "auto" means the CPU; so does a sparse X (the device kernels
+        # are dense) and a problem too large for a dense Hessian.
+        cpu_only = solver == "cg" or is_sparse(self.X) or (
+            solver == "auto" and auto_solver(self.n_params, dt, self._nt) == "cg")
+        if backend == "cuda" and is_sparse(self.X):
+            raise ValueError("backend: 'cuda' needs a dense X; scipy.sparse input runs on backend='cpu'")
+        self.backend = _backend.resolve("cpu" if cpu_only and backend == "auto" else backend, n_samples=n,
                                         n_params=self.n_params, loss_code=self.model._loss[0])
         self._dev = None
         if self.backend == "cuda":
@@ -64,7 +83,7 @@ class Influence:
                 raise ValueError("solver: 'cg' runs on the CPU backend only; use solver='cholesky' or backend='cpu'")
             solver = "cholesky"
             self._dev = _backend.cuda_data(self.X, self.y, self.sample_weight, self.model.fit_intercept)
-        self.solver = solver if solver != "auto" else ("cg" if self.n_params > _CG_AUTO_PARAMS else "cholesky")
+        self.solver = solver if solver != "auto" else auto_solver(self.n_params, dt, self._nt)
         self.cg_tol = (1e-10 if dt == np.float64 else 1e-5) if cg_tol is None else check_positive(cg_tol, "cg_tol")
         self.cg_max_iter = max(100, 10 * self.n_params) if cg_max_iter is None else int(cg_max_iter)
         self.cg_info = None
@@ -146,9 +165,10 @@ class Influence:
         if self._chol is not None:
             U = self._chol.solve(B)
         else:
-            U, its, res = _core.cg_solve(self.X, self._h, self._regulariser(), B, bool(self.model.fit_intercept),
-                                         self.model.dtype.type(self.cg_tol), self.cg_max_iter, self._nt)
-            self.cg_info = {"iterations": list(its), "residuals": list(res)}
+            U, its, res, cond = _core.cg_solve(self.X, self._h, self._regulariser(), B,
+                                               bool(self.model.fit_intercept), self.model.dtype.type(self.cg_tol),
+                                               self.cg_max_iter, self._nt)
+            self.cg_info = {"iterations": list(its), "residuals": list(res), "condition_estimate": list(cond)}
             if max(res, default=0.0) > self.cg_tol:
                 import warnings
                 warnings.warn(f"CG stopped at relative residual {max(res):.3g} > cg_tol={self.cg_tol:g} after "

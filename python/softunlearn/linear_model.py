@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
 
 from . import _core, backend as _backend
+from ._solver_choice import fit_hessian_free
 from ._validation import (
     as_labels,
     as_matrix,
@@ -29,6 +30,7 @@ from ._validation import (
     check_n_threads,
     check_positive,
     compute_dtype,
+    is_sparse,
 )
 
 _DEFAULT_TOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-7}
@@ -89,7 +91,8 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array of shape (n_samples, n_features); float32 stays float32, anything else float64.
+        X : array of shape (n_samples, n_features); float32 stays float32, anything else float64. A
+            scipy.sparse matrix is used as CSR (other formats converted once) and never densified.
         y : array of shape (n_samples,) with labels in {0, 1}.
         sample_weight : array of shape (n_samples,) of non-negative weights sᵢ, default all ones.
         theta0 : optional warm start (w, b) of length n_features + fit_intercept.
@@ -132,6 +135,13 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         be = _backend.resolve(getattr(self, "backend", "auto"), n_samples=n, n_params=p, loss_code=loss[0])
         # A cold start begins with a cheap fit on every 8th row (skipped when that is too few rows).
         lin = np.zeros(0, dtype=dt) if linear is None else np.ascontiguousarray(linear, dtype=dt)
+        hessian_free = fit_hessian_free(p, dt, nt)
+        if be == "cuda" and (is_sparse(Xc) or hessian_free):
+            # The device fit is dense with a dense Hessian: sparse X and very wide problems stay on the CPU.
+            if getattr(self, "backend", "auto") == "cuda":
+                raise ValueError("backend: 'cuda' needs a dense X and a dense Hessian that fits in memory; "
+                                 "use backend='cpu' for scipy.sparse X or very many features")
+            be = "cpu"
         if be == "cuda" and linear is not None:
             # The device fit has no linear term (objective perturbation is a CPU-only feature).
             if getattr(self, "backend", "auto") == "cuda":
@@ -142,7 +152,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
                 th0, dt.type(C), dt.type(tol), int(self.max_iter), loss[0], 8 if theta0 is None else 0)
         else:
             res = _core.fit(Xc, yc, sc, th0, dt.type(C), bool(self.fit_intercept), dt.type(tol),
-                            int(self.max_iter), nt, *loss, 8 if theta0 is None else 0, lin)
+                            int(self.max_iter), nt, *loss, 8 if theta0 is None else 0, lin, hessian_free)
         self.backend_ = be
         if not res["converged"]:
             warnings.warn(
@@ -154,10 +164,12 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             )
         self._set_theta(res["theta"], d)
         self.n_iter_ = int(res["n_iter"])
-        self.n_hessian_evals_ = int(res["n_hessian"])
+        self.n_hessian_evals_ = 0 if hessian_free else int(res["n_hessian"])
         self.converged_ = bool(res["converged"])
         self.objective_ = float(res["objective"])
-        self._fit_cache = _FitCache(res["hessian"], res["grad"] - lin if lin.size else res["grad"],
+        self.hessian_free_ = bool(hessian_free)
+        self._fit_cache = None if hessian_free else _FitCache(
+                                    res["hessian"], res["grad"] - lin if lin.size else res["grad"],
                                     float(res["grad_scale"]),
                                     (_ref(X), _ref(y), None if sample_weight is None else _ref(sample_weight)),
                                     np.random.default_rng().standard_normal(p).astype(dt))
@@ -176,7 +188,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         new = copy.copy(self)
         new._set_theta(np.array(theta, dtype=self.coef_.dtype), self.n_features_in_)
         new.__dict__.pop("_fit_cache", None)
-        for attr in ("n_iter_", "converged_", "objective_", "n_hessian_evals_", "backend_"):
+        for attr in ("n_iter_", "converged_", "objective_", "n_hessian_evals_", "backend_", "hessian_free_"):
             new.__dict__.pop(attr, None)
         return new
 
@@ -184,6 +196,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         # Binary classifiers with labels {0, 1}: scikit-learn's checks skip their multi-class cases.
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
+        tags.input_tags.sparse = True  # scipy.sparse X is used as CSR, never densified
         return tags
 
     def __getstate__(self):
@@ -268,6 +281,9 @@ class LogisticRegression(_LinearModel):
     objective_ : J at the solution;  theta_ : (w, b) as one vector;
     n_hessian_evals_ : Hessian assemblies the fit needed (later Newton steps reuse a factorisation).
     backend_ : "cpu" or "cuda", where the last fit ran.
+    hessian_free_ : True when the fit never formed the p×p Hessian (p > 20,000, or a dense Hessian would
+        not fit in half the available memory): its Newton steps were solved by preconditioned CG on
+        matrix-free products (:func:`softunlearn.influence.auto_solver`'s memory rule).
     """
 
     @property

@@ -16,6 +16,11 @@ Conventions (DESIGN.md section 1, the contract)
   ``loss="squared_hinge"`` (see :func:`loss_derivatives`); then ``p - y``
   reads ``l'(z)`` and ``p (1 - p)`` reads ``l''(z)`` throughout, except in
   the dp target, which is the mean of ``sigmoid(z)`` for every loss.
+* ``X`` may also be a scipy.sparse matrix (any format; copied to CSR): the
+  functions then use only sparse products ``X @ v``, ``X.T @ v`` and row
+  scalings, never a dense copy of X (except :func:`hessian_einsum`, the
+  deliberately naive baseline, and :func:`mirror_attack`, whose points are
+  dense).
 * Objective (scikit-learn's convention)::
 
       J(theta) = 1/2 ||w||^2 + C * sum_i s_i * l(z_i, y_i)
@@ -52,6 +57,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse
 
 __all__ = [
     "augment",
@@ -91,6 +97,10 @@ SOFT_SCHEMES = ("2.0", "2.1", "2.2", "2.3", "auto")
 
 
 def _as_2d(X, name="X"):
+    if scipy.sparse.issparse(X):
+        # Sparse designs stay sparse: everything below touches X only through X @ v, X.T @ v, row
+        # scaling and row selection. The CSR copy sums duplicate entries, as scipy's arithmetic does.
+        return scipy.sparse.csr_matrix(X, dtype=np.float64, copy=True)
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (n, d); got shape {X.shape}")
@@ -109,6 +119,17 @@ def _weights(sample_weight, n):
     if sample_weight is None:
         return np.ones(n)
     return _as_1d(sample_weight, n, "sample_weight")
+
+
+def _scale_rows(Xa, d):
+    """diag(d) Xa, for a dense or sparse Xa."""
+    if scipy.sparse.issparse(Xa):
+        return scipy.sparse.diags(d) @ Xa
+    return Xa * d[:, None]
+
+
+def _dense(A):
+    return A.toarray() if scipy.sparse.issparse(A) else np.asarray(A)
 
 
 def _split_theta(theta, fit_intercept):
@@ -145,9 +166,12 @@ def _check_theta(theta, Xa):
 def augment(X, fit_intercept):
     """Augmented design matrix ``X~ = [X, 1]`` if ``fit_intercept`` else ``X``.
 
-    Always returns a new float64 array of shape (n, d + fit_intercept).
+    Always returns a new float64 array of shape (n, d + fit_intercept); a new CSR matrix when X is
+    scipy.sparse.
     """
     X = _as_2d(X)
+    if scipy.sparse.issparse(X):
+        return scipy.sparse.hstack([X, np.ones((X.shape[0], 1))], format="csr") if fit_intercept else X
     if fit_intercept:
         return np.hstack([X, np.ones((X.shape[0], 1))])
     return np.array(X, dtype=np.float64, copy=True)
@@ -251,7 +275,7 @@ def hessian(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None, loss="lo
     s = _weights(sample_weight, Xa.shape[0])
     yy = np.zeros(Xa.shape[0]) if (y is None and loss == "logistic") else _as_1d(y, Xa.shape[0], "y")
     d = C * s * loss_derivatives(Xa @ theta, yy, loss, temperature)[2]
-    H = (Xa * d[:, None]).T @ Xa
+    H = _dense(Xa.T @ _scale_rows(Xa, d))
     H = 0.5 * (H + H.T)  # exact symmetry
     H[np.diag_indices_from(H)] += _penalty_mask(Xa.shape[1], fit_intercept)
     return H
@@ -264,7 +288,7 @@ def hessian_einsum(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None, l
     ``np.einsum('ni,nj->nij')``, scales each by ``C s_i p_i (1-p_i)`` and sums
     over samples.  O(n p^2) memory: this is the "official pipeline" baseline.
     """
-    Xa = augment(X, fit_intercept)
+    Xa = _dense(augment(X, fit_intercept))
     theta = _check_theta(theta, Xa)
     s = _weights(sample_weight, Xa.shape[0])
     yy = np.zeros(Xa.shape[0]) if (y is None and loss == "logistic") else _as_1d(y, Xa.shape[0], "y")
@@ -316,7 +340,7 @@ def fit(X, y, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e
         r = s * d1
         g = mask * th + C * (Xa.T @ r)
         floor = 16.0 * np.finfo(float).eps * (
-            np.max(np.abs(mask * th), initial=0.0) + C * np.max(np.abs(r) @ np.abs(Xa), initial=0.0)
+            np.max(np.abs(mask * th), initial=0.0) + C * np.max(abs(Xa).T @ np.abs(r), initial=0.0)
         )
         return g, d2, floor
 
@@ -328,7 +352,7 @@ def fit(X, y, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e
         if gnorm <= threshold or gnorm <= floor:
             return theta
         d = C * s * d2
-        H = (Xa * d[:, None]).T @ Xa + np.diag(mask)
+        H = _dense(Xa.T @ _scale_rows(Xa, d)) + np.diag(mask)
         try:
             step = np.linalg.solve(H, -g)
         except np.linalg.LinAlgError:
@@ -365,7 +389,7 @@ def per_sample_gradients(theta, X, y, C=1.0, fit_intercept=True, sample_weight=N
     y = _as_1d(y, Xa.shape[0], "y")
     s = _weights(sample_weight, Xa.shape[0])
     dl = loss_derivatives(Xa @ theta, y, loss, temperature)[1]
-    return (C * s * dl)[:, None] * Xa
+    return _scale_rows(Xa, C * s * dl)  # sparse when X is
 
 
 # ---------------------------------------------------------------------------
@@ -379,7 +403,7 @@ def mirror_attack(X, theta, fit_intercept=True, factor=1.3):
     ``x_adv = x - factor * (w.x + b) / ||w||^2 * w``.  With factor = 1 the
     point lands on the boundary; 1.3 overshoots it by 30%.  Returns (n, d).
     """
-    X = _as_2d(X)
+    X = _dense(_as_2d(X))  # the attacked points are dense even for a sparse X
     w, b = _split_theta(theta, fit_intercept)
     if w.shape[0] != X.shape[1]:
         raise ValueError(f"theta does not match X: w has {w.shape[0]} entries, X has {X.shape[1]} columns")
@@ -464,7 +488,7 @@ def target_gradient(kind, theta, X, y=None, s=None, fit_intercept=True, loss="lo
     if kind in ("utility", "robustness"):
         return Xa.T @ loss_derivatives(z, y, loss, temperature)[1]
     dh = p * (1.0 - p) if kind == "dp" else loss_derivatives(z, y, loss, temperature)[1]  # d h(z) / d z
-    return sum(coef * np.mean(dh[m, None] * Xa[m], axis=0) for coef, m in groups)
+    return sum(coef * (Xa[m].T @ dh[m]) / np.count_nonzero(m) for coef, m in groups)
 
 
 # ---------------------------------------------------------------------------

@@ -15,8 +15,9 @@
 
 namespace softunlearn {
 
-template <class T> struct Problem {
-  Design<T> design;
+// `Dsn` is the design type: Design<T> (dense, row-major) or CsrDesign<T, I> (sparse.hpp).
+template <class T, class Dsn = Design<T>> struct Problem {
+  Dsn design;
   VecRef<T> y;
   VecRef<T> s;  // sample weights; empty means all ones
   T C;
@@ -30,10 +31,11 @@ template <class T> struct PassResult {
   T objective = 0;
   Vec<T> grad;   // ∇J = C X̃ᵀ(s ⊙ ℓ') + Rθ
   Mat<T> H;      // ∇²J = C X̃ᵀ diag(s ⊙ ℓ'') X̃ + R  (empty unless requested)
+  Vec<T> h;      // C s ⊙ ℓ''(z): set by Hessian-free Newton passes instead of H
 };
 
 // R = diag(1, …, 1, 0): the intercept is not penalised.
-template <class T> Vec<T> regulariser_diagonal(const Design<T>& D) {
+template <class Dsn, class T = typename Dsn::Scalar> Vec<T> regulariser_diagonal(const Dsn& D) {
   Vec<T> r = Vec<T>::Ones(D.params());
   if (D.intercept) r(D.features()) = T(0);
   return r;
@@ -41,15 +43,18 @@ template <class T> Vec<T> regulariser_diagonal(const Design<T>& D) {
 
 // One pass over X at θ. Optionally writes r = C s ⊙ ℓ'(z) (the per-sample gradient scale: sample i's
 // gradient is rᵢ x̃ᵢ) and h = C s ⊙ ℓ''(z) (the Hessian weights).
-template <class T, class Loss>
-PassResult<T> loss_pass(const Problem<T>& P, const VecRef<T>& theta, bool want_hessian, T* r_out, T* h_out,
+template <class T, class Loss, class Dsn>
+PassResult<T> loss_pass(const Problem<T, Dsn>& P, const VecRef<T>& theta, bool want_hessian, T* r_out, T* h_out,
                         int n_threads, const Loss& loss_fn) {
-  const Design<T>& D = P.design;
+  const Dsn& D = P.design;
   const Index p = D.params(), d = D.features();
-  const Index block = want_hessian ? gram_block_rows<T>(p) : kStreamBlock;
+  const Index block = want_hessian ? gram_block_rows(D) : kStreamBlock;
   const int nt = used_threads(D.rows(), block, resolve_threads(n_threads));
   std::vector<Vec<T>> grad(nt, Vec<T>::Zero(p));
-  std::vector<Mat<T>> hess(want_hessian ? nt : 0, Mat<T>::Zero(p, p));
+  // Not `hess(want_hessian ? nt : 0, Mat<T>::Zero(p, p))`: that materialises a p×p prototype even
+  // for zero copies, which is gigabytes once p reaches tens of thousands (the Hessian-free path).
+  std::vector<Mat<T>> hess;
+  if (want_hessian) hess.assign(nt, Mat<T>::Zero(p, p));
   std::vector<RowMat<T>> work(nt);
   std::vector<T> loss(nt, T(0));
   for_row_blocks(D.rows(), block, nt, [&](int t, Index b, Index e) {
@@ -87,7 +92,7 @@ PassResult<T> loss_pass(const Problem<T>& P, const VecRef<T>& theta, bool want_h
   if (want_hessian) {
     for (int t = 1; t < nt; ++t) hess[0] += hess[t];
     out.H = std::move(hess[0]);
-    symmetrize_from_lower(out.H);
+    finish_gram(D, out.H);
     out.H.diagonal().head(d).array() += T(1);
   }
   return out;
@@ -100,7 +105,7 @@ PassResult<T> loss_pass(const Problem<T>& P, const VecRef<T>& theta, bool want_h
 // and bounded (its b-part is then ~0 and the line search does the rest). Curvature above that is left
 // alone, so ordinary fits are unaffected. Only the step's copy is damped; the Hessian returned at θ̂
 // never is.
-template <class T> std::unique_ptr<Cholesky<T>> newton_factor(const Mat<T>& H, const Design<T>& D) {
+template <class T, class Dsn> std::unique_ptr<Cholesky<T>> newton_factor(const Mat<T>& H, const Dsn& D) {
   const Index d = D.features();
   if (D.intercept) {
     const T eps = std::numeric_limits<T>::epsilon();
@@ -125,6 +130,7 @@ template <class T> struct FitResult {
   int n_passes = 0;
   int n_warm_iter = 0;  // Newton iterations of the subsample warm start
   std::shared_ptr<const Cholesky<T>> factor;  // the last factorisation a step used (empty if none)
+  int n_cg_iter = 0;    // CG iterations of a Hessian-free fit
 };
 
 // Damped Newton with lagged Hessians. Stops when ‖∇J‖_∞ ≤ tol · max(1, C Σ sᵢ), a scale that does not
@@ -136,21 +142,26 @@ template <class T> struct FitResult {
 // the influence step reuses it. The full step is tried first with the pass it needs anyway, so a
 // line search costs nothing unless the full step fails Armijo.
 //
+// `hessian_free` solves each Newton system by Jacobi-preconditioned CG on the matrix-free product
+// H·v = C X̃ᵀ(h ⊙ X̃v) + Rv (truncated Newton; CG stops at relative residual min(0.5, ‖∇J‖∞/scale), which
+// keeps Newton's quadratic convergence, so the last step lands well inside the tolerance as a dense
+// step does), for p too large for a dense p×p Hessian; no Hessian is returned then.
+//
 // `subsample` = k > 1 starts from a loose fit on every k-th row (C scaled by the weight ratio so both
 // objectives weigh data alike): the far-from-optimum iterations, where Newton needs a fresh Hessian
 // every step, then cost 1/k of a full pass, and the full data needs only the final quadratic steps.
-template <class T, class Loss>
-FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int max_iter, int n_threads,
-                        const Loss& loss_fn, Index subsample = 0, bool final_hessian = true) {
-  const Design<T>& D = P.design;
+template <class T, class Loss, class Dsn>
+FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol, int max_iter, int n_threads,
+                        const Loss& loss_fn, Index subsample = 0, bool final_hessian = true,
+                        bool hessian_free = false) {
+  const Dsn& D = P.design;
   const T eps = std::numeric_limits<T>::epsilon();
   FitResult<T> res;
   res.theta = theta0;
   const Index m = subsample > 1 ? D.rows() / subsample : 0;
   std::shared_ptr<const Cholesky<T>> warm_factor;
   if (m >= std::max<Index>(2000, 20 * D.params())) {
-    const Eigen::Map<const RowMat<T>, 0, Eigen::OuterStride<>> Xs(D.X.data(), m, D.features(),
-                                                                     Eigen::OuterStride<>(subsample * D.X.outerStride()));
+    const auto sub = subsample_rows(D, subsample, m);
     Vec<T> ys(m), ss(P.s.size() ? m : 0);
     for (Index i = 0; i < m; ++i) {
       ys(i) = P.y(i * subsample);
@@ -158,9 +169,10 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
     }
     const T full = P.weight_sum(), part = ss.size() ? ss.sum() : T(m);
     if (full > T(0) && part > T(0)) {
-      const Problem<T> Ps{{Xs, D.intercept}, ys, ss, P.C * full / part, P.linear};
+      const Problem<T, Dsn> Ps{sub.design, ys, ss, P.C * full / part, P.linear};
       try {
-        FitResult<T> warm = newton_fit<T, Loss>(Ps, theta0, std::sqrt(tol), max_iter, n_threads, loss_fn, 0, false);
+        FitResult<T> warm =
+            newton_fit<T, Loss>(Ps, theta0, std::sqrt(tol), max_iter, n_threads, loss_fn, 0, false, hessian_free);
         res.theta = warm.theta;
         res.n_warm_iter = warm.n_iter;
         warm_factor = std::move(warm.factor);
@@ -173,8 +185,13 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
   auto pass = [&](const Vec<T>& th, bool hessian) {
     ++res.n_passes;
     res.n_hessian += hessian;
-    return loss_pass<T, Loss>(P, th, hessian, nullptr, nullptr, n_threads, loss_fn);
+    if (!hessian_free) return loss_pass<T, Loss>(P, th, hessian, nullptr, nullptr, n_threads, loss_fn);
+    Vec<T> h(D.rows());
+    PassResult<T> r = loss_pass<T, Loss>(P, th, false, nullptr, h.data(), n_threads, loss_fn);
+    r.h = std::move(h);
+    return r;
   };
+  const Vec<T> reg = regulariser_diagonal(D);
   // The warm start's last factorisation is of the subsample Hessian with C rescaled: an estimate of
   // the full Hessian good to ~√(p/m), so the first full-data steps can be chord steps with it, each a
   // gradient pass instead of a Hessian assembly.
@@ -191,11 +208,20 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
       break;
     }
     if (res.n_iter >= max_iter) break;
-    if (cur.H.size()) chol = newton_factor(cur.H, D);
-    const Vec<T> dir = -chol->solve(cur.grad);
+    Vec<T> dir;
+    if (hessian_free) {
+      const T eta = std::min(T(0.5), res.grad_norm / res.grad_scale);
+      CGResult<T> cg = cg_solve(D, VecRef<T>(cur.h), VecRef<T>(reg), MatIn<T>(cur.grad), eta,
+                                int(std::max<Index>(100, 10 * D.params())), n_threads);
+      res.n_cg_iter += cg.iterations[0];
+      dir = -cg.X.col(0);
+    } else {
+      if (cur.H.size()) chol = newton_factor(cur.H, D);
+      dir = -chol->solve(cur.grad);
+    }
     const T slope = cur.grad.dot(dir);
     if (!(slope < T(0))) break;  // no descent direction left at working precision
-    const bool lag = cur.H.size() ? ratio < T(0.05) : (chord && ratio < T(0.1));
+    const bool lag = !hessian_free && (cur.H.size() ? ratio < T(0.05) : (chord && ratio < T(0.1)));
     // Rounding makes J flat near the optimum; without this slack a perfect step could be refused.
     const T slack = T(64) * eps * (std::abs(cur.objective) + T(1));
     Vec<T> trial = res.theta + dir;
@@ -219,13 +245,13 @@ FitResult<T> newton_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
       trial = res.theta + alpha * dir;
       next = pass(trial, true);
     }
-    chord = next.H.size() == 0;
+    chord = !hessian_free && next.H.size() == 0;
     prev_gn = res.grad_norm;
     res.theta = std::move(trial);
     cur = std::move(next);
     ++res.n_iter;
   }
-  if (final_hessian && !cur.H.size()) cur = pass(res.theta, true);
+  if (final_hessian && !hessian_free && !cur.H.size()) cur = pass(res.theta, true);
   res.at_optimum = std::move(cur);
   res.factor = std::move(chol);
   return res;

@@ -1,12 +1,15 @@
 // Row-block kernels on the implicit design matrix X̃ = [X, 1]. Each has a block form (rows [b, e))
 // that a distributed engine can map over partitions and sum, and a whole-matrix form that runs the
 // same block form under one static schedule with per-thread accumulators.
+// The block forms here are for a dense Design<T>; sparse.hpp overloads them for a CSR design, and the
+// whole-matrix forms (templated on the design type `Dsn`) serve both.
 #pragma once
 
 #include <cmath>
 #include <vector>
 
 #include "parallel.hpp"
+#include "sparse.hpp"
 #include "types.hpp"
 
 namespace softunlearn {
@@ -29,8 +32,8 @@ void predict_block(const Design<T>& D, const VecRef<T>& theta, Index b, Index e,
   if (D.intercept) z.array() += theta(d);
 }
 
-template <class T>
-void predict(const Design<T>& D, const VecRef<T>& theta, VecOut<T> z, int n_threads) {
+template <class Dsn, class T = typename Dsn::Scalar>
+void predict(const Dsn& D, const VecRef<T>& theta, VecOut<T> z, int n_threads) {
   for_row_blocks(D.rows(), kStreamBlock, resolve_threads(n_threads), [&](int, Index b, Index e) {
     predict_block(D, theta, b, e, z.segment(b, e - b));
   });
@@ -44,8 +47,8 @@ void xtv_block(const Design<T>& D, const V& v, Index b, Index e, VecOut<T> acc) 
   if (D.intercept) acc(d) += v.sum();
 }
 
-template <class T>
-Vec<T> xtv(const Design<T>& D, const VecRef<T>& v, int n_threads) {
+template <class Dsn, class T = typename Dsn::Scalar>
+Vec<T> xtv(const Dsn& D, const VecRef<T>& v, int n_threads) {
   const int nt = used_threads(D.rows(), kStreamBlock, resolve_threads(n_threads));
   std::vector<Vec<T>> acc(nt, Vec<T>::Zero(D.params()));
   for_row_blocks(D.rows(), kStreamBlock, nt, [&](int t, Index b, Index e) {
@@ -83,10 +86,17 @@ template <class T> void symmetrize_from_lower(Mat<T>& H) {
   H.template triangularView<Eigen::StrictlyUpper>() = H.transpose();
 }
 
+// The summed gram_block accumulators → the full symmetric matrix.
+template <class T> void finish_gram(const Design<T>&, Mat<T>& H) { symmetrize_from_lower(H); }
+
+// Rows per Hessian block: the dense SYRK wants ~1 MiB of rows; a sparse row costs nnzᵢ² regardless.
+template <class T> Index gram_block_rows(const Design<T>& D) { return gram_block_rows<T>(D.params()); }
+template <class T, class I> Index gram_block_rows(const CsrDesign<T, I>&) { return 1024; }
+
 // X̃ᵀ diag(w) X̃, full symmetric p×p.
-template <class T>
-Mat<T> weighted_gram(const Design<T>& D, const VecRef<T>& w, int n_threads) {
-  const Index p = D.params(), block = gram_block_rows<T>(p);
+template <class Dsn, class T = typename Dsn::Scalar>
+Mat<T> weighted_gram(const Dsn& D, const VecRef<T>& w, int n_threads) {
+  const Index p = D.params(), block = gram_block_rows(D);
   const int nt = used_threads(D.rows(), block, resolve_threads(n_threads));
   std::vector<Mat<T>> acc(nt, Mat<T>::Zero(p, p));
   std::vector<RowMat<T>> work(nt);
@@ -94,7 +104,7 @@ Mat<T> weighted_gram(const Design<T>& D, const VecRef<T>& w, int n_threads) {
     gram_block(D, w.segment(b, e - b), b, e, work[t], acc[t]);
   });
   for (int t = 1; t < nt; ++t) acc[0] += acc[t];
-  symmetrize_from_lower(acc[0]);
+  finish_gram(D, acc[0]);
   return std::move(acc[0]);
 }
 
@@ -119,11 +129,42 @@ void scores_block(const Design<T>& D, const Mat<T>& U, const VecRef<T>& r, Index
   out.array().colwise() *= r.segment(b, e - b).array();
 }
 
-template <class T>
-void scores(const Design<T>& D, const Mat<T>& U, const VecRef<T>& r, RowMatOut<T> out, int n_threads) {
+template <class Dsn, class T = typename Dsn::Scalar>
+void scores(const Dsn& D, const Mat<T>& U, const VecRef<T>& r, RowMatOut<T> out, int n_threads) {
   for_row_blocks(D.rows(), kStreamBlock, resolve_threads(n_threads), [&](int, Index b, Index e) {
     scores_block(D, U, r, b, e, out.middleRows(b, e - b));
   });
+}
+
+// acc += X̃[b:e]ᵀ diag(h[b:e]) X̃[b:e] V: one block of the matrix-free Hessian product; Z is workspace.
+template <class T>
+void hessian_matvec_block(const Design<T>& D, const VecRef<T>& h, const Mat<T>& V, Index b, Index e, Mat<T>& Z,
+                          Mat<T>& acc) {
+  const Index d = D.features();
+  Z.noalias() = D.X.middleRows(b, e - b) * V.topRows(d);
+  if (D.intercept) Z.rowwise() += V.row(d);
+  Z.array().colwise() *= h.segment(b, e - b).array();
+  acc.topRows(d).noalias() += D.X.middleRows(b, e - b).transpose() * Z;
+  if (D.intercept) acc.row(d) += Z.colwise().sum();
+}
+
+// acc += diag(X̃[b:e]ᵀ diag(h[b:e]) X̃[b:e]) (the Jacobi preconditioner)
+template <class T> void hessian_diagonal_block(const Design<T>& D, const VecRef<T>& h, Index b, Index e, Vec<T>& acc) {
+  const Index d = D.features();
+  acc.head(d).noalias() += D.X.middleRows(b, e - b).array().square().matrix().transpose() * h.segment(b, e - b);
+  if (D.intercept) acc(d) += h.segment(b, e - b).sum();
+}
+
+template <class T, class Row> void densify_row(const Design<T>& D, Index i, Row&& row) { row += D.X.row(i); }
+
+// Every k-th row (the subsample warm start of newton_fit): a strided view, no copy.
+template <class T> struct DenseSubsample {
+  Design<T> design;
+};
+template <class T> DenseSubsample<T> subsample_rows(const Design<T>& D, Index step, Index m) {
+  const Eigen::Map<const RowMat<T>, 0, Eigen::OuterStride<>> Xs(D.X.data(), m, D.features(),
+                                                                   Eigen::OuterStride<>(step * D.X.outerStride()));
+  return {{Xs, D.intercept}};
 }
 
 }  // namespace softunlearn

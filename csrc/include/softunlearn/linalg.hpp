@@ -51,41 +51,52 @@ template <class T> struct CGResult {
   Mat<T> X;
   std::vector<int> iterations;
   std::vector<T> residuals;  // final ‖b − H x‖ / ‖b‖ per column
+  std::vector<T> condition;  // κ estimate of the preconditioned system per column (0 if < 2 iterations)
 };
 
+// CG's coefficients define the Lanczos tridiagonal of the preconditioned operator M⁻¹H; the ratio of
+// its extreme eigenvalues (Ritz values) estimates κ(M⁻¹H) from below, at O(k²) cost.
+template <class T> T lanczos_condition(const std::vector<T>& alpha, const std::vector<T>& beta) {
+  const Index k = Index(alpha.size());
+  if (k < 2) return T(0);
+  Vec<double> diag(k), sub(k - 1);
+  for (Index j = 0; j < k; ++j) {
+    diag(j) = 1.0 / double(alpha[j]) + (j ? double(beta[j - 1]) / double(alpha[j - 1]) : 0.0);
+    if (j + 1 < k) sub(j) = std::sqrt(std::max(0.0, double(beta[j]))) / double(alpha[j]);
+  }
+  Eigen::SelfAdjointEigenSolver<Mat<double>> es;
+  es.computeFromTridiagonal(diag, sub, Eigen::EigenvaluesOnly);
+  const auto& ev = es.eigenvalues();
+  return ev(0) > 0 ? T(ev(k - 1) / ev(0)) : std::numeric_limits<T>::infinity();
+}
+
 // H = X̃ᵀ diag(h) X̃ + diag(reg); h already carries C and the sample weights. H V for all k columns
-// in one pass over X.
-template <class T>
-Mat<T> hessian_matvec(const Design<T>& D, const VecRef<T>& h, const VecRef<T>& reg, const Mat<T>& V, int n_threads) {
-  const Index p = D.params(), k = V.cols(), d = D.features();
+// in one pass over X, dense or CSR.
+template <class Dsn, class T = typename Dsn::Scalar>
+Mat<T> hessian_matvec(const Dsn& D, const VecRef<T>& h, const VecRef<T>& reg, const Mat<T>& V, int n_threads) {
+  const Index p = D.params(), k = V.cols();
   const int nt = used_threads(D.rows(), kStreamBlock, resolve_threads(n_threads));
   std::vector<Mat<T>> acc(nt, Mat<T>::Zero(p, k));
   std::vector<Mat<T>> Zs(nt);
   for_row_blocks(D.rows(), kStreamBlock, nt, [&](int t, Index b, Index e) {
-    Mat<T>& Z = Zs[t];
-    Z.noalias() = D.X.middleRows(b, e - b) * V.topRows(d);
-    if (D.intercept) Z.rowwise() += V.row(d);
-    Z.array().colwise() *= h.segment(b, e - b).array();
-    acc[t].topRows(d).noalias() += D.X.middleRows(b, e - b).transpose() * Z;
-    if (D.intercept) acc[t].row(d) += Z.colwise().sum();
+    hessian_matvec_block(D, h, V, b, e, Zs[t], acc[t]);
   });
   for (int t = 1; t < nt; ++t) acc[0] += acc[t];
   acc[0] += reg.asDiagonal() * V;
   return std::move(acc[0]);
 }
 
-template <class T>
-CGResult<T> cg_solve(const Design<T>& D, const VecRef<T>& h, const VecRef<T>& reg, const MatIn<T>& B,
+template <class Dsn, class T = typename Dsn::Scalar>
+CGResult<T> cg_solve(const Dsn& D, const VecRef<T>& h, const VecRef<T>& reg, const MatIn<T>& B,
                      T tol, int max_iter, int n_threads) {
-  const Index p = D.params(), k = B.cols(), d = D.features();
+  const Index p = D.params(), k = B.cols();
   // Jacobi preconditioner: diag(H) = Σ hᵢ x̃ᵢ² + reg.
   Vec<T> diag = reg;
   {
     const int nt = used_threads(D.rows(), kStreamBlock, resolve_threads(n_threads));
     std::vector<Vec<T>> acc(nt, Vec<T>::Zero(p));
     for_row_blocks(D.rows(), kStreamBlock, nt, [&](int t, Index b, Index e) {
-      acc[t].head(d).noalias() += D.X.middleRows(b, e - b).array().square().matrix().transpose() * h.segment(b, e - b);
-      if (D.intercept) acc[t](d) += h.segment(b, e - b).sum();
+      hessian_diagonal_block(D, h, b, e, acc[t]);
     });
     for (auto& a : acc) diag += a;
   }
@@ -100,6 +111,8 @@ CGResult<T> cg_solve(const Design<T>& D, const VecRef<T>& h, const VecRef<T>& re
   res.X = Mat<T>::Zero(p, k);
   res.iterations.assign(k, 0);
   res.residuals.assign(k, T(0));
+  res.condition.assign(k, T(0));
+  std::vector<std::vector<T>> alphas(k), betas(k);
   Mat<T> R = B, Z = Minv.asDiagonal() * R, P = Z;
   Vec<T> rz = (R.cwiseProduct(Z)).colwise().sum().transpose();
   Vec<T> bnorm = B.colwise().norm().transpose();
@@ -116,6 +129,7 @@ CGResult<T> cg_solve(const Design<T>& D, const VecRef<T>& h, const VecRef<T>& re
     for (Index j = 0; j < k; ++j) {
       if (!active[j]) continue;
       const T alpha = rz(j) / P.col(j).dot(HP.col(j));
+      alphas[j].push_back(alpha);
       res.X.col(j) += alpha * P.col(j);
       R.col(j) -= alpha * HP.col(j);
       res.iterations[j] = it + 1;
@@ -126,10 +140,12 @@ CGResult<T> cg_solve(const Design<T>& D, const VecRef<T>& h, const VecRef<T>& re
       }
       Z.col(j) = Minv.cwiseProduct(R.col(j));
       const T rz_new = R.col(j).dot(Z.col(j));
+      betas[j].push_back(rz_new / rz(j));
       P.col(j) = Z.col(j) + (rz_new / rz(j)) * P.col(j);
       rz(j) = rz_new;
     }
   }
+  for (Index j = 0; j < k; ++j) res.condition[j] = lanczos_condition(alphas[j], betas[j]);
   return res;
 }
 

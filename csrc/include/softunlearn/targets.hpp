@@ -23,8 +23,8 @@ template <class T> struct TargetValue {
 // (robustness is utility on the fixed adversarial set.) ℓ is the model's own loss, so utility, EOP
 // and robustness of an SVM use the SVM loss. DP stays on σ(z) for every loss: a smooth, bounded
 // stand-in for the positive rate 1[z > 0] that fairlearn's label gap measures (see targets.py).
-template <class T, class Loss>
-TargetValue<T> evaluate_target(TargetKind kind, const Design<T>& D, const VecRef<T>& theta, const VecRef<T>& y,
+template <class T, class Loss, class Dsn>
+TargetValue<T> evaluate_target(TargetKind kind, const Dsn& D, const VecRef<T>& theta, const VecRef<T>& y,
                                const VecRef<T>& group, int n_threads, const Loss& loss_fn) {
   const Index n = D.rows();
   Vec<T> z(n);
@@ -64,16 +64,20 @@ TargetValue<T> evaluate_target(TargetKind kind, const Design<T>& D, const VecRef
   return out;
 }
 
-// The mirror attack: xᵃ = x − factor · (wᵀx + b)/‖w‖² · w, computed once from θ̂.
-template <class T>
-RowMat<T> mirror_attack(const Design<T>& D, const VecRef<T>& theta, T factor, int n_threads) {
+// The mirror attack: xᵃ = x − factor · (wᵀx + b)/‖w‖² · w, computed once from θ̂. The points are
+// dense even for a sparse X (every coordinate moves along w).
+template <class Dsn, class T = typename Dsn::Scalar>
+RowMat<T> mirror_attack(const Dsn& D, const VecRef<T>& theta, T factor, int n_threads) {
   const Index d = D.features();
   const T wn = theta.head(d).squaredNorm();
   if (!(wn > T(0))) throw std::invalid_argument("the mirror attack needs a non-zero weight vector w");
   Vec<T> z(D.rows());
   predict(D, theta, z, n_threads);
-  RowMat<T> Xa = D.X;
-  Xa.noalias() -= (z * (factor / wn)) * theta.head(d).transpose();
+  RowMat<T> Xa(D.rows(), d);
+  Xa.noalias() = -(z * (factor / wn)) * theta.head(d).transpose();
+  for_row_blocks(D.rows(), kStreamBlock, resolve_threads(n_threads), [&](int, Index b, Index e) {
+    for (Index i = b; i < e; ++i) densify_row(D, i, Xa.row(i));
+  });
   return Xa;
 }
 

@@ -24,12 +24,16 @@ template <class T> using MatIn = typename Identity<Eigen::Ref<const Mat<T>>>::ty
 
 // The design matrix X̃ = [X, 1] is never formed: kernels take X and this flag.
 template <class T> struct Design {
+  using Scalar = T;
   MatRef<T> X;
   bool intercept;
   Index rows() const { return X.rows(); }
   Index features() const { return X.cols(); }
   Index params() const { return X.cols() + (intercept ? 1 : 0); }
 };
+
+// Deduces T from the exact Ref type the bindings receive (MatRef itself is non-deduced).
+template <class T> Design<T> make_design(const Eigen::Ref<const RowMat<T>>& X, bool intercept) { return {X, intercept}; }
 
 // Raised when a Hessian is not positive definite; `index` is the first failing pivot.
 struct NotPositiveDefinite : std::runtime_error {
