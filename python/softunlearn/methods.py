@@ -8,7 +8,7 @@ need the factorised Hessian do not assemble it again. :class:`~softunlearn.SoftU
 
 ``"iterated"`` (:func:`softunlearn.iterated_soft_weights`) is not in this table: it does not apply a given ε
 but re-solves the weight QP at every step, so it needs the target, the utility and Δ. SoftUnlearner and the
-CLI accept it as a method name (``METHOD_NAMES``) and use one of the table's entries as its inner update.
+CLI accept it as a method name (:func:`method_names`) and use one of the table's entries as its inner update.
 """
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ def _dvwu(model, X, y, eps, *, influence, sample_weight=None, **options):
     # Data value-weighted certified update (softunlearn.dvwu); options: Xv, yv (or values), kappa,
     # mapping, and certified_update's options.
     return dvwu_update(model, X, y, eps, sample_weight=sample_weight, influence=influence, **options)
+
+
 def _finetune(model, X, y, eps, *, influence, sample_weight=None, **options):
     return finetune(model, X, y, eps, sample_weight=sample_weight, **options)
 
