@@ -86,6 +86,19 @@ def test_run_iterated_and_method_options(tmp_path):
     assert r.returncode == 0, r.stderr
 
 
+def test_run_svm_model(tmp_path):
+    r = cli("run", *SMALL, "--model", "smooth_hinge", "--temperature", "0.25", "--method", "refit",
+            "--out", str(tmp_path), "--json", "--no-plots")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["config"]["model"] == "smooth_hinge" and rep["config"]["temperature"] == 0.25
+    soft, orig = rep["metrics"]["soft"], rep["metrics"]["original"]
+    assert "svm_loss" in soft and "log_loss" not in soft
+    assert abs(soft["val_target"]) < abs(orig["val_target"])
+    r = cli("run", *SMALL, "--model", "squared_hinge", "--method", "certified", "--out", str(tmp_path), "--no-plots")
+    assert r.returncode == 2 and "--model" in r.stderr
+
+
 @pytest.mark.parametrize("args, name", [
     (["--target", "fairness"], "--target"),
     (["--scheme", "3.0"], "--scheme"),
@@ -98,6 +111,8 @@ def test_run_iterated_and_method_options(tmp_path):
     (["--n-train", "0"], "--n-train"),
     (["--n-train", "-5"], "--n-train"),
     (["--lam", "0"], "--lam"),
+    (["--model", "svm"], "--model"),
+    (["--temperature", "0"], "--temperature"),
     (["--hard-fraction", "1.5"], "--hard-fraction"),
     (["--dataset", "mnist"], "--dataset"),
 ])
