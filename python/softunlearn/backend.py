@@ -28,10 +28,12 @@ import os
 
 import numpy as np
 
+from . import _core
+
 BACKENDS = ("auto", "cpu", "cuda")
 ENV_VAR = "SOFTUNLEARN_BACKEND"
 CUDA_AUTO_MIN_WORK = 5e9
-_LOGISTIC = 0  # LossKind::Logistic, the only loss the CUDA code implements
+_LOGISTIC = _core.LOSS_LOGISTIC  # the only loss the CUDA code implements
 
 
 @functools.lru_cache(maxsize=None)
