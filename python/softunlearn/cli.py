@@ -139,24 +139,22 @@ def _bounds_str(b):
     return ":".join("none" if v is None else f"{v:g}" for v in b)
 
 
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {v}")
-    return v
+def _number(kind, expected, ok, requirement):
+    """An argparse type: ``kind(text)`` that must satisfy ``ok``, with messages naming what was expected."""
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"{requirement}, got {text!r}")
+        return v
+    return parse
 
 
-def _positive_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (v > 0 and v < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be finite and > 0, got {text!r}")
-    return v
+_positive_int = _number(int, "a positive integer", lambda v: v > 0, "must be > 0")
+_positive_float = _number(float, "a positive number", lambda v: 0 < v < float("inf"), "must be finite and > 0")
+_fraction = _number(float, "a number in (0, 1]", lambda v: 0 < v <= 1, "must lie in (0, 1]")
 
 
 def _json_options(text):
@@ -166,16 +164,6 @@ def _json_options(text):
         raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r} ({exc})") from None
     if not isinstance(v, dict):
         raise argparse.ArgumentTypeError(f"expected a JSON object such as '{{\"steps\": 10}}', got {text!r}")
-    return v
-
-
-def _fraction(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
-    if not (0 < v <= 1):
-        raise argparse.ArgumentTypeError(f"must lie in (0, 1], got {text!r}")
     return v
 
 
