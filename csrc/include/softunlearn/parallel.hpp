@@ -52,4 +52,23 @@ inline int used_threads(Index n, Index block, int n_threads) {
   return static_cast<int>(std::max<Index>(1, std::min<Index>(n_threads, n_blocks)));
 }
 
+// Σᵢ term(i) for i < n: each block summed in one vectorised loop, then the per-thread partial sums in thread
+// order (a static schedule, so the result does not depend on timing).
+template <class T, class Term>
+T parallel_sum(Index n, Index block, int n_threads, Term&& term) {
+  const int nt = used_threads(n, block, resolve_threads(n_threads));
+  std::vector<T> acc(nt, T(0));
+  for_row_blocks(n, block, nt, [&](int th, Index b, Index e) {
+    T s = 0;
+#ifdef _OPENMP
+#pragma omp simd reduction(+ : s)
+#endif
+    for (Index i = b; i < e; ++i) s += term(i);
+    acc[th] += s;
+  });
+  T s = 0;
+  for (T a : acc) s += a;
+  return s;
+}
+
 }  // namespace softunlearn

@@ -154,26 +154,13 @@ ClipStats<T> correct_pass(VecOut<T> eps, const VecRef<T>& t, const VecRef<T>& u,
 template <class T>
 T free_residual_norm2(const VecRef<T>& eps, const VecRef<T>& t, const VecRef<T>& u, T sign, T q, T lo, T hi,
                       int n_threads) {
-  const Index n = t.size();
-  const int nt = used_threads(n, kWeightBlock, resolve_threads(n_threads));
-  std::vector<T> acc(nt, T(0));
   const T* ep = eps.data();
   const T* tp = t.data();
   const T* up = u.data();
-  for_row_blocks(n, kWeightBlock, nt, [&](int th, Index b, Index e) {
-    T s = 0;
-#ifdef _OPENMP
-#pragma omp simd reduction(+ : s)
-#endif
-    for (Index i = b; i < e; ++i) {
-      const T g = sign * tp[i] - q * up[i];
-      s += T((ep[i] > lo) & (ep[i] < hi)) * g * g;
-    }
-    acc[th] += s;
+  return parallel_sum<T>(t.size(), kWeightBlock, n_threads, [=](Index i) {
+    const T g = sign * tp[i] - q * up[i];
+    return T((ep[i] > lo) & (ep[i] < hi)) * g * g;
   });
-  T s = 0;
-  for (T a : acc) s += a;
-  return s;
 }
 
 // The step (kt, ku) of correct_pass (kt on the original t) that zeroes the residuals of the active
@@ -294,25 +281,12 @@ inline void check_finite_moments(double a, double b) {
 // ‖t − r u‖², computed from the residual itself: a − c²/b cancels catastrophically when t and u are
 // nearly collinear, and the closed forms divide by it.
 template <class T> T residual_norm2(const VecRef<T>& t, const VecRef<T>& u, T r, int n_threads) {
-  const Index n = t.size();
-  const int nt = used_threads(n, kWeightBlock, resolve_threads(n_threads));
-  std::vector<T> acc(nt, T(0));
   const T* tp = t.data();
   const T* up = u.data();
-  for_row_blocks(n, kWeightBlock, nt, [&](int th, Index b, Index e) {
-    T s = 0;
-#ifdef _OPENMP
-#pragma omp simd reduction(+ : s)
-#endif
-    for (Index i = b; i < e; ++i) {
-      const T g = tp[i] - r * up[i];
-      s += g * g;
-    }
-    acc[th] += s;
+  return parallel_sum<T>(t.size(), kWeightBlock, n_threads, [=](Index i) {
+    const T g = tp[i] - r * up[i];
+    return g * g;
   });
-  T s = 0;
-  for (T a : acc) s += a;
-  return s;
 }
 
 // ---------------------------------------------------------------------------------------------------
