@@ -353,3 +353,179 @@ def test_cli_run_certified(tmp_path, capsys):
     for name in ("hard", "soft"):
         c = rep["certificates"][name]
         assert c["certified"] and c["sigma"] == pytest.approx(analytic_gaussian_sigma(c["beta"], 10, 1e-5))
+
+
+# ---- released models against independent oracles (issue 15): the Newton step, the bound, the noise -----
+# ref.certified_newton_step / certified_residual_bound / analytic_gaussian_sigma / data_value_weights are
+# NumPy/SciPy re-derivations (np.linalg.solve on the remaining data's Hessian, an SVD for ‖A‖₂, Brent's
+# method on the Balle–Wang condition, ranks counted directly); the released noise is redrawn from the seed.
+def _soft_request(n, seed):
+    rng = np.random.default_rng(seed)
+    eps = np.zeros(n)
+    eps[:20] = -1.0  # deletions
+    eps[20:60] = rng.uniform(-0.8, 1.5, size=40)  # soft weights, down and up
+    return eps
+
+
+def _assert_released(theta, expect, rtol=1e-9):
+    np.testing.assert_allclose(theta, expect, rtol=0, atol=rtol * np.linalg.norm(expect))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_certified_update_releases_the_remaining_data_newton_step_plus_the_seeded_noise(weighted):
+    X, y, _, _ = unit_data(n=300, d=6, seed=12)
+    n, C = X.shape[0], 4.0
+    sw = np.random.default_rng(5).uniform(0.5, 1.5, n) if weighted else None
+    m = su.LogisticRegression(C=C, fit_intercept=False).fit(X, y, sample_weight=sw)
+    eps = _soft_request(n, 6)
+    newton = ref.certified_newton_step(m.theta_, X, y, eps, C, sw)
+    start, bias, rem = ref.certified_residual_bound(m.theta_, X, y, eps, C, sw)
+    assert bias == 0 and rem > 0
+    beta = start + bias + rem
+    p = X.shape[1]
+    # per-request calibration: σ = σ_AGM(β, ε, δ)
+    out = certified_update(m, X, y, eps, sample_weight=sw, epsilon=1.0, delta=1e-5, random_state=7)
+    c = out.certificate_
+    assert c["certified"] and not c["retrained"]
+    assert c["beta"] == pytest.approx(beta, rel=1e-9) and c["bound"] == pytest.approx(bias + rem, rel=1e-9)
+    sigma = ref.analytic_gaussian_sigma(beta, 1.0, 1e-5)
+    assert c["sigma"] == pytest.approx(sigma, rel=1e-9)
+    _assert_released(out.theta_, newton + np.random.default_rng(7).normal(0.0, c["sigma"], p))
+    # a fixed σ (Guo's setting) that covers β: the same step, that σ's noise
+    fixed = certified_update(m, X, y, eps, sample_weight=sw, sigma=2 * sigma, random_state=8)
+    assert fixed.certificate_["sigma"] == 2 * sigma and not fixed.certificate_["retrained"]
+    _assert_released(fixed.theta_, newton + np.random.default_rng(8).normal(0.0, 2 * sigma, p))
+    # "flag" past the budget: the uncertified Newton step, still released with the noise
+    flag = certified_update(m, X, y, eps, sample_weight=sw, sigma=0.5 * sigma, policy="flag", random_state=9)
+    assert not flag.certificate_["certified"]
+    _assert_released(flag.theta_, newton + np.random.default_rng(9).normal(0.0, 0.5 * sigma, p))
+
+
+def test_certified_update_noise_has_the_calibrated_distribution():
+    """θ_released − θ_Newton (oracle) over 400 seeds: N(0, σ²I) with σ = σ_AGM(β) of the oracle's β.
+
+    Small C and 4 deletions keep σ (0.075) below the step (‖v‖ = 0.12): a released θ̂ + noise (no Newton
+    step) shifts the mean by up to 22 standard errors per coordinate; dropped, halved or doubled noise fails the variance test."""
+    X, y, _, _ = unit_data(n=200, d=5, seed=13)
+    n, C = X.shape[0], 0.5
+    m = su.LogisticRegression(C=C, fit_intercept=False, tol=1e-14).fit(X, y)
+    eps = np.zeros(n)
+    eps[:4] = -1.0
+    newton = ref.certified_newton_step(m.theta_, X, y, eps, C)
+    sigma = ref.analytic_gaussian_sigma(sum(ref.certified_residual_bound(m.theta_, X, y, eps, C)), 1.0, 1e-5)
+    Z = np.array([certified_update(m, X, y, eps, epsilon=1.0, delta=1e-5, random_state=seed).theta_ - newton
+                  for seed in range(400)])
+    N, p = Z.shape
+    # the test has power against a skipped step: its mean shift alone would give a χ²(p) statistic > 10× the cut
+    assert N * np.sum((newton - m.theta_) ** 2) / sigma**2 > 10 * scipy.stats.chi2.ppf(1 - 1e-6, p)
+    # per coordinate √N·mean/σ ~ N(0, 1): Σ over coordinates ~ χ²(p); Σ (z − mean)²/σ² ~ χ²(p(N − 1))
+    mean_stat = float(np.sum((math.sqrt(N) * Z.mean(axis=0) / sigma) ** 2))
+    var_stat = float(np.sum((Z - Z.mean(axis=0)) ** 2) / sigma**2)
+    assert mean_stat < scipy.stats.chi2.ppf(1 - 1e-6, p)
+    lo, hi = scipy.stats.chi2.ppf([5e-7, 1 - 5e-7], p * (N - 1))
+    assert lo < var_stat < hi
+
+
+@pytest.mark.parametrize("noise", ["output", "objective"])
+def test_certified_model_noise_and_removal_step_against_oracles(noise):
+    X, y, _, _ = unit_data(n=300, d=6, seed=14)
+    n, C, sigma, seed = X.shape[0], 1.0, 4.0, 21
+    m = CertifiedLogisticRegression(C=C, epsilon=1.0, delta=1e-4, sigma=sigma, noise=noise, policy="raise",
+                                    random_state=seed).fit(X, y)
+    rng = np.random.default_rng(seed)  # the model's noise stream: one draw at fit, one per release
+    first = rng.normal(0.0, sigma, X.shape[1])
+    if noise == "objective":
+        np.testing.assert_array_equal(m.b_, first)
+        assert residual(m.theta_, X, y, C, np.ones(n), m.b_) < 1e-8  # θ̂ minimises J_b
+    else:
+        assert m.b_ is None and residual(m.theta_exact_, X, y, C, np.ones(n)) < 1e-8
+        _assert_released(m.theta_, m.theta_exact_ + first)
+    eps = np.zeros(n)
+    eps[:6] = -1.0
+    eps[6:16] = np.random.default_rng(15).uniform(-0.5, 1.0, size=10)
+    new = m.reweight(X, y, eps)
+    newton = ref.certified_newton_step(m.theta_exact_, X, y, eps, C)
+    _, bias, rem = ref.certified_residual_bound(m.theta_exact_, X, y, eps, C)
+    assert new.certified_ and new.last_bound_ == pytest.approx(bias + rem, rel=1e-9)
+    assert new.beta_ == pytest.approx(m.beta_ + bias + rem, rel=1e-9)
+    _assert_released(new.theta_exact_, newton)
+    _assert_released(new.theta_, newton + (rng.normal(0.0, sigma, X.shape[1]) if noise == "output" else 0.0))
+
+
+# ---- DVWU with κ > 0 against the oracle of the value-to-weight map and of the weighted step ----------
+def _utility_values_oracle(theta, X, y, Xv, yv, C, sw=None):
+    """vᵢ = gᵢᵀH⁻¹∇Σ_V ℓ from softunlearn.reference (no intercept)."""
+    return ref.influence_scores(theta, X, y, ref.target_gradient("utility", theta, Xv, yv, fit_intercept=False),
+                                C, False, sw)
+
+
+@pytest.mark.parametrize("mapping", ["rank", "minmax"])
+@pytest.mark.parametrize("source", ["validation", "values_with_ties"])
+def test_dvwu_update_weights_and_step_against_oracle(mapping, source):
+    X, y, Xv, yv = unit_data(n=300, d=6, seed=16)
+    n, C, kappa = X.shape[0], 4.0, 0.6
+    sw = np.random.default_rng(3).uniform(0.5, 1.5, n)
+    m = su.LogisticRegression(C=C, fit_intercept=False).fit(X, y, sample_weight=sw)
+    eps = _soft_request(n, 17)
+    moved = np.flatnonzero(eps != 0)
+    if source == "validation":
+        values = _utility_values_oracle(m.theta_, X, y, Xv, yv, C, sw)
+        kw = dict(Xv=Xv, yv=yv)
+    else:
+        values = np.round(np.random.default_rng(4).normal(size=n), 1)  # many ties among the 60 moved rows
+        assert np.unique(values[moved]).size < moved.size
+        kw = dict(values=values)
+    omega = ref.data_value_weights(values[moved], kappa, mapping)
+    # the map's direction: the most valuable moved row gets the smallest step 1 − κ, the least the largest
+    assert omega[np.argmax(values[moved])] == pytest.approx(1 - kappa)
+    assert omega[np.argmin(values[moved])] == pytest.approx(1 + kappa)
+    step = np.zeros(n)
+    step[moved] = omega * eps[moved]
+    newton = ref.certified_newton_step(m.theta_, X, y, eps, C, sw, step_eps=step)
+    start, bias, rem = ref.certified_residual_bound(m.theta_, X, y, eps, C, sw, step_eps=step)
+    assert bias > 0
+    out = dvwu_update(m, X, y, eps, kappa=kappa, mapping=mapping, sample_weight=sw, epsilon=1.0, delta=1e-5,
+                      random_state=11, **kw)
+    np.testing.assert_allclose(out.dvwu_weights_, omega, rtol=1e-12, atol=1e-12)
+    c = out.certificate_
+    assert c["certified"] and not c["retrained"]
+    assert c["beta"] == pytest.approx(start + bias + rem, rel=1e-9)
+    assert c["sigma"] == pytest.approx(ref.analytic_gaussian_sigma(start + bias + rem, 1.0, 1e-5), rel=1e-9)
+    _assert_released(out.theta_, newton + np.random.default_rng(11).normal(0.0, c["sigma"], X.shape[1]))
+    # and it is not Guo's step (ω = 1): the weights matter at this tolerance
+    guo = ref.certified_newton_step(m.theta_, X, y, eps, C, sw)
+    assert np.linalg.norm(newton - guo) > 1e-3 * np.linalg.norm(newton - m.theta_)
+
+
+def test_dvwu_remove_objective_noise_against_oracle():
+    X, y, Xv, yv = unit_data(n=300, d=6, seed=18)
+    n, C, kappa = X.shape[0], 2.0, 0.8
+    m = CertifiedLogisticRegression(C=C, epsilon=1.0, delta=1e-4, sigma=20.0, policy="raise",
+                                    random_state=0).fit(X, y)
+    idx = np.arange(5, 45, 2)
+    v = _utility_values_oracle(m.theta_, X, y, Xv, yv, C)
+    omega = ref.data_value_weights(v[idx], kappa, "rank")
+    eps = np.zeros(n)
+    eps[idx] = -1.0
+    step = np.zeros(n)
+    step[idx] = -omega
+    d = dvwu_remove(m, X, y, idx, Xv=Xv, yv=yv, kappa=kappa)
+    np.testing.assert_allclose(d.dvwu_weights_, omega, rtol=1e-12, atol=1e-12)
+    _, bias, rem = ref.certified_residual_bound(m.theta_, X, y, eps, C, step_eps=step)
+    assert d.certified_ and d.last_bound_ == pytest.approx(bias + rem, rel=1e-9)
+    _assert_released(d.theta_, ref.certified_newton_step(m.theta_, X, y, eps, C, step_eps=step))
+
+
+def test_reference_value_weights_and_agm_oracles_agree_with_the_formulas():
+    """The oracles themselves: ranks of distinct values are argsort positions; σ_AGM meets its condition."""
+    v = np.random.default_rng(0).normal(size=9)
+    ranks = np.empty(9)
+    ranks[np.argsort(v)] = np.arange(9)
+    np.testing.assert_allclose(ref.data_value_weights(v, 0.3), 1 - 0.3 * (ranks / 4 - 1), rtol=1e-15)
+    np.testing.assert_allclose(ref.data_value_weights([2.0, 1.0, 2.0, 0.0], 1.0), [1 / 3, 4 / 3, 1 / 3, 2.0])  # tied: rank 2.5
+    np.testing.assert_allclose(ref.data_value_weights([5.0, 5.0], 0.5, "minmax"), [1.0, 1.0])
+    for eps, delta in [(0.1, 1e-4), (1.0, 1e-5), (10.0, 1e-4)]:
+        s = ref.analytic_gaussian_sigma(1.0, eps, delta)
+        bw = scipy.stats.norm.cdf(0.5 / s - eps * s) - math.exp(eps) * scipy.stats.norm.cdf(-0.5 / s - eps * s)
+        assert bw == pytest.approx(delta, rel=1e-8)
+        assert analytic_gaussian_sigma(1.0, eps, delta) == pytest.approx(s, rel=1e-9)

@@ -84,6 +84,10 @@ __all__ = [
     "accuracy",
     "dp_gap_labels",
     "eop_gap_labels",
+    "certified_newton_step",
+    "certified_residual_bound",
+    "analytic_gaussian_sigma",
+    "data_value_weights",
 ]
 
 TARGET_KINDS = ("utility", "dp", "eop", "robustness")
@@ -742,3 +746,100 @@ def eop_gap_labels(y_true, y_pred, s):
     if not np.any(pos & m1) or not np.any(pos & m0):
         raise ValueError("eop_gap_labels: a group has no positives (y_true == 1)")
     return float(np.mean(y_pred[pos & m1]) - np.mean(y_pred[pos & m0]))
+
+
+# ---------------------------------------------------------------------------
+# Certified removal (Guo et al. 2020) and data value weights (DVWU): oracles
+# ---------------------------------------------------------------------------
+
+
+def certified_newton_step(theta, X, y, eps, C=1.0, sample_weight=None, step_eps=None):
+    """Guo et al.'s Newton removal, generalised to weights s -> s (1 + eps) (logistic, no intercept).
+
+    ``theta_new = theta - H'^{-1} X^T (step_eps * r)`` with ``r_i = C s_i (p_i - y_i)`` at theta and
+    ``H' = C X^T diag(s' p (1 - p)) X + I`` the Hessian of the *remaining* data, ``s' = s (1 + eps)``
+    (:func:`newton_update` uses the full-data Hessian instead).  ``step_eps`` defaults to ``eps`` (Guo);
+    DVWU passes ``omega * eps``.  Solved with ``np.linalg.solve``.
+    """
+    Xa = augment(X, False)
+    theta = _check_theta(theta, Xa)
+    n = Xa.shape[0]
+    eps = _as_1d(eps, n, "eps")
+    step = eps if step_eps is None else _as_1d(step_eps, n, "step_eps")
+    s = _weights(sample_weight, n)
+    y = _as_1d(y, n, "y")
+    r = C * s * (sigmoid(Xa @ theta) - y)
+    H = hessian(theta, X, y, C, False, s * (1.0 + eps))
+    return theta - np.linalg.solve(H, Xa.T @ (step * r))
+
+
+def certified_residual_bound(theta, X, y, eps, C=1.0, sample_weight=None, step_eps=None, gamma=0.25):
+    """Parts of the gradient-residual bound of :func:`certified_newton_step` (Guo's Corollary 1, weighted).
+
+    Returns ``(start, bias, remainder)``: ``start = ||grad J(theta; s)||`` (the residual theta already
+    has), ``bias = ||X^T ((eps - step_eps) * r)||`` and ``remainder = gamma ||A||_2 ||v|| ||A v||`` with
+    ``A = diag(sqrt(C s')) X``, ``v = theta_new - theta``.  ``||A||_2`` is the largest singular value
+    (``np.linalg.norm(A, 2)``, an SVD); no safety factors.
+    """
+    Xd = _dense(augment(X, False))
+    theta = _check_theta(theta, Xd)
+    n = Xd.shape[0]
+    eps = _as_1d(eps, n, "eps")
+    step = eps if step_eps is None else _as_1d(step_eps, n, "step_eps")
+    s = _weights(sample_weight, n)
+    y = _as_1d(y, n, "y")
+    r = C * s * (sigmoid(Xd @ theta) - y)
+    v = certified_newton_step(theta, Xd, y, eps, C, s, step) - theta
+    A = np.sqrt(C * s * (1.0 + eps))[:, None] * Xd
+    start = float(np.linalg.norm(gradient(theta, Xd, y, C, False, s)))
+    bias = float(np.linalg.norm(Xd.T @ ((eps - step) * r)))
+    remainder = float(gamma * np.linalg.norm(A, 2) * np.linalg.norm(v) * np.linalg.norm(A @ v))
+    return start, bias, remainder
+
+
+def analytic_gaussian_sigma(sensitivity, epsilon, delta):
+    """Balle & Wang's (ICML 2018, Theorem 8) smallest sigma with
+    ``Phi(D/(2 sigma) - eps sigma/D) - e^eps Phi(-D/(2 sigma) - eps sigma/D) <= delta``, by Brent's method
+    on scipy.stats.norm's cdf."""
+    import scipy.optimize
+    import scipy.stats
+
+    if sensitivity == 0:
+        return 0.0
+
+    def excess(sig):  # sensitivity 1; decreasing in sig
+        return (scipy.stats.norm.cdf(0.5 / sig - epsilon * sig)
+                - np.exp(epsilon) * scipy.stats.norm.cdf(-0.5 / sig - epsilon * sig) - delta)
+
+    hi = 1.0
+    while excess(hi) > 0:
+        hi *= 2.0
+    lo = hi / 2.0
+    while excess(lo) <= 0:
+        lo /= 2.0
+    return float(sensitivity) * scipy.optimize.brentq(excess, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps,
+                                                      maxiter=500)
+
+
+def data_value_weights(values, kappa, mapping="rank"):
+    """DVWU weights ``omega_j = 1 - kappa q_j`` with q_j in [-1, 1] increasing in the value v_j.
+
+    ``"rank"``: ``q_j = 2 rank_j / (m - 1) - 1`` with the 0-based rank counted directly,
+    ``rank_j = #{k: v_k < v_j} + (#{k: v_k == v_j} - 1) / 2`` (ties share their mean rank);
+    ``"minmax"``: ``q_j = 2 (v_j - min v) / (max v - min v) - 1``.  One value, or all values equal under
+    minmax, gives q = 0 (omega = 1).  The most valuable point gets the smallest step 1 - kappa.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    m = v.shape[0]
+    if m <= 1:
+        return np.ones(m)
+    if mapping == "rank":
+        below = (v[None, :] < v[:, None]).sum(axis=1)
+        equal = (v[None, :] == v[:, None]).sum(axis=1)
+        q = 2.0 * (below + 0.5 * (equal - 1)) / (m - 1) - 1.0
+    elif mapping == "minmax":
+        span = v.max() - v.min()
+        q = np.zeros(m) if span == 0 else 2.0 * (v - v.min()) / span - 1.0
+    else:
+        raise ValueError(f"mapping must be 'rank' or 'minmax'; got {mapping!r}")
+    return 1.0 - kappa * q
