@@ -7,6 +7,7 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import softunlearn
@@ -153,3 +154,300 @@ def test_demo_still_runs():
     r = cli("demo", "--n-train", "2000", "--json")
     assert r.returncode == 0, r.stderr
     assert {"info", "rows"} <= set(json.loads(r.stdout))
+
+
+# ---------------------------------------------------------------------------------------------------
+# In-process runs: metrics against an independent computation, and the "nothing lost" guarantees of
+# the output directory (atomic writes, --out checked first, no stale report after a failure).
+
+from softunlearn import cli as cli_module  # noqa: E402
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+OUTPUTS = ("report.json", "influence.png", "tradeoff.png")
+
+
+def run_main(capsys, *args):
+    rc = cli_module.main(["run", *SMALL, *args])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_one_line_error(err):
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("softunlearn: ") and "Traceback" not in err
+
+
+def previous_run(out_dir):
+    """An output directory as a previous (complete) run left it, plus a file of the user's."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text('{"stale": true}')
+    (out_dir / "influence.png").write_bytes(PNG_MAGIC + b"old")
+    (out_dir / "tradeoff.png").write_bytes(PNG_MAGIC + b"old")
+    (out_dir / "notes.txt").write_text("not ours")
+
+
+def assert_only_notes_left(out_dir):
+    """Nothing of the failed run or of the previous one: no report, no plots, no temporary files."""
+    assert sorted(p.name for p in out_dir.iterdir()) == ["notes.txt"]
+    assert (out_dir / "notes.txt").read_text() == "not ours"
+
+
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _independent_metrics(sk, split, kind):
+    """Test-set metrics of a scikit-learn model, from sklearn.metrics and fairlearn only."""
+    from fairlearn.metrics import (MetricFrame, demographic_parity_difference, equal_opportunity_difference,
+                                   selection_rate, true_positive_rate)
+    from sklearn.metrics import accuracy_score, log_loss
+
+    X, y, s = split.X, split.y, split.s
+    yp = sk.predict(X)
+    p = _sigmoid(sk.decision_function(X))
+    out = {"accuracy": accuracy_score(y, yp), "log_loss": log_loss(y, p, labels=[0, 1])}
+    if kind == "dp":
+        rates = MetricFrame(metrics=selection_rate, y_true=y, y_pred=yp, sensitive_features=s).by_group
+        out["gap"] = rates[1] - rates[0]
+        assert abs(out["gap"]) == pytest.approx(demographic_parity_difference(y, yp, sensitive_features=s), abs=1e-15)
+        out["soft_gap"] = p[s == 1].mean() - p[s == 0].mean()
+    else:
+        tpr = MetricFrame(metrics=true_positive_rate, y_true=y, y_pred=yp, sensitive_features=s).by_group
+        out["gap"] = tpr[1] - tpr[0]
+        assert abs(out["gap"]) == pytest.approx(equal_opportunity_difference(y, yp, sensitive_features=s), abs=1e-15)
+        pos = y == 1  # mean log-loss of the positives of s=0 minus that of s=1
+        out["soft_gap"] = (log_loss(y[pos & (s == 0)], p[pos & (s == 0)], labels=[0, 1])
+                           - log_loss(y[pos & (s == 1)], p[pos & (s == 1)], labels=[0, 1]))
+    return out
+
+
+def _sklearn_fit(split, sample_weight=None, C=1.0):
+    from sklearn.linear_model import LogisticRegression as SkLR
+
+    return SkLR(C=C, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(split.X, split.y,
+                                                                               sample_weight=sample_weight)
+
+
+def _table_rows(stdout):
+    """The metrics table printed by ``run``: {model: {column: text}}."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Test-set metrics")) + 2
+    header = lines[start].split()
+    assert set(lines[start + 1].replace(" ", "")) == {"-"}
+    rows = {}
+    for line in lines[start + 2:]:
+        if not line.strip():
+            break
+        cells = line.split()
+        if cells[0] not in ("original", "hard", "soft"):
+            break
+        rows[cells[0]] = dict(zip(header, cells))
+    return rows
+
+
+def test_run_dp_metrics_match_sklearn_and_fairlearn(tmp_path, capsys, monkeypatch):
+    """Printed table and report.json vs scikit-learn refits and fairlearn metrics on the same split: the
+    original model, and (--method refit) the hard and soft models refitted with sample weights 1 + ε."""
+    pytest.importorskip("fairlearn")
+    import softunlearn as su
+
+    applied = {}
+    real_apply = su.methods.apply_weights
+
+    def spy(method, model, X, y, eps, **kw):
+        applied[len(applied)] = np.array(eps, dtype=float)
+        return real_apply(method, model, X, y, eps, **kw)
+
+    monkeypatch.setattr(su.methods, "apply_weights", spy)
+    rc, out, err = run_main(capsys, "--target", "dp", "--method", "refit", "--out", str(tmp_path), "--no-plots")
+    assert rc == 0, err
+    rep = json.loads((tmp_path / "report.json").read_text())
+    printed = _table_rows(out)
+    assert set(printed) == {"original", "hard", "soft"}
+
+    data = datasets.load("adult", None, seed=0, n_train=2000)
+    assert (rep["data"]["n_train"], rep["data"]["n_val"], rep["data"]["n_test"]) == (data.train.n, data.val.n,
+                                                                                      data.test.n)
+    # the hard weights delete exactly --hard-fraction of the rows; the soft weights respect the default bounds
+    eps = {"hard": applied[0], "soft": applied[1]}
+    assert np.count_nonzero(eps["hard"] == -1.0) == 200 and set(np.unique(eps["hard"])) == {-1.0, 0.0}
+    assert eps["soft"].min() >= -1.0 - 1e-12
+    models = {"original": _sklearn_fit(data.train)}
+    models.update({name: _sklearn_fit(data.train, sample_weight=1.0 + e) for name, e in eps.items()})
+
+    te, n_test = data.test, data.test.n
+    for name, sk in models.items():
+        ref = _independent_metrics(sk, te, "dp")
+        got = rep["metrics"][name]
+        tight = name == "original"
+        # label metrics: identical predictions (one flipped borderline test point allowed for the reweighted refits)
+        tol = 0.0 if tight else 1.5 / n_test
+        assert abs(got["accuracy"] - ref["accuracy"]) <= tol + 1e-15, name
+        assert abs(got["gap"] - ref["gap"]) <= 2 * tol + 1e-15, name
+        assert got["soft_gap"] == pytest.approx(ref["soft_gap"], rel=1e-7 if tight else 1e-5, abs=1e-10), name
+        assert got["log_loss"] == pytest.approx(ref["log_loss"], rel=1e-8 if tight else 1e-6), name
+        for col in ("accuracy", "gap", "soft_gap", "log_loss"):  # what is printed is what was computed (4 d.p.)
+            assert float(printed[name][col]) == pytest.approx(ref[col], abs=5e-5 + 2 * tol), (name, col)
+    # validation value of the target: soft DP gap of the original model on the validation split
+    pv = _sigmoid(models["original"].decision_function(data.val.X))
+    val_gap = pv[data.val.s == 1].mean() - pv[data.val.s == 0].mean()
+    assert rep["target"]["validation_value"] == pytest.approx(val_gap, rel=1e-7)
+    assert rep["metrics"]["original"]["val_target"] == pytest.approx(val_gap, rel=1e-7)
+
+
+def test_run_eop_original_row_matches_fairlearn(tmp_path, capsys):
+    pytest.importorskip("fairlearn")
+    rc, out, err = run_main(capsys, "--target", "eop", "--out", str(tmp_path), "--no-plots", "--json")
+    assert rc == 0, err
+    rep = json.loads(out)
+    data = datasets.load("adult", None, seed=0, n_train=2000)
+    ref = _independent_metrics(_sklearn_fit(data.train), data.test, "eop")
+    got = rep["metrics"]["original"]
+    assert got["accuracy"] == ref["accuracy"] and got["gap"] == pytest.approx(ref["gap"], abs=1e-15)
+    assert got["soft_gap"] == pytest.approx(ref["soft_gap"], rel=1e-7)
+    assert got["log_loss"] == pytest.approx(ref["log_loss"], rel=1e-8)
+
+
+def test_plots_are_png_files_written_atomically(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    out_dir = tmp_path / "out"
+    previous_run(out_dir)
+    replaced = []
+    real_replace = os.replace
+
+    def spy(src, dst, *a, **kw):
+        replaced.append((os.fspath(src), os.fspath(dst)))
+        return real_replace(src, dst, *a, **kw)
+
+    monkeypatch.setattr(os, "replace", spy)
+    rc, out, err = run_main(capsys, "--out", str(out_dir), "--json")
+    assert rc == 0, err
+    rep = json.loads(out)
+    assert sorted(p.name for p in out_dir.iterdir()) == ["influence.png", "notes.txt", "report.json",
+                                                          "tradeoff.png"]  # no temporary files left
+    assert [os.path.basename(p) for p in rep["plots"]] == ["influence.png", "tradeoff.png"]
+    for name in ("influence.png", "tradeoff.png"):
+        blob = (out_dir / name).read_bytes()
+        assert blob[:8] == PNG_MAGIC and len(blob) > 20_000 and blob[12:16] == b"IHDR" and blob[-8:-4] == b"IEND"
+    assert json.loads((out_dir / "report.json").read_text()) == rep
+    # every output was moved into place from a temporary file in the same directory, the report last
+    dsts = [os.path.basename(d) for _, d in replaced]
+    assert sorted(dsts) == sorted(OUTPUTS) and dsts[-1] == "report.json"
+    for src, dst in replaced:
+        assert os.path.dirname(os.path.abspath(src)) == str(out_dir) and os.path.basename(src) not in OUTPUTS
+
+
+@pytest.mark.parametrize("case", ["existing_file", "parent_is_file"])
+def test_bad_out_exit_2_before_loading(tmp_path, capsys, monkeypatch, case):
+    import softunlearn as su
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("keep me")
+    out = blocker if case == "existing_file" else blocker / "sub" / "out"
+
+    def no_load(*a, **kw):
+        raise AssertionError("data loaded before --out was checked")
+
+    monkeypatch.setattr(su.datasets, "load", no_load)
+    rc, _, err = run_main(capsys, "--out", str(out), "--no-plots")
+    assert rc == 2
+    assert_one_line_error(err)
+    assert "--out" in err and str(out) in err
+    assert blocker.read_text() == "keep me"
+
+
+def test_bad_out_subprocess_one_line(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("keep me")
+    r = cli("run", *SMALL, "--out", str(blocker / "out"), "--no-plots")
+    assert r.returncode == 2 and r.stdout == ""
+    assert_one_line_error(r.stderr)
+    r = cli("run", *SMALL, "--out", str(blocker), "--no-plots")
+    assert r.returncode == 2
+    assert_one_line_error(r.stderr)
+    assert blocker.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("exc, rc", [(ValueError("boom"), 2), (RuntimeError("boom"), None)])
+def test_failed_run_leaves_no_stale_report(tmp_path, capsys, monkeypatch, exc, rc):
+    import softunlearn as su
+
+    out_dir = tmp_path / "out"
+    r, _, err = run_main(capsys, "--out", str(out_dir), "--no-plots")  # a real previous run ...
+    assert r == 0, err
+    assert (out_dir / "report.json").is_file()
+    previous_run(out_dir)  # ... with plots
+
+    def boom(*a, **kw):
+        assert not (out_dir / "report.json").exists(), "the old report is still there while the run works"
+        raise exc
+
+    monkeypatch.setattr(su, "soft_weights", boom)
+    if rc is None:  # an unexpected error propagates, but the old outputs are gone all the same
+        with pytest.raises(type(exc)):
+            cli_module.main(["run", *SMALL, "--out", str(out_dir)])
+    else:
+        r, _, err = run_main(capsys, "--out", str(out_dir))
+        assert r == rc
+        assert_one_line_error(err)
+    assert_only_notes_left(out_dir)
+
+
+def test_oserror_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    import softunlearn as su
+
+    def denied(*a, **kw):
+        raise PermissionError(13, "Permission denied", "/somewhere/adult.data")
+
+    monkeypatch.setattr(su.datasets, "load", denied)
+    rc, _, err = run_main(capsys, "--out", str(tmp_path), "--no-plots")
+    assert rc == 2
+    assert_one_line_error(err)
+    assert "Permission denied" in err
+
+
+def test_disk_full_while_plotting(tmp_path, capsys, monkeypatch):
+    """ENOSPC half-way through a PNG: exit 2 with one line, no truncated PNG, no report, no temp files."""
+    pytest.importorskip("matplotlib")
+    import errno
+
+    from matplotlib.figure import Figure
+
+    def full(self, fname, *a, **kw):
+        if isinstance(fname, (str, os.PathLike)):
+            with open(fname, "wb") as f:
+                f.write(PNG_MAGIC + b"truncated")
+        else:
+            fname.write(PNG_MAGIC + b"truncated")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", full)
+    out_dir = tmp_path / "out"
+    previous_run(out_dir)
+    rc, _, err = run_main(capsys, "--out", str(out_dir), "--json")
+    assert rc == 2
+    assert_one_line_error(err)
+    assert "No space left on device" in err
+    assert_only_notes_left(out_dir)
+
+
+def test_keyboard_interrupt_exit_130(tmp_path, capsys, monkeypatch):
+    """Ctrl-C while the trade-off plot is computed (influence.png already rendered): exit 130, one line, and
+    the directory holds neither the previous run's outputs nor a part of this one's."""
+    pytest.importorskip("matplotlib")
+
+    def interrupt(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module, "_progress", interrupt)
+    out_dir = tmp_path / "out"
+    previous_run(out_dir)
+    try:
+        rc, _, err = run_main(capsys, "--out", str(out_dir), "--json")
+    except KeyboardInterrupt:  # would end the pytest session
+        pytest.fail("KeyboardInterrupt escaped main()")
+    assert rc == 130
+    assert_one_line_error(err)
+    assert "interrupt" in err.lower()
+    assert_only_notes_left(out_dir)

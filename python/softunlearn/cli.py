@@ -3,6 +3,7 @@ target, scheme and update method, with a JSON report and plots) and ``softunlear
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -271,7 +272,106 @@ def _jsonable(obj):
     return obj
 
 
+# Files a run writes into --out. They are written to temporary files in the same directory and moved into
+# place (os.replace) only when the run has finished, the report last; the ones of a previous run are removed
+# before the work starts, so a failed or interrupted run leaves neither a partly written nor a stale report.
+RUN_OUTPUTS = ("report.json", "influence.png", "tradeoff.png")
+
+
+def _is_temporary(filename, name):
+    return filename.startswith(f".{name}.") and filename.endswith(".tmp")
+
+
+def _create_temporary(directory, name):
+    """A new, empty file ``.NAME.RANDOM.tmp`` in ``directory`` (mode 0666 less the umask): (fd, path)."""
+    for _ in range(100):
+        path = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "could not create a temporary file", os.path.join(directory, f".{name}"))
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+class _Staged:
+    """Output files of one run, staged in the output directory until :meth:`commit`."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.pending = []  # (temporary path, final path), in commit order
+
+    def write(self, name, write):
+        """``write(f)`` on a binary file that becomes ``directory/name`` at commit; returns that path."""
+        fd, tmp = _create_temporary(self.directory, name)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            _remove(tmp)
+            raise
+        final = os.path.join(self.directory, name)
+        self.pending.append((tmp, final))
+        return final
+
+    def commit(self):
+        """Move every staged file into place, in the order written (the report is written last)."""
+        while self.pending:
+            tmp, final = self.pending[0]
+            os.replace(tmp, final)
+            self.pending.pop(0)
+
+    def discard(self):
+        """Remove the temporary files not committed (after a failure or an interrupt)."""
+        pending, self.pending = self.pending, []
+        for tmp, _ in pending:
+            _remove(tmp)
+
+
+def _prepare_out(out):
+    """Check ``--out`` before any work: it must be a directory (created if missing) in which files can be
+    created. Then remove the outputs of a previous run (and temporary files a killed run left behind)."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"--out: {out!r} exists and is not a directory")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--out: cannot create directory {out!r}: {exc.strerror or exc}") from None
+    try:
+        fd, probe = _create_temporary(out, "softunlearn-probe")
+        os.close(fd)
+        os.remove(probe)
+    except OSError as exc:
+        raise ValueError(f"--out: cannot write into directory {out!r}: {exc.strerror or exc}") from None
+    for filename in os.listdir(out):
+        if filename in RUN_OUTPUTS or any(_is_temporary(filename, name) for name in RUN_OUTPUTS):
+            _remove(os.path.join(out, filename))
+
+
 def run(args) -> int:
+    from softunlearn import datasets
+
+    if args.data is None and datasets.available().get(args.dataset) is None:
+        print(f"softunlearn: error: dataset {args.dataset!r} is not installed; get it with "
+              f"`{datasets.install_hint(args.dataset)}` (or pass --data DIR)", file=sys.stderr)
+        return 2
+    _prepare_out(args.out)
+    staged = _Staged(args.out)
+    try:
+        return _run(args, staged)
+    finally:
+        staged.discard()
+
+
+def _run(args, staged) -> int:
     import warnings
 
     import numpy as np
@@ -279,10 +379,6 @@ def run(args) -> int:
     import softunlearn as su
     from softunlearn import datasets
 
-    if args.data is None and datasets.available().get(args.dataset) is None:
-        print(f"softunlearn: error: dataset {args.dataset!r} is not installed; get it with "
-              f"`{datasets.install_hint(args.dataset)}` (or pass --data DIR)", file=sys.stderr)
-        return 2
     caught = []
     timings = {}
     t = time.perf_counter()
@@ -381,13 +477,12 @@ def run(args) -> int:
 
     if not args.no_plots:
         report["plots"] = _plots(args, su, np, inf, model, T, U, delta, eps_hard, soft.eps, evaluate, rows,
-                                 quiet=args.json)
+                                 staged, quiet=args.json)
 
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "report.json")
     report = _jsonable(report)
-    with open(path, "w") as f:
-        json.dump(report, f, indent=2)
+    text = json.dumps(report, indent=2).encode()
+    path = staged.write("report.json", lambda f: f.write(text))
+    staged.commit()
     if args.json:
         json.dump(report, sys.stdout, indent=2)
         print()
@@ -420,7 +515,7 @@ def run(args) -> int:
     return 0
 
 
-def _plots(args, su, np, inf, model, T, U, delta, eps_hard, eps_soft, evaluate, rows, quiet=False):
+def _plots(args, su, np, inf, model, T, U, delta, eps_hard, eps_soft, evaluate, rows, staged, quiet=False):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -430,8 +525,7 @@ def _plots(args, su, np, inf, model, T, U, delta, eps_hard, eps_soft, evaluate, 
         return []
     import warnings
 
-    os.makedirs(args.out, exist_ok=True)
-    written = []
+    written = []  # staged: moved into place with the report
     name = {"dp": "demographic parity", "eop": "equal opportunity", "robustness": "robustness"}[args.target]
 
     # influence.png: sorted target scores, hard and soft ε in the same order
@@ -453,10 +547,10 @@ def _plots(args, su, np, inf, model, T, U, delta, eps_hard, eps_soft, evaluate, 
     ax.legend(h1 + h2, l1 + l2, loc="upper left", markerscale=4)
     ax.set_title(f"{args.dataset}: influence on {name} (Δ = {delta:+.4f}) and weight changes")
     fig.tight_layout()
-    p = os.path.join(args.out, "influence.png")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    written.append(p)
+    try:
+        written.append(staged.write("influence.png", lambda f: fig.savefig(f, format="png", dpi=110)))
+    finally:
+        plt.close(fig)
 
     # tradeoff.png: accuracy vs target metric (Newton updates), two panels. Left: hard over deleted fractions and
     # soft over the share of Δ asked for (at --lam) for each bounds setting. Right: hard again and soft over a λ grid
@@ -502,10 +596,10 @@ def _plots(args, su, np, inf, model, T, U, delta, eps_hard, eps_soft, evaluate, 
         ax.legend(fontsize=8)
     fig.suptitle(f"{args.dataset}, {name}: hard vs soft unlearning (Newton updates)")
     fig.tight_layout()
-    p = os.path.join(args.out, "tradeoff.png")
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    written.append(p)
+    try:
+        written.append(staged.write("tradeoff.png", lambda f: fig.savefig(f, format="png", dpi=110)))
+    finally:
+        plt.close(fig)
     return written
 
 
@@ -572,7 +666,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(_join_bounds(sys.argv[1:] if argv is None else list(argv)))
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except KeyboardInterrupt:
+        print("softunlearn: interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:  # unwritable directory, disk full, unreadable data file, ...: one line, no traceback
+        print(f"softunlearn: error: {' '.join(str(exc).splitlines())}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError) as exc:
         print(f"softunlearn: error: {exc}", file=sys.stderr)
         return 2
 
