@@ -76,3 +76,65 @@ def test_soft_unlearner_iterated_and_bad_arguments(data, setup):
                          ({"bounds": (-2.0, None)}, "bounds")):
         with pytest.raises(ValueError, match=name):
             su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, **kwargs)
+
+
+# ---- inner="newton" against an independent re-implementation of the path (issue 15) --------------------
+def newton_path_oracle(theta0, X, y, Xv, yv, sv, delta, *, C, steps, lam, tol, max_steps, sample_weight=None,
+                       compound=True):
+    """The iterated path of softunlearn.iterated's docstring, step_rule "remaining", bounds (−1, None), from
+    softunlearn.reference's blocks: at each step the DP and utility scores on the *compounded* weights
+    s⊙(1+E), the closed-form weight QP, the Newton update with those weights' Hessian and gradients.
+
+    The per-step box is (−1, None); the oracle asserts it is inactive (every εᵏ > −1), where the bounded QP's
+    optimum is the closed form's. ``compound=False`` scores and steps on the original weights s at every step
+    (the wrong path, to show the test can tell the two apart)."""
+    n = X.shape[0]
+    s0 = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+
+    def f(th):
+        return ref.target_value("dp", th, Xv, s=sv)
+
+    f0 = f(theta0)
+    goal, atol = f0 - delta, tol * abs(delta)
+    th, f_cur, factor, history = np.array(theta0, dtype=np.float64), f0, np.ones(n), []
+    for k in range(1, max_steps + 1):
+        remaining = f_cur - goal
+        if abs(remaining) <= atol and k > 1:
+            break
+        delta_k = remaining / max(steps - k + 1, 1)
+        s_k = s0 * factor if compound else s0
+        G = np.column_stack([ref.target_gradient("dp", th, Xv, s=sv), ref.target_gradient("utility", th, Xv, yv)])
+        T, U = ref.influence_scores(th, X, y, G, C, True, s_k).T
+        e = ref.soft_weights(T, U, delta_k, lam, "auto")
+        assert e.min() > -1, "the oracle's closed form needs an inactive box"
+        th = ref.newton_update(th, X, y, e, C, True, s_k)
+        factor = factor * (1.0 + e)
+        f_new = f(th)
+        history.append(dict(delta=delta_k, target_before=f_cur, target_after=f_new, eps_min=e.min(), eps_max=e.max()))
+        f_cur = f_new
+    return th, factor - 1.0, history, goal
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_newton_inner_path_against_oracle(data, weighted):
+    sw = data.sw if weighted else None
+    C, lam = 1.0, 2.0
+    m = su.LogisticRegression(C=C).fit(data.X, data.y, sample_weight=sw)
+    tgt = su.targets.DemographicParity(data.Xv, data.sv)
+    ut = su.targets.Utility(data.Xv, data.yv)
+    delta = tgt.value(m)
+    it = su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, steps=4, max_steps=6, lam=lam, tol=1e-3,
+                                  inner="newton", sample_weight=sw)
+    th, E, hist, goal = newton_path_oracle(m.theta_, data.X, data.y, data.Xv, data.yv, data.sv, delta, C=C, steps=4,
+                                           lam=lam, tol=1e-3, max_steps=6, sample_weight=sw)
+    assert len(hist) >= 3 and it.n_steps == len(hist)  # a real path: several re-linearised steps
+    assert it.goal == pytest.approx(goal, rel=1e-12, abs=1e-15)
+    np.testing.assert_allclose(it.eps, E, rtol=0, atol=1e-9 * np.abs(E).max())
+    np.testing.assert_allclose(it.model.theta_, th, rtol=0, atol=1e-9 * np.linalg.norm(th))
+    for got, want in zip(it.history, hist):
+        for key in want:
+            assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-12), key
+    # the compounded weights matter at this tolerance: the path on the original weights ends elsewhere
+    wrong = newton_path_oracle(m.theta_, data.X, data.y, data.Xv, data.yv, data.sv, delta, C=C, steps=4, lam=lam,
+                               tol=1e-3, max_steps=6, sample_weight=sw, compound=False)[0]
+    assert np.linalg.norm(wrong - th) > 1e-4 * np.linalg.norm(th)
