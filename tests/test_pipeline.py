@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import softunlearn as su
+from softunlearn import reference as ref
 
 
 @pytest.mark.parametrize("target", ["dp", "eop", "robustness"])
@@ -52,3 +53,37 @@ def test_pipeline_first_order_methods_equal_direct_calls(data, method, options):
     direct = getattr(su, method)(m, data.X, data.y, out.eps_, **options)
     np.testing.assert_array_equal(out.model_.theta_, direct.theta_)
     assert out.model_.n_iter_ == list(options.values())[0]
+
+
+# ---- with sample weights, against softunlearn.reference (issue 15) -------------------------------------
+@pytest.mark.parametrize("method, options", [("newton", {}), ("refit", {}), ("finetune", {"tol": 1e-13})])
+def test_pipeline_with_sample_weight_equals_the_weighted_oracle(data, method, options):
+    """Scores, weight QP and update all on the weighted problem s = ``data.sw``: the reference's influence
+    scores with s, its closed-form QP (the (−1, ∞) box is inactive here, asserted), and its Newton update or
+    exact refit with weights s(1 + ε) (fine-tuning converges to the same refit)."""
+    C, lam, fraction = 1.0, 1.0, 0.3
+    sw = data.sw
+    m = su.LogisticRegression(C=C).fit(data.X, data.y, sample_weight=sw)
+    th = m.theta_.copy()
+    out = su.SoftUnlearner("dp", lam=lam, fraction=fraction, method=method, method_options=options).fit(
+        m, data.X, data.y, data.Xv, data.yv, data.sv, sample_weight=sw)
+    G = np.column_stack([ref.target_gradient("dp", th, data.Xv, s=data.sv),
+                         ref.target_gradient("utility", th, data.Xv, data.yv)])
+    T, U = ref.influence_scores(th, data.X, data.y, G, C, True, sw).T
+    delta = fraction * ref.target_value("dp", th, data.Xv, s=data.sv)
+    eps = ref.soft_weights(T, U, delta, lam, "auto")
+    assert eps.min() > -1  # the box is inactive: the bounded QP's optimum is the closed form
+    np.testing.assert_allclose(out.scores_, T, rtol=0, atol=1e-9 * np.abs(T).max())
+    np.testing.assert_allclose(out.utility_scores_, U, rtol=0, atol=1e-9 * np.abs(U).max())
+    assert out.delta_ == pytest.approx(delta, rel=1e-9)
+    np.testing.assert_allclose(out.eps_, eps, rtol=0, atol=1e-9 * np.abs(eps).max())
+    if method == "newton":
+        oracle = ref.newton_update(th, data.X, data.y, eps, C, True, sw)
+    else:
+        oracle = ref.refit(data.X, data.y, eps, C, True, sw, theta0=th)
+    np.testing.assert_allclose(out.model_.theta_, oracle, rtol=0, atol=1e-9 * np.linalg.norm(oracle))
+    # the weights matter far beyond that tolerance: the same ε applied without them lands elsewhere
+    unweighted = (ref.newton_update(th, data.X, data.y, eps, C, True) if method == "newton"
+                  else ref.refit(data.X, data.y, eps, C, True, theta0=th))
+    assert np.linalg.norm(unweighted - oracle) > 1e-3 * np.linalg.norm(oracle)
+    np.testing.assert_array_equal(m.theta_, th)
