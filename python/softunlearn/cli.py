@@ -315,8 +315,10 @@ class _Staged:
                 write(f)
                 f.flush()
                 os.fsync(f.fileno())
-        except BaseException:
+        except BaseException as exc:
             _remove(tmp)
+            if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:  # say which file
+                raise OSError(exc.errno, exc.strerror, os.path.join(self.directory, name)) from exc
             raise
         final = os.path.join(self.directory, name)
         self.pending.append((tmp, final))
