@@ -35,16 +35,30 @@ template <class T> py::dict loop_to_dict(LoopResult<T>&& r) {
   return out;
 }
 
-template <class T> void def_finetune(py::module_& m) {
+// The arrays every loop reads: labels and weights per row, θ per parameter.
+template <class XArg, class T>
+void check_loop_inputs(const XArg& X, const VecRef<T>& y, const VecRef<T>& s, const char* s_name,
+                       const VecRef<T>& theta, bool intercept, T C, int n_threads) {
+  expect_size(y.size(), X.rows(), "y");
+  expect_size(s.size(), X.rows(), s_name);
+  expect_theta(X, theta.size(), intercept);
+  expect_threads(n_threads);
+  if (!(C > T(0)) || !std::isfinite(C)) throw py::value_error("C: expected a finite number > 0");
+}
+
+template <class T, class XArg> void def_finetune(py::module_& m) {
   m.def(
       "lbfgs_fit",
-      [](MatRef<T> X, VecRef<T> y, VecRef<T> s, VecRef<T> theta0, T C, bool intercept, T tol, int max_iter, int memory,
+      [](XArg X, VecRef<T> y, VecRef<T> s, VecRef<T> theta0, T C, bool intercept, T tol, int max_iter, int memory,
          int n_threads, int loss, double loss_param, const py::object& callback) {
+        check_loop_inputs(X, y, s, "s", theta0, intercept, C, n_threads);
+        if (max_iter < 0 || memory < 1) throw py::value_error("max_iter, memory: expected max_iter >= 0 and memory >= 1");
         const ProgressCallback<T> cb = wrap_callback<T>(callback);
         LoopResult<T> r;
         {
           py::gil_scoped_release release;
-          const Problem<T> P{{X, intercept}, y, s, C};
+          const auto D = make_design(X, intercept);
+          const Problem<T, decltype(D)> P{D, y, s, C};
           r = with_loss(loss, loss_param, [&](auto L) {
             return lbfgs_fit<T, decltype(L)>(P, theta0, tol, max_iter, memory, n_threads, L, cb);
           });
@@ -57,10 +71,12 @@ template <class T> void def_finetune(py::module_& m) {
 
   m.def(
       "ascent_curvature",
-      [](MatRef<T> X, VecRef<T> y, VecRef<T> s_abs, VecRef<T> theta, T C, bool intercept, T retain, int n_threads,
+      [](XArg X, VecRef<T> y, VecRef<T> s_abs, VecRef<T> theta, T C, bool intercept, T retain, int n_threads,
          int loss, double loss_param) {
+        check_loop_inputs(X, y, s_abs, "s_abs", theta, intercept, C, n_threads);
         py::gil_scoped_release release;
-        const Problem<T> P{{X, intercept}, y, s_abs, C};
+        const auto D = make_design(X, intercept);
+        const Problem<T, decltype(D)> P{D, y, s_abs, C};
         return with_loss(loss, loss_param,
                          [&](auto L) { return ascent_curvature<T, decltype(L)>(P, theta, retain, n_threads, L); });
       },
@@ -70,13 +86,16 @@ template <class T> void def_finetune(py::module_& m) {
 
   m.def(
       "gradient_steps",
-      [](MatRef<T> X, VecRef<T> y, VecRef<T> v, VecRef<T> theta0, T C, bool intercept, T retain, T lr, int steps,
+      [](XArg X, VecRef<T> y, VecRef<T> v, VecRef<T> theta0, T C, bool intercept, T retain, T lr, int steps,
          T tol, int n_threads, int loss, double loss_param, const py::object& callback) {
+        check_loop_inputs(X, y, v, "v", theta0, intercept, C, n_threads);
+        if (steps < 0) throw py::value_error("steps: expected a non-negative count");
         const ProgressCallback<T> cb = wrap_callback<T>(callback);
         LoopResult<T> r;
         {
           py::gil_scoped_release release;
-          const Problem<T> P{{X, intercept}, y, v, C};
+          const auto D = make_design(X, intercept);
+          const Problem<T, decltype(D)> P{D, y, v, C};
           r = with_loss(loss, loss_param, [&](auto L) {
             return gradient_steps<T, decltype(L)>(P, theta0, retain, lr, steps, tol, n_threads, L, cb);
           });
@@ -91,8 +110,8 @@ template <class T> void def_finetune(py::module_& m) {
 }  // namespace
 
 void bind_finetune(py::module_& m) {
-  def_finetune<double>(m);
-  def_finetune<float>(m);
+  for_each_design<double>([&](auto* x) { def_finetune<double, std::remove_pointer_t<decltype(x)>>(m); });
+  for_each_design<float>([&](auto* x) { def_finetune<float, std::remove_pointer_t<decltype(x)>>(m); });
 }
 
 }  // namespace softunlearn::bindings

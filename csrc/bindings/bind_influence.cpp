@@ -10,8 +10,9 @@ template <class T, class XArg> void def_influence(py::module_& m) {
       "scores",
       [](XArg X, const Mat<T>& U, VecRef<T> r, bool intercept, int n_threads) {
         const auto D = make_design(X, intercept);
-        if (U.rows() != D.params()) throw std::invalid_argument("U must have one row per parameter");
-        if (r.size() != X.rows()) throw std::invalid_argument("r must have one entry per row of X");
+        expect_size(U.rows(), D.params(), "U rows");
+        expect_size(r.size(), X.rows(), "r");
+        expect_threads(n_threads);
         py::array_t<T> out({X.rows(), U.cols()});
         Eigen::Map<RowMat<T>> om(out.mutable_data(), X.rows(), U.cols());
         py::gil_scoped_release release;

@@ -9,6 +9,9 @@ template <class T> void def_linalg(py::module_& m) {
   py::class_<Cholesky<T>>(m, (std::string("Cholesky_") + dtype_suffix<T>()).c_str(),
                           "Cholesky factor H = LLᵀ; raises NotPositiveDefiniteError naming the failing pivot.")
       .def(py::init([](const Mat<T>& H) {
+             expect_size(H.cols(), H.rows(), "H columns");
+             if (H.rows() == 0) throw py::value_error("H: expected a non-empty square matrix");
+             if (!H.allFinite()) throw NonFinite("H: the Hessian has NaN or infinite entries");
              py::gil_scoped_release release;
              return Cholesky<T>(H);
            }),
@@ -16,7 +19,8 @@ template <class T> void def_linalg(py::module_& m) {
       .def(
           "solve",
           [](const Cholesky<T>& c, const Mat<T>& B) {
-            if (B.rows() != c.size()) throw std::invalid_argument("right-hand side has the wrong number of rows");
+            expect_size(B.rows(), c.size(), "B rows");
+            if (B.cols() == 0) return Mat<T>(c.size(), 0);
             py::gil_scoped_release release;
             return c.solve(B);
           },
@@ -29,9 +33,10 @@ template <class T, class XArg> void def_cg(py::module_& m) {
   m.def(
       "hessian_matvec",
       [](XArg X, VecRef<T> h, VecRef<T> reg, const Mat<T>& V, bool intercept, int n_threads) {
-        if (h.size() != X.rows()) throw std::invalid_argument("h must have one entry per row of X");
-        if (reg.size() != V.rows() || V.rows() != X.cols() + (intercept ? 1 : 0))
-          throw std::invalid_argument("reg and V must have one row per parameter");
+        expect_size(h.size(), X.rows(), "h");
+        expect_theta(X, reg.size(), intercept, "reg");
+        expect_theta(X, V.rows(), intercept, "V rows");
+        expect_threads(n_threads);
         py::gil_scoped_release release;
         return hessian_matvec(make_design(X, intercept), h, reg, V, n_threads);
       },
@@ -42,6 +47,12 @@ template <class T, class XArg> void def_cg(py::module_& m) {
       "cg_solve",
       [](XArg X, VecRef<T> h, VecRef<T> reg, const Mat<T>& B, bool intercept, T tol, int max_iter,
          int n_threads) {
+        expect_size(h.size(), X.rows(), "h");
+        expect_theta(X, reg.size(), intercept, "reg");
+        expect_theta(X, B.rows(), intercept, "B rows");
+        expect_threads(n_threads);
+        if (!(tol > T(0)) || !std::isfinite(tol)) throw py::value_error("tol: expected a finite number > 0");
+        if (max_iter < 0) throw py::value_error("max_iter: expected a non-negative count");
         CGResult<T> r;
         {
           py::gil_scoped_release release;

@@ -21,9 +21,14 @@ template <class T, class XArg> void def_model(py::module_& m) {
       [](XArg X, VecRef<T> y, VecRef<T> s, VecRef<T> theta0, T C, bool intercept, T tol, int max_iter,
          int n_threads, int loss, double loss_param, Index subsample, VecRef<T> linear, bool hessian_free) {
         const Index p = X.cols() + (intercept ? 1 : 0);
-        if (linear.size() != 0 && linear.size() != p)
-          throw std::invalid_argument("linear: expected " + std::to_string(p) + " values (or none), got " +
-                                      std::to_string(linear.size()));
+        expect_size(y.size(), X.rows(), "y");
+        expect_size_or_empty(s.size(), X.rows(), "s");
+        expect_theta(X, theta0.size(), intercept, "theta0");
+        expect_size_or_empty(linear.size(), p, "linear");
+        expect_threads(n_threads);
+        if (max_iter < 0) throw py::value_error("max_iter: expected a non-negative count");
+        if (!(C > T(0)) || !std::isfinite(C)) throw py::value_error("C: expected a finite number > 0");
+        if (!(tol > T(0)) || !std::isfinite(tol)) throw py::value_error("tol: expected a finite number > 0");
         FitResult<T> r;
         {
           py::gil_scoped_release release;
@@ -57,6 +62,10 @@ template <class T, class XArg> void def_model(py::module_& m) {
       [](XArg X, VecRef<T> y, VecRef<T> s, VecRef<T> theta, T C, bool intercept, bool want_hessian,
          bool want_r, bool want_h, int n_threads, int loss, double loss_param) {
         const Index n = X.rows();
+        expect_size(y.size(), n, "y");
+        expect_size_or_empty(s.size(), n, "s");
+        expect_theta(X, theta.size(), intercept);
+        expect_threads(n_threads);
         py::array_t<T> r(want_r ? n : 0), h(want_h ? n : 0);
         T* rp = want_r ? r.mutable_data() : nullptr;
         T* hp = want_h ? h.mutable_data() : nullptr;
@@ -81,6 +90,8 @@ template <class T, class XArg> void def_model(py::module_& m) {
   m.def(
       "predict",
       [](XArg X, VecRef<T> theta, bool intercept, int n_threads) {
+        expect_theta(X, theta.size(), intercept);
+        expect_threads(n_threads);
         py::array_t<T> z(X.rows());
         Eigen::Map<Vec<T>> zm(z.mutable_data(), X.rows());
         py::gil_scoped_release release;
@@ -92,6 +103,8 @@ template <class T, class XArg> void def_model(py::module_& m) {
   m.def(
       "xtv",
       [](XArg X, VecRef<T> v, bool intercept, int n_threads) {
+        expect_size(v.size(), X.rows(), "v");
+        expect_threads(n_threads);
         py::gil_scoped_release release;
         return xtv(make_design(X, intercept), v, n_threads);
       },
@@ -100,6 +113,8 @@ template <class T, class XArg> void def_model(py::module_& m) {
   m.def(
       "weighted_gram",
       [](XArg X, VecRef<T> w, bool intercept, int n_threads) {
+        expect_size(w.size(), X.rows(), "w");
+        expect_threads(n_threads);
         py::gil_scoped_release release;
         return weighted_gram(make_design(X, intercept), w, n_threads);
       },

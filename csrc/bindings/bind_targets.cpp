@@ -10,7 +10,14 @@ template <class T, class XArg> void def_targets(py::module_& m) {
       "evaluate_target",
       [](int kind, XArg X, VecRef<T> theta, VecRef<T> y, VecRef<T> group, bool intercept, int n_threads,
          int loss, double loss_param) {
-        if (kind < 0 || kind > 2) throw std::invalid_argument("unknown target kind");
+        if (kind < 0 || kind > 2) throw py::value_error("kind: unknown target kind " + std::to_string(kind));
+        expect_theta(X, theta.size(), intercept);
+        expect_threads(n_threads);
+        const auto tk = static_cast<TargetKind>(kind);
+        if (tk == TargetKind::DemographicParity) expect_size_or_empty(y.size(), X.rows(), "y");
+        else expect_size(y.size(), X.rows(), "y");
+        if (tk == TargetKind::Utility) expect_size_or_empty(group.size(), X.rows(), "group");
+        else expect_size(group.size(), X.rows(), "group");
         TargetValue<T> r;
         {
           py::gil_scoped_release release;
@@ -27,6 +34,9 @@ template <class T, class XArg> void def_targets(py::module_& m) {
   m.def(
       "mirror_attack",
       [](XArg X, VecRef<T> theta, bool intercept, T factor, int n_threads) {
+        expect_theta(X, theta.size(), intercept);
+        expect_threads(n_threads);
+        if (!(factor > T(0)) || !std::isfinite(factor)) throw py::value_error("factor: expected a finite number > 0");
         py::gil_scoped_release release;
         return mirror_attack(make_design(X, intercept), theta, factor, n_threads);
       },

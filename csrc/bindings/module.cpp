@@ -1,14 +1,64 @@
 #include "pybind11.hpp"
 
+#include <softunlearn/interrupt.hpp>
 #include <softunlearn/parallel.hpp>
+
+#include <pythread.h>
 
 namespace sb = softunlearn::bindings;
 
+namespace {
+
+// Signals are delivered to Python's main thread only; the core polls from the calling thread.
+unsigned long g_main_thread = 0;
+// The exception a signal handler raised (KeyboardInterrupt for SIGINT), re-raised once the core has
+// unwound: PyErr_CheckSignals runs the Python handler, the core then throws Interrupted.
+PyObject *g_pending_type = nullptr, *g_pending_value = nullptr, *g_pending_tb = nullptr;
+
+bool poll_python_signals() {
+  if (PyThread_get_thread_ident() != g_main_thread) return false;
+  py::gil_scoped_acquire gil;
+  if (PyErr_CheckSignals() == 0) return false;
+  PyErr_Fetch(&g_pending_type, &g_pending_value, &g_pending_tb);
+  return true;
+}
+
+}  // namespace
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "softunlearn compiled core (header-only Eigen kernels; see softunlearn's Python API)";
-  py::register_exception<softunlearn::NotPositiveDefinite>(m, "NotPositiveDefiniteError", PyExc_ValueError);
+  // The exception classes live in softunlearn.errors (pure Python, one common base); the core's C++
+  // exceptions are translated to them here, so no Python code recognises an error by its message.
+  py::module_ errors = py::module_::import("softunlearn.errors");
+  static py::handle not_pd = py::object(errors.attr("NotPositiveDefiniteError")).release();
+  static py::handle non_finite = py::object(errors.attr("NonFiniteError")).release();
+  m.attr("NotPositiveDefiniteError") = not_pd;
+  m.attr("NonFiniteError") = non_finite;
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const softunlearn::NotPositiveDefinite& e) {
+      PyErr_SetString(not_pd.ptr(), e.what());
+    } catch (const softunlearn::NonFinite& e) {
+      PyErr_SetString(non_finite.ptr(), e.what());
+    } catch (const softunlearn::Interrupted&) {
+      if (g_pending_type) {
+        PyErr_Restore(g_pending_type, g_pending_value, g_pending_tb);
+        g_pending_type = g_pending_value = g_pending_tb = nullptr;
+      } else {
+        PyErr_SetNone(PyExc_KeyboardInterrupt);
+      }
+    }
+  });
+  g_main_thread = py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
+  softunlearn::set_interrupt_poll(&poll_python_signals);
+  softunlearn::install_fork_guard();
+
   m.def("max_threads", [] { return softunlearn::resolve_threads(0); },
-        "Threads the kernels use when n_threads is 0 (OpenMP's default; 1 without OpenMP).");
+        "Threads the kernels use when n_threads is 0 (OpenMP's default; 1 without OpenMP, and 1 in a process "
+        "forked after the thread pool started, where OpenMP cannot run).");
+  m.def("forked_single_threaded", &softunlearn::single_threaded_after_fork,
+        "True in a process forked after the parent's kernels ran multi-threaded: kernels run on one thread there.");
   m.attr("LOSS_LOGISTIC") = static_cast<int>(softunlearn::LossKind::Logistic);
   m.attr("LOSS_SMOOTH_HINGE") = static_cast<int>(softunlearn::LossKind::SmoothHinge);
   m.attr("LOSS_SQUARED_HINGE") = static_cast<int>(softunlearn::LossKind::SquaredHinge);

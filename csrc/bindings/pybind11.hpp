@@ -58,6 +58,26 @@ namespace softunlearn::bindings {
 
 using py::arg;
 
+// The compiled functions are not a trusted boundary: every entry point checks the lengths of the
+// arrays it reads (the public Python layer checks them first, with friendlier messages).
+inline void expect_size(Index got, Index want, const char* name) {
+  if (got != want)
+    throw py::value_error(std::string(name) + ": expected " + std::to_string(want) + " values, got " +
+                          std::to_string(got));
+}
+// Optional arrays (sample weights, a linear term) are either empty or full length.
+inline void expect_size_or_empty(Index got, Index want, const char* name) {
+  if (got != 0) expect_size(got, want, name);
+}
+// θ = (w, b): n_features + intercept values.
+template <class XArg> void expect_theta(const XArg& X, Index theta_size, bool intercept, const char* name = "theta") {
+  expect_size(theta_size, Index(X.cols()) + (intercept ? 1 : 0), name);
+}
+inline void expect_threads(int n_threads) {
+  if (n_threads < 0) throw py::value_error("n_threads: expected 0 (all) or a positive count, got " +
+                                           std::to_string(n_threads));
+}
+
 template <class T> const char* dtype_suffix();
 template <> inline const char* dtype_suffix<float>() { return "f32"; }
 template <> inline const char* dtype_suffix<double>() { return "f64"; }

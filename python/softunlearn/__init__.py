@@ -12,7 +12,8 @@ from ._runtime import load_core
 _core = load_core()
 
 from . import backend, certified, dvwu, methods, metrics, reference, targets  # noqa: E402
-from ._core import NotPositiveDefiniteError  # noqa: E402
+from . import errors  # noqa: E402
+from .errors import NonFiniteError, NotPositiveDefiniteError, SoftunlearnError  # noqa: E402
 from .backend import available_backends  # noqa: E402
 from .certified import CertifiedLogisticRegression, certified_update  # noqa: E402
 from .dvwu import dvwu_update  # noqa: E402
@@ -36,7 +37,10 @@ __all__ = [
     "LinearSVC",
     "IteratedSoftWeights",
     "LogisticRegression",
+    "NonFiniteError",
     "NotPositiveDefiniteError",
+    "SoftunlearnError",
+    "errors",
     "SoftUnlearner",
     "finetune",
     "gradient_ascent",

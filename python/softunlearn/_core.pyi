@@ -20,9 +20,11 @@ TARGET_UTILITY: int
 TARGET_DP: int
 TARGET_EOP: int
 
-class NotPositiveDefiniteError(ValueError): ...
+from .errors import NonFiniteError as NonFiniteError
+from .errors import NotPositiveDefiniteError as NotPositiveDefiniteError
 
 def max_threads() -> int: ...
+def forked_single_threaded() -> bool: ...
 def fit(X: XType, y: F, s: F, theta0: F, C: float, intercept: bool, tol: float, max_iter: int, n_threads: int,
         loss: int, loss_param: float, subsample: int = 0, linear: F = ..., hessian_free: bool = False) -> Dict[str, Any]:
     """Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ + linearᵀθ (linear empty: no such term); keys theta, loss, objective,
@@ -78,12 +80,12 @@ def weights_bounded_path(T: F, U: F, sign: float, delta: float, rho_mins: F, lo:
 # callback(info) -> bool is called after every step with the GIL held; info has iteration, objective,
 # grad_norm, step_norm, theta. Returning True stops the loop. The result dicts have keys theta, objective,
 # grad_norm, grad_scale, n_iter, n_passes, converged, stopped.
-def lbfgs_fit(X: F, y: F, s: F, theta0: F, C: float, intercept: bool, tol: float, max_iter: int, memory: int,
+def lbfgs_fit(X: XType, y: F, s: F, theta0: F, C: float, intercept: bool, tol: float, max_iter: int, memory: int,
               n_threads: int, loss: int, loss_param: float, callback: Any = None) -> Dict[str, Any]:
     """L-BFGS minimisation of ½‖w‖² + C Σ sᵢℓᵢ from theta0."""
-def ascent_curvature(X: F, y: F, s_abs: F, theta: F, C: float, intercept: bool, retain: float, n_threads: int,
+def ascent_curvature(X: XType, y: F, s_abs: F, theta: F, C: float, intercept: bool, retain: float, n_threads: int,
                      loss: int, loss_param: float) -> float:
     """λ_max of C X̃ᵀ diag(s_abs ℓ'') X̃ + retain·R at theta."""
-def gradient_steps(X: F, y: F, v: F, theta0: F, C: float, intercept: bool, retain: float, lr: float, steps: int,
+def gradient_steps(X: XType, y: F, v: F, theta0: F, C: float, intercept: bool, retain: float, lr: float, steps: int,
                    tol: float, n_threads: int, loss: int, loss_param: float, callback: Any = None) -> Dict[str, Any]:
     """θ ← θ − lr ∇F, F = C Σ vᵢℓᵢ + retain·½‖w‖²."""

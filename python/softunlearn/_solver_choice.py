@@ -21,18 +21,53 @@ def available_memory() -> Optional[int]:
     """Bytes of memory available to new allocations, or None when unknown.
 
     Linux's ``MemAvailable`` (free memory plus what the page cache can give back) when /proc/meminfo is
-    readable, else ``os.sysconf`` free physical pages × page size (a lower figure), else None."""
+    readable, else ``os.sysconf`` free physical pages × page size (a lower figure), else None; capped by
+    what an address-space limit (``ulimit -v``, ``RLIMIT_AS``) leaves this process."""
+    physical = None
     try:
         with open("/proc/meminfo") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    physical = int(line.split()[1]) * 1024
+                    break
     except (OSError, ValueError, IndexError):
         pass
+    if physical is None:
+        try:
+            physical = int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+        except (AttributeError, OSError, ValueError):
+            physical = None
+    limited = _address_space_left()
+    if limited is None:
+        return physical
+    return limited if physical is None else min(physical, limited)
+
+
+def _address_space_left() -> Optional[int]:
+    """RLIMIT_AS minus this process's current virtual size, or None without such a limit."""
     try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, OSError, ValueError):
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/statm") as f:
+            used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        return max(0, soft - used)
+    except (ImportError, OSError, ValueError, AttributeError):
         return None
+
+
+def check_dense_memory(n_params: int, dtype, n_threads: int, what: str) -> None:
+    """MemoryError before allocating when the dense Hessian path cannot fit, naming the need and remedies."""
+    need = dense_hessian_bytes(n_params, dtype, n_threads)
+    avail = available_memory()
+    if avail is not None and need > avail:
+        nt = n_threads if n_threads > 0 else _core.max_threads()
+        raise MemoryError(
+            f"{what}: the dense Hessian path needs {need / 2**30:.2f} GiB ({nt} per-thread p×p accumulators, the "
+            f"Hessian and its factor, p = {n_params}, {np.dtype(dtype).name}) but only {avail / 2**30:.2f} GiB "
+            "are available; use solver='cg' (matrix-free), fewer n_threads, or float32 X")
 
 
 def dense_hessian_bytes(n_params: int, dtype, n_threads: int) -> int:

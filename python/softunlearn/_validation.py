@@ -63,8 +63,10 @@ def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
             out.indptr = out.indptr.astype(np.int64)
             out.indices = out.indices.astype(np.int64)
     _check_csr_structure(out, name)
-    if out.data.size and not np.isfinite(out.data.sum(dtype=np.float64)):
-        bad = ~np.isfinite(out.data)
+    # Entries past indptr[-1] are storage slack no kernel reads: only the stored entries must be finite.
+    data = out.data[: int(out.indptr[-1])]
+    if data.size and not np.isfinite(data.sum(dtype=np.float64)):
+        bad = ~np.isfinite(data)
         if bad.any():
             k = int(np.argmax(bad))
             row = int(np.searchsorted(out.indptr, k, side="right")) - 1
@@ -173,18 +175,64 @@ def as_sample_weight(sample_weight, n: int, dtype, name: str = "sample_weight", 
     return out
 
 
+# ---- parameters (one message style: "NAME: expected …, got …") -------------------------------------
+
+def _plain(value):
+    """A 0-d NumPy array as its Python scalar; everything else unchanged."""
+    return value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value
+
+
 def check_positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    value = _plain(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a positive number, got {value!r}")
     if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}: must be a finite number > 0, got {value!r}")
+        raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
     return float(value)
+
+
+def check_bool(value, name: str) -> bool:
+    """True or False (also NumPy's bool); strings such as 'no' and integers are refused."""
+    value = _plain(value)
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
+
+
+def check_int(value, name: str, minimum: int = 0) -> int:
+    """An integer ≥ minimum (bools refused: max_iter=True is a mistake, not 1)."""
+    value = _plain(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer ≥ {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an integer ≥ {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_choice(value, name: str, choices) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}: expected one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def check_C(C, dtype, weight_sum: float = 1.0) -> float:
+    """C > 0 that survives the cast to the compute dtype: C·Σs must be a normal, finite number there,
+    or the data term vanishes (θ = 0 would "converge") or overflows."""
+    C = check_positive(C, "C")
+    info = np.finfo(dtype)
+    scaled = C * max(float(weight_sum), 1.0)
+    if not (C >= info.tiny and scaled <= info.max / 16):
+        raise ValueError(f"C: expected a value whose product with the total sample weight is representable in "
+                         f"{np.dtype(dtype).name} (between {info.tiny:.3g} and {info.max / 16:.3g}), got {C!r}; "
+                         f"use float64 X or a moderate C")
+    return C
 
 
 def check_n_threads(n_threads) -> int:
     """None or 0 means the default thread count; otherwise a positive int."""
     if n_threads is None:
         return 0
-    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 0:
+    n_threads = _plain(n_threads)
+    if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral) or n_threads < 0:
         raise ValueError(f"n_threads: expected None or a positive integer, got {n_threads!r}")
     return int(n_threads)

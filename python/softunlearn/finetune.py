@@ -23,6 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _core
 from ._validation import as_labels, as_sample_weight, as_vector, check_n_threads, check_positive
+from .errors import NonFiniteError
 from .linear_model import _DEFAULT_TOL, check_model
 
 
@@ -98,11 +99,9 @@ def finetune(model, X, y, eps, *, sample_weight=None, max_iter=1000, tol=None, m
     try:
         res = _core.lbfgs_fit(Xc, yc, w, model.theta_, dt.type(model.C), bool(model.fit_intercept), dt.type(tol),
                               max_iter, memory, nt, *model._loss, callback)
-    except RuntimeError as exc:
-        if "non-finite" in str(exc):
-            raise ValueError("eps: the fine-tuning objective diverged (with negative sample weights s(1+ε) it can be "
+    except NonFiniteError:
+        raise NonFiniteError("eps: the fine-tuning objective diverged (with negative sample weights s(1+ε) it can be "
                              "unbounded below); keep ε ≥ −1") from None
-        raise
     if not res["converged"] and not res["stopped"] and res["n_iter"] < max_iter:
         warnings.warn(f"finetune stopped after {res['n_iter']} L-BFGS iterations without reaching tol "
                       f"(‖∇J‖∞ = {res['grad_norm']:.3g}, target {tol * res['grad_scale']:.3g}): the line search made "
@@ -167,9 +166,7 @@ def gradient_ascent(model, X, y, eps, *, sample_weight=None, lr="auto", steps=10
     try:
         res = _core.gradient_steps(Xc, yc, v, model.theta_, C, icpt, dt.type(retain), dt.type(lr), steps,
                                    dt.type(tol), nt, *model._loss, callback)
-    except RuntimeError as exc:
-        if "non-finite" in str(exc):
-            raise ValueError(f"lr: gradient ascent diverged to non-finite values with lr={lr:g}; use fewer steps or "
+    except NonFiniteError:
+        raise NonFiniteError(f"lr: gradient ascent diverged to non-finite values with lr={lr:g}; use fewer steps or "
                              "a smaller lr") from None
-        raise
     return _result(model, res, lr=float(lr), curvature=curvature)

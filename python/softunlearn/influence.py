@@ -13,11 +13,13 @@ from typing import Sequence, Union
 import numpy as np
 
 from . import _core, backend as _backend
-from ._validation import (as_labels, as_matrix, as_sample_weight, as_vector, check_n_threads, check_positive,
-                          is_sparse)
-from ._solver_choice import auto_solver, available_memory, dense_hessian_bytes  # noqa: F401 (public here too)
+from ._validation import (as_labels, as_matrix, as_sample_weight, as_vector, check_bool, check_choice, check_int,
+                          check_n_threads, check_positive, is_sparse)
+from ._solver_choice import (auto_solver, available_memory, check_dense_memory,  # noqa: F401 (public here too)
+                             dense_hessian_bytes)
+from .errors import NonFiniteError
 from .linear_model import check_model
-from .targets import Target, as_target
+from .targets import Target, as_target, checked_gradient
 
 
 
@@ -60,14 +62,23 @@ class Influence:
     def __init__(self, model, X, y, sample_weight=None, *, solver: str = "auto", cg_tol=None, cg_max_iter=None,
                  reuse_hessian: bool = True, n_threads=None, backend="auto"):
         self.model = check_model(model)
-        if solver not in ("auto", "cholesky", "cg"):
-            raise ValueError(f"solver: expected 'auto', 'cholesky' or 'cg', got {solver!r}")
+        solver = check_choice(solver, "solver", ("auto", "cholesky", "cg"))
+        reuse_hessian = check_bool(reuse_hessian, "reuse_hessian")
         dt = self.model.dtype
+        eps_dt = float(np.finfo(dt).eps)
+        if cg_tol is not None and not (eps_dt <= check_positive(cg_tol, "cg_tol") < 1):
+            # Below the working precision the recursive residual no longer tracks the true one.
+            raise ValueError(f"cg_tol: expected a number in [{eps_dt:.3g}, 1) (the {dt.name} machine epsilon "
+                             f"or above), got {cg_tol!r}")
+        if cg_max_iter is not None:
+            cg_max_iter = check_int(cg_max_iter, "cg_max_iter", 1)
         self._nt = check_n_threads(model.n_threads if n_threads is None else n_threads)
         self.X = self.model._as_X(X)
         n = self.X.shape[0]
         self.y = as_labels(y, n, dt)
         self.sample_weight = as_sample_weight(sample_weight, n, dt)
+        if self.sample_weight.size and not self.sample_weight.any():
+            raise ValueError("sample_weight: all sample weights are zero; the training objective has no data term")
         self.n_samples, self.n_params = n, self.model.theta_.shape[0]
         # CG is CPU-only, so with solver="cg" "auto" means the CPU; so does a sparse X (the device kernels
         # are dense) and a problem too large for a dense Hessian.
@@ -84,6 +95,8 @@ class Influence:
             solver = "cholesky"
             self._dev = _backend.cuda_data(self.X, self.y, self.sample_weight, self.model.fit_intercept)
         self.solver = solver if solver != "auto" else auto_solver(self.n_params, dt, self._nt)
+        if self.solver == "cholesky":
+            check_dense_memory(self.n_params, dt, self._nt, "Influence")
         self.cg_tol = (1e-10 if dt == np.float64 else 1e-5) if cg_tol is None else check_positive(cg_tol, "cg_tol")
         self.cg_max_iter = max(100, 10 * self.n_params) if cg_max_iter is None else int(cg_max_iter)
         self.cg_info = None
@@ -93,6 +106,10 @@ class Influence:
                     and cache.matches(X, y, sample_weight))
         want_h = self.solver == "cg" or reusable
         res = self._loss_pass(hessian=self.solver == "cholesky" and not reusable, r=True, h=want_h)
+        if not (np.isfinite(res["r"]).all() and np.isfinite(res["grad"]).all()
+                and ("hessian" not in res or np.isfinite(res["hessian"]).all())):
+            raise NonFiniteError("X: the loss, gradient or Hessian at θ̂ overflowed the working precision (X, "
+                                 "sample_weight or C too large); rescale X, e.g. with StandardScaler")
         self.r = res["r"]
         self._h = res.get("h")
         self.grad = res["grad"]
@@ -158,10 +175,14 @@ class Influence:
     def solve(self, V) -> np.ndarray:
         """H⁻¹V for V of shape (p,) or (p, k)."""
         V = np.asarray(V)
+        if V.dtype == object or not (np.issubdtype(V.dtype, np.number) or V.dtype == bool) or np.iscomplexobj(V):
+            raise TypeError(f"V: expected a real numeric array, got dtype {V.dtype}")
         one = V.ndim == 1
+        if V.ndim not in (1, 2) or V.shape[0] != self.n_params or V.size == 0:
+            raise ValueError(f"V: expected shape ({self.n_params},) or ({self.n_params}, k) with k ≥ 1, got {V.shape}")
         B = np.asarray(V.reshape(self.n_params, -1), dtype=self.model.dtype, order="F")
-        if B.shape[0] != self.n_params or not np.isfinite(B).all():
-            raise ValueError(f"V: expected finite values with {self.n_params} rows, got shape {V.shape}")
+        if not np.isfinite(B).all():
+            raise ValueError("V: contains NaN or infinity")
         if self._chol is not None:
             U = self._chol.solve(B)
         else:
@@ -186,13 +207,14 @@ class Influence:
         tlist = [targets] if single else list(targets)
         if not tlist:
             raise ValueError("targets: expected at least one target")
-        G = np.column_stack([np.asarray(_gradient(as_target(t), self.model), dtype=self.model.dtype)
-                             for t in tlist])
+        G = np.column_stack([checked_gradient(_gradient(as_target(t), self.model), self.model) for t in tlist])
         return self.scores_from_gradients(G)[:, 0] if single else self.scores_from_gradients(G)
 
     def scores_from_gradients(self, G) -> np.ndarray:
-        """Scores for target gradients given directly as the columns of G (p, k)."""
-        U = np.asfortranarray(self.solve(np.asarray(G).reshape(self.n_params, -1)), dtype=self.model.dtype)
+        """Scores for target gradients given directly as the columns of G (p, k) (or one gradient (p,))."""
+        U = np.asfortranarray(self.solve(G), dtype=self.model.dtype)
+        if U.ndim == 1:
+            U = U.reshape(-1, 1)
         if self._dev is not None:
             return self._dev.scores(U, self.r)
         return _core.scores(self.X, U, self.r, bool(self.model.fit_intercept), self._nt)

@@ -27,6 +27,9 @@ from ._validation import (
     as_labels,
     as_matrix,
     as_sample_weight,
+    check_bool,
+    check_C,
+    check_int,
     check_n_threads,
     check_positive,
     compute_dtype,
@@ -102,10 +105,10 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight, *, theta0=None, allow_negative=False, linear=None):
         # `linear`: b of an extra bᵀθ term (objective perturbation, see softunlearn.certified); the cached
         # gradient is that of J without it, the function Influence recomputes.
-        C = check_positive(self.C, "C")
+        check_positive(self.C, "C")
         loss = self._loss
-        if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 0:
-            raise ValueError(f"max_iter: expected a non-negative integer, got {self.max_iter!r}")
+        max_iter = check_int(self.max_iter, "max_iter", 0)
+        fit_intercept = check_bool(self.fit_intercept, "fit_intercept")
         nt = check_n_threads(self.n_threads)
         Xc = as_matrix(X, "X")
         dt = Xc.dtype
@@ -119,12 +122,13 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         sc = as_sample_weight(sample_weight, n, dt, allow_negative=allow_negative)
         if sc.size and not (sc != 0).any():
             raise ValueError("sample_weight: all sample weights are zero; the objective has no data term")
-        if self.fit_intercept:
+        C = check_C(self.C, dt, float(np.abs(sc).sum()) if sc.size else n)
+        if fit_intercept:
             present = yc if not sc.size else yc[sc > 0]
             if present.size == 0 or present.min() == present.max():
                 raise ValueError("y: only one class among the samples with positive weight; with an unpenalised "
                                  "intercept the fit has no minimiser (need both 0 and 1)")
-        p = d + bool(self.fit_intercept)
+        p = d + fit_intercept
         if theta0 is None:
             th0 = np.zeros(p, dtype=dt)
         else:
@@ -148,11 +152,11 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
                 raise ValueError("backend: 'cuda' does not support the objective perturbation bᵀθ; use backend='cpu'")
             be = "cpu"
         if be == "cuda":
-            res = _backend.cuda_data(Xc, yc, sc, self.fit_intercept).fit(
-                th0, dt.type(C), dt.type(tol), int(self.max_iter), loss[0], 8 if theta0 is None else 0)
+            res = _backend.cuda_data(Xc, yc, sc, fit_intercept).fit(
+                th0, dt.type(C), dt.type(tol), max_iter, loss[0], 8 if theta0 is None else 0)
         else:
-            res = _core.fit(Xc, yc, sc, th0, dt.type(C), bool(self.fit_intercept), dt.type(tol),
-                            int(self.max_iter), nt, *loss, 8 if theta0 is None else 0, lin, hessian_free)
+            res = _core.fit(Xc, yc, sc, th0, dt.type(C), fit_intercept, dt.type(tol),
+                            max_iter, nt, *loss, 8 if theta0 is None else 0, lin, hessian_free)
         self.backend_ = be
         if not res["converged"]:
             warnings.warn(
@@ -179,6 +183,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         theta = np.asarray(theta)
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = int(n_features)
+        self._fitted_intercept = bool(self.fit_intercept)
         self.coef_ = theta[:n_features].reshape(1, -1).copy()
         self.intercept_ = (theta[n_features:n_features + 1] if self.fit_intercept
                            else np.zeros(1, dtype=theta.dtype)).copy()
@@ -219,10 +224,31 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
 
     @property
     def theta_(self) -> np.ndarray:
-        """θ = (w, b), or w alone without an intercept; dtype of the training data."""
+        """θ = (w, b), or w alone without an intercept; dtype of the training data.
+
+        Checked against ``n_features_in_`` and ``fit_intercept`` every time, since ``coef_`` and
+        ``intercept_`` are plain attributes a user can overwrite."""
         self._check_fitted()
-        w = self.coef_.reshape(-1)
-        return np.ascontiguousarray(np.concatenate([w, self.intercept_]) if self.fit_intercept else w)
+        fit_intercept = check_bool(self.fit_intercept, "fit_intercept")
+        fitted = self.__dict__.get("_fitted_intercept", fit_intercept)
+        if fit_intercept != fitted:
+            raise ValueError(f"fit_intercept: the model was fitted with fit_intercept={fitted}, now it is "
+                             f"{fit_intercept}; refit it after changing fit_intercept")
+        coef = np.asarray(self.coef_)
+        d = getattr(self, "n_features_in_", None)
+        if coef.dtype not in (np.float32, np.float64) or coef.size != d or coef.ndim not in (1, 2):
+            raise ValueError(f"coef_: expected a float32/float64 array of shape (1, {d}) (n_features_in_), "
+                             f"got shape {coef.shape} and dtype {coef.dtype}")
+        w = coef.reshape(-1)
+        if not fit_intercept:
+            return np.ascontiguousarray(w)
+        b = np.asarray(self.intercept_).reshape(-1)
+        if b.shape != (1,):
+            raise ValueError(f"intercept_: expected shape (1,) with fit_intercept=True, got {np.shape(self.intercept_)}")
+        theta = np.ascontiguousarray(np.concatenate([w, b.astype(w.dtype, copy=False)]))
+        if not np.isfinite(theta).all():
+            raise ValueError("coef_ or intercept_ contains NaN or infinity")
+        return theta
 
     @property
     def dtype(self) -> np.dtype:
@@ -241,7 +267,8 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
     def decision_function(self, X) -> np.ndarray:
         """z = wᵀx + b for every row."""
         Xc = self._as_X(X)
-        return _core.predict(Xc, self.theta_, bool(self.fit_intercept), check_n_threads(self.n_threads))
+        theta = self.theta_
+        return _core.predict(Xc, theta, bool(self.fit_intercept), check_n_threads(self.n_threads))
 
     def predict(self, X) -> np.ndarray:
         """Labels in {0, 1}: 1 where z > 0."""

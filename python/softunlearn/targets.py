@@ -165,6 +165,8 @@ class Robustness(_BuiltinTarget):
     def bind(self, model) -> "Robustness":
         """Compute the adversarial points from ``model``'s θ (once)."""
         model = check_model(model)
+        if self._clean.shape[1] != model.n_features_in_:
+            raise ValueError(f"X: the target has {self._clean.shape[1]} features, the model {model.n_features_in_}")
         X = self._clean.astype(model.dtype, copy=False)
         Xa = _core.mirror_attack(X, model.theta_, bool(model.fit_intercept), model.dtype.type(self.factor),
                                  check_n_threads(model.n_threads))
@@ -197,7 +199,7 @@ class Custom(Target):
         self._value = value
 
     def gradient(self, model) -> np.ndarray:
-        p = model.theta_.shape[0]
+        p = check_model(model).theta_.shape[0]
         if self._grad.shape[0] != p:
             raise ValueError(f"gradient: expected length {p} (n_features + intercept), got {self._grad.shape[0]}")
         return self._grad.astype(model.dtype)
@@ -223,11 +225,41 @@ def as_target(obj) -> Target:
 
 
 def evaluate(target, model):
-    """(value, gradient) of any target."""
+    """(value, gradient) of any target; the gradient is checked (see :func:`checked_gradient`)."""
     t = as_target(target)
     if hasattr(t, "evaluate"):
-        return t.evaluate(model)
-    return float(t.value(model)), np.asarray(t.gradient(model))
+        value, grad = t.evaluate(model)
+    else:
+        value, grad = t.value(model), t.gradient(model)
+    return checked_value(value), checked_gradient(grad, model)
+
+
+def checked_value(value) -> float:
+    """A target's value as a finite float (duck-typed targets may return anything)."""
+    v = value.item() if isinstance(value, np.ndarray) and value.size == 1 else value
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+        raise ValueError(f"target value: expected a finite real number, got {value!r}")
+    return float(v)
+
+
+def checked_gradient(grad, model) -> np.ndarray:
+    """A target's gradient as a finite 1-D array of exactly n_params values in the model's dtype.
+
+    Duck-typed targets are not trusted: a gradient of another length is an error, never reshaped."""
+    p = model.theta_.shape[0]
+    if grad is None or (hasattr(grad, "tocsr") and hasattr(grad, "nnz")):
+        raise TypeError(f"target gradient: expected a dense array of {p} values, got {type(grad).__name__}")
+    g = np.asarray(grad)
+    if g.dtype == object or not (np.issubdtype(g.dtype, np.number) or g.dtype == bool) or np.iscomplexobj(g):
+        raise TypeError(f"target gradient: expected a real numeric array, got dtype {g.dtype}")
+    if g.ndim == 2 and 1 in g.shape:
+        g = g.reshape(-1)
+    if g.shape != (p,):
+        raise ValueError(f"target gradient: expected shape ({p},) (n_features + intercept), got {np.shape(grad)}")
+    g = np.ascontiguousarray(g, dtype=model.dtype)
+    if not np.isfinite(g).all():
+        raise ValueError("target gradient: contains NaN or infinity")
+    return g
 
 
 def required_change(target, model, fraction: float = 1.0) -> float:
@@ -238,4 +270,4 @@ def required_change(target, model, fraction: float = 1.0) -> float:
     (utility, robustness) use ``fraction < 1``: e.g. 0.1 asks for a 10 % lower adversarial loss."""
     if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not (0 < fraction <= 1):
         raise ValueError(f"fraction: expected a number in (0, 1], got {fraction!r}")
-    return float(fraction) * float(as_target(target).value(model))
+    return float(fraction) * checked_value(as_target(target).value(model))

@@ -39,6 +39,7 @@ from typing import NamedTuple, Optional, Tuple
 import numpy as np
 
 from . import _core
+from .errors import NonFiniteError
 
 __all__ = [
     "soft_weights",
@@ -222,8 +223,10 @@ def _scheme(scheme):
 
 def _lam(lam, name="lam"):
     lam = _real_scalar(lam, name)
-    if not (lam > 0 and math.isfinite(lam)):
-        raise ValueError(f"{name} must be finite and > 0, got {lam}")
+    # The solvers work with ρ = 1/(2λ): a subnormal λ would make it infinite and every weight NaN.
+    if not (lam > 0 and math.isfinite(lam) and math.isfinite(1.0 / (2.0 * lam))):
+        raise ValueError(f"{name}: expected a finite number > 0 with 1/(2·{name}) finite "
+                         f"(≥ {0.5 / np.finfo(np.float64).max:.3g}), got {lam!r}")
     return lam
 
 
@@ -415,6 +418,9 @@ def _infeasible(P: _Problem, on_infeasible, reachable, stacklevel=3):
 def _result(P, eps_c, st, scheme, requested, mu1, mu2, lam, feasible, max_decrease=float("nan"), info=None,
             kkt=None):
     tt_o = P.s * st["tt"]
+    if not (np.isfinite(eps_c).all() and math.isfinite(st["ee"])):
+        raise NonFiniteError("eps: the weights overflowed (T, U, delta or lam too extreme for float64); "
+                             "rescale the scores or choose a larger lam")
     if kkt is None:
         kkt = _kkt_of(P, st, mu1, mu2, lam)
     return SoftWeights(

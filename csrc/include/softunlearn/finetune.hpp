@@ -107,8 +107,8 @@ bool wolfe_search(T phi0, T dphi0, T alpha0, Eval&& eval, detail::LineTrial<T>& 
 
 // L-BFGS with `memory` curvature pairs, stopping when ‖∇J‖_∞ ≤ tol · max(1, C|Σ sᵢ|) (newton_fit's
 // test, so "converged" means the same for both), after max_iter iterations, or when the callback asks.
-template <class T, class Loss>
-LoopResult<T> lbfgs_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int max_iter, int memory, int n_threads,
+template <class T, class Loss, class Dsn>
+LoopResult<T> lbfgs_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol, int max_iter, int memory, int n_threads,
                         const Loss& loss_fn, const ProgressCallback<T>& callback) {
   if (memory < 1) throw std::invalid_argument("memory must be at least 1");
   LoopResult<T> res;
@@ -142,7 +142,7 @@ LoopResult<T> lbfgs_fit(const Problem<T>& P, const VecRef<T>& theta0, T tol, int
     return q;
   };
   for (;;) {
-    if (!std::isfinite(cur.objective)) throw std::runtime_error("non-finite objective during fine-tuning");
+    if (!std::isfinite(cur.objective)) throw NonFinite("non-finite objective during fine-tuning");
     res.grad_norm = cur.grad.template lpNorm<Eigen::Infinity>();
     if (res.grad_norm <= tol * res.grad_scale) {
       res.converged = true;

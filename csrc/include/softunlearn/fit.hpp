@@ -176,6 +176,8 @@ FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
         res.theta = warm.theta;
         res.n_warm_iter = warm.n_iter;
         warm_factor = std::move(warm.factor);
+      } catch (const Interrupted&) {
+        throw;
       } catch (const std::exception&) {
         // A subsample can be degenerate (one class, separable): the full problem decides.
       }
@@ -201,7 +203,10 @@ FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
   T prev_gn = std::numeric_limits<T>::infinity();
   for (;;) {
     res.grad_norm = cur.grad.template lpNorm<Eigen::Infinity>();
-    if (!std::isfinite(res.grad_norm)) throw std::runtime_error("non-finite gradient during the Newton fit");
+    if (!std::isfinite(res.grad_norm) || !std::isfinite(cur.objective))
+      throw NonFinite("the objective or its gradient overflowed during the Newton fit (X or sample_weight has "
+                      "entries too large for the working precision); rescale X, e.g. with StandardScaler");
+    maybe_check_interrupt();
     const T ratio = res.grad_norm / prev_gn;
     if (res.grad_norm <= tol * res.grad_scale) {
       res.converged = true;
@@ -216,9 +221,17 @@ FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
       res.n_cg_iter += cg.iterations[0];
       dir = -cg.X.col(0);
     } else {
-      if (cur.H.size()) chol = newton_factor(cur.H, D);
+      if (cur.H.size()) {
+        if (!cur.H.allFinite())
+          throw NonFinite("the Hessian overflowed during the Newton fit (X has entries too large for the working "
+                          "precision); rescale X, e.g. with StandardScaler");
+        chol = newton_factor(cur.H, D);
+      }
       dir = -chol->solve(cur.grad);
     }
+    if (!dir.allFinite())
+      throw NonFinite("the Newton direction is not finite (X or C too large for the working precision); rescale X "
+                      "or use float64");
     const T slope = cur.grad.dot(dir);
     if (!(slope < T(0))) break;  // no descent direction left at working precision
     const bool lag = !hessian_free && (cur.H.size() ? ratio < T(0.05) : (chord && ratio < T(0.1)));
@@ -234,6 +247,7 @@ FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
       T alpha = 1;
       bool ok = false;
       for (int k = 0; k < 60 && !ok; ++k) {
+        maybe_check_interrupt();
         alpha *= T(0.5);
         T loss = 0;
         for (Index i = 0; i < D.rows(); ++i) loss += P.weight(i) * loss_fn.value(T(z(i) + alpha * dz(i)), P.y(i));

@@ -16,8 +16,8 @@
 namespace softunlearn {
 
 // F and ∇F at θ from one pass over the problem with weights s(ε + ρ).
-template <class T, class Loss>
-PassResult<T> ascent_pass(const Problem<T>& P, const Vec<T>& theta, T retain, int n_threads, const Loss& loss_fn) {
+template <class T, class Loss, class Dsn>
+PassResult<T> ascent_pass(const Problem<T, Dsn>& P, const Vec<T>& theta, T retain, int n_threads, const Loss& loss_fn) {
   PassResult<T> r = loss_pass<T, Loss>(P, theta, false, nullptr, nullptr, n_threads, loss_fn);
   const Index d = P.design.features();
   r.grad.head(d) -= (T(1) - retain) * theta.head(d);
@@ -50,8 +50,8 @@ template <class T> T top_eigenvalue(const Mat<T>& A, int max_iter = 500, T rtol 
 // Curvature scale for the step size: λ_max of C X̃ᵀ diag(aᵢ ℓ''ᵢ(θ)) X̃ + ρR for non-negative weights aᵢ
 // carried by `P_abs`. With aᵢ ≥ sᵢ|εᵢ + ρ| it bounds ‖∇²F(θ)‖₂ (∇²F is indefinite when some εᵢ + ρ < 0);
 // the Python layer also takes aᵢ ≥ sᵢ and ρ ≥ 1 so that it bounds the training Hessian too.
-template <class T, class Loss>
-T ascent_curvature(const Problem<T>& P_abs, const VecRef<T>& theta, T retain, int n_threads, const Loss& loss_fn) {
+template <class T, class Loss, class Dsn>
+T ascent_curvature(const Problem<T, Dsn>& P_abs, const VecRef<T>& theta, T retain, int n_threads, const Loss& loss_fn) {
   PassResult<T> r = loss_pass<T, Loss>(P_abs, theta, true, nullptr, nullptr, n_threads, loss_fn);
   const Index d = P_abs.design.features();
   r.H.diagonal().head(d).array() -= (T(1) - retain);
@@ -60,8 +60,8 @@ T ascent_curvature(const Problem<T>& P_abs, const VecRef<T>& theta, T retain, in
 
 // θ ← θ − lr ∇F(θ) for `steps` steps, stopping early when ‖∇F‖_∞ ≤ tol · max(1, C Σ|vᵢ|) (only
 // reachable with ρ > 0: pure ascent has no stationary point in general) or when the callback asks.
-template <class T, class Loss>
-LoopResult<T> gradient_steps(const Problem<T>& P, const VecRef<T>& theta0, T retain, T lr, int steps, T tol,
+template <class T, class Loss, class Dsn>
+LoopResult<T> gradient_steps(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T retain, T lr, int steps, T tol,
                              int n_threads, const Loss& loss_fn, const ProgressCallback<T>& callback) {
   if (!(lr > T(0)) || !std::isfinite(lr)) throw std::invalid_argument("lr must be finite and > 0");
   LoopResult<T> res;
@@ -72,7 +72,7 @@ LoopResult<T> gradient_steps(const Problem<T>& P, const VecRef<T>& theta0, T ret
   PassResult<T> cur = ascent_pass<T, Loss>(P, res.theta, retain, n_threads, loss_fn);
   ++res.n_passes;
   for (;;) {
-    if (!std::isfinite(cur.objective)) throw std::runtime_error("non-finite objective during gradient ascent");
+    if (!std::isfinite(cur.objective)) throw NonFinite("non-finite objective during gradient ascent");
     res.grad_norm = cur.grad.template lpNorm<Eigen::Infinity>();
     if (res.grad_norm <= tol * res.grad_scale) {
       res.converged = true;

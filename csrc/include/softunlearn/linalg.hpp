@@ -128,12 +128,27 @@ CGResult<T> cg_solve(const Dsn& D, const VecRef<T>& h, const VecRef<T>& reg, con
     const Mat<T> HP = hessian_matvec(D, h, reg, P, n_threads);
     for (Index j = 0; j < k; ++j) {
       if (!active[j]) continue;
-      const T alpha = rz(j) / P.col(j).dot(HP.col(j));
+      const T pHp = P.col(j).dot(HP.col(j));
+      if (rz(j) == T(0)) {  // the recursive residual underflowed to zero: nothing left to reduce
+        active[j] = false;
+        continue;
+      }
+      if (!(pHp > T(0))) {
+        if (!std::isfinite(pHp))
+          throw NonFinite("CG: a Hessian-vector product is not finite (the data or weights overflowed)");
+        throw NotPositiveDefinite("Hessian is not positive definite (CG found a direction of non-positive "
+                                  "curvature); use a stronger regulariser (smaller C) or avoid negative "
+                                  "sample weights",
+                                  -1);
+      }
+      const T alpha = rz(j) / pHp;
       alphas[j].push_back(alpha);
       res.X.col(j) += alpha * P.col(j);
       R.col(j) -= alpha * HP.col(j);
       res.iterations[j] = it + 1;
       res.residuals[j] = R.col(j).norm() / bnorm(j);
+      if (!std::isfinite(res.residuals[j]))
+        throw NonFinite("CG: the residual became non-finite at iteration " + std::to_string(it + 1));
       if (res.residuals[j] <= tol) {
         active[j] = false;
         continue;

@@ -41,4 +41,15 @@ struct NotPositiveDefinite : std::runtime_error {
   NotPositiveDefinite(const std::string& what, Index i) : std::runtime_error(what), index(i) {}
 };
 
+// Raised when an intermediate (gradient, Newton direction, CG residual, weights) stops being finite:
+// the input overflowed the working precision. A NaN is never returned as a result.
+struct NonFinite : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Raised at a safe point (outside parallel regions) when the embedding asked a long computation to stop.
+struct Interrupted : std::runtime_error {
+  Interrupted() : std::runtime_error("interrupted") {}
+};
+
 }  // namespace softunlearn
