@@ -8,13 +8,25 @@ test_loo_adult).
 * ``make_data``: the same generator as a factory, for other sizes/seeds.
 * ``adult_subset``: a 3,000-row training subsample of UCI Adult (``softunlearn.datasets.load_adult``,
   seed 0; validation and test parts unchanged), loaded once per session.
+
+Hypothesis profiles (property tests): ``"deterministic"`` is loaded by default — derandomised (the same
+examples on every run and machine), no deadline (timings on a shared 2-core machine are not a property),
+no example database. ``HYPOTHESIS_PROFILE=fuzz`` selects ``"fuzz"``: random draws, 2,000 examples per test,
+failures printed with a reproduction blob. Any other registered profile name (e.g. Hypothesis's ``"ci"``)
+is accepted too.
 """
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+settings.register_profile("deterministic", derandomize=True, deadline=None, database=None, print_blob=True)
+settings.register_profile("fuzz", derandomize=False, deadline=None, max_examples=2000, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 def _sigmoid(z):
