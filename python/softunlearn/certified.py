@@ -58,6 +58,7 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit, log_ndtr
 
 from . import _core
@@ -134,9 +135,16 @@ def noise_multiplier(noise, epsilon, delta) -> float:
 
 
 # ---- the theory's requirements --------------------------------------------------------------------
+def row_norms2(X) -> np.ndarray:
+    """‖xᵢ‖₂² of every row, in float64, for a dense array or a scipy.sparse matrix (never densified)."""
+    if sp.issparse(X):
+        return np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+    return np.einsum("ij,ij->i", X, X, dtype=np.float64)
+
+
 def check_unit_ball(X, name="X", tol=1e-9):
     """Raise unless every row has ‖xᵢ‖₂ ≤ 1 (+ tol for rounding)."""
-    norms = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
+    norms = np.sqrt(row_norms2(X))
     i = int(np.argmax(norms))
     if norms[i] > 1.0 + tol:
         raise ValueError(f"{name}: certified removal needs ‖xᵢ‖₂ ≤ 1 for every row, row {i} has norm "
@@ -169,12 +177,13 @@ class UnitBallScaler:
     def _augment(self, X):
         X = as_matrix(X, "X", dtype=np.float64)
         if self.add_constant:
-            X = np.hstack([X, np.full((X.shape[0], 1), float(self.constant))])
+            column = np.full((X.shape[0], 1), float(self.constant))
+            X = sp.hstack([X, column], format="csr") if sp.issparse(X) else np.hstack([X, column])
         return X
 
     def fit(self, X, y=None):
         Xa = self._augment(X)
-        self.scale_ = float(np.sqrt(np.einsum("ij,ij->i", Xa, Xa).max()))
+        self.scale_ = float(np.sqrt(row_norms2(Xa).max()))
         if self.scale_ == 0:
             self.scale_ = 1.0
         return self
