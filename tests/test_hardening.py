@@ -306,3 +306,51 @@ def test_all_zero_sample_weight_in_influence(data, fitted):
     X, y, _ = data
     with pytest.raises(ValueError, match=r"^sample_weight: all sample weights are zero"):
         su.Influence(fitted, X, y, sample_weight=np.zeros(N))
+
+
+# ---- found by the fuzz (tests/test_fuzz.py) ----------------------------------------------------------
+
+@pytest.mark.parametrize("kw,pattern", [
+    (dict(n_threads=2**40), r"^n_threads: expected None or a positive integer \(at most 4096\)"),
+    (dict(max_iter=10**12), r"^max_iter: expected an integer ≤ 2147483647"),
+])
+def test_counts_beyond_a_c_int_are_refused(data, kw, pattern):
+    X, y, _ = data
+    with pytest.raises(su.InvalidParameterError, match=pattern):
+        su.LogisticRegression(**kw).fit(X, y)
+
+
+def test_finetune_budget_beyond_a_c_int_is_refused(data, fitted):
+    X, y, _ = data
+    with pytest.raises(ValueError, match=r"^max_iter: expected an integer ≤ 2147483647"):
+        su.finetune(fitted, X, y, np.zeros(N), max_iter=10**12)
+
+
+def test_invalid_parameter_error_is_both_value_and_type_error():
+    assert issubclass(su.InvalidParameterError, ValueError) and issubclass(su.InvalidParameterError, TypeError)
+
+
+def test_csr_with_indptr_past_the_end_names_X(data, fitted):
+    X, y, _ = data
+    A = sp.csr_matrix(X)
+    bad = sp.csr_matrix((A.data.copy(), A.indices.copy(), A.indptr.copy()), shape=A.shape)
+    bad.indptr[-1] += 5  # scipy's own check would say "Last value of index pointer ..." without naming X
+    for call in (lambda: su.LogisticRegression().fit(bad, y), lambda: fitted.decision_function(bad),
+                 lambda: su.finetune(fitted, bad, y, np.zeros(N))):
+        with pytest.raises(ValueError, match=r"^X: malformed CSR matrix"):
+            call()
+
+
+def test_overflowing_scores_raise(data):
+    X, y, _ = data
+    m = su.LogisticRegression(C=1e-3).fit(X, y)  # little curvature along the intercept: H⁻¹G overflows
+    with pytest.raises(su.NonFiniteError, match=r"^targets: the scores overflowed"):
+        su.Influence(m, X, y).scores(_Duck(np.full(P, 1e308)))
+
+
+def test_model_state_is_checked_before_the_data(data):
+    X, y, _ = data
+    m = su.LogisticRegression().fit(X, y)
+    m.n_features_in_ = D + 2
+    with pytest.raises(ValueError, match=r"^coef_: expected"):
+        m.decision_function(X)

@@ -13,7 +13,7 @@ _core = load_core()
 
 from . import backend, certified, dvwu, methods, metrics, reference, targets  # noqa: E402
 from . import errors  # noqa: E402
-from .errors import NonFiniteError, NotPositiveDefiniteError, SoftunlearnError  # noqa: E402
+from .errors import InvalidParameterError, NonFiniteError, NotPositiveDefiniteError, SoftunlearnError  # noqa: E402
 from .backend import available_backends  # noqa: E402
 from .certified import CertifiedLogisticRegression, certified_update  # noqa: E402
 from .dvwu import dvwu_update  # noqa: E402
@@ -37,6 +37,7 @@ __all__ = [
     "LinearSVC",
     "IteratedSoftWeights",
     "LogisticRegression",
+    "InvalidParameterError",
     "NonFiniteError",
     "NotPositiveDefiniteError",
     "SoftunlearnError",

@@ -8,6 +8,8 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from .errors import InvalidParameterError
+
 _FLOATS = (np.float32, np.float64)
 
 
@@ -49,6 +51,9 @@ def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
     if n_features is not None and d != n_features:
         raise ValueError(f"{name}: expected {n_features} features (as in training), got {d}")
     dt = np.dtype(dtype) if dtype is not None else compute_dtype(X)
+    if X.format == "csr":
+        # Before scipy touches it: its own checks raise messages that do not name the argument.
+        _check_csr_structure(X, name)
     out = X if X.format == "csr" else X.tocsr()
     idx_dt = out.indices.dtype
     ready = (out.data.dtype == dt and out.indptr.dtype == idx_dt and idx_dt in _INDEX_TYPES
@@ -76,7 +81,9 @@ def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
 
 def _check_csr_structure(X, name):
     n, d = X.shape
-    ip, ix = X.indptr, X.indices
+    ip, ix = np.asarray(X.indptr), np.asarray(X.indices)
+    if ip.dtype.kind not in "iu" or ix.dtype.kind not in "iu":
+        raise ValueError(f"{name}: malformed CSR matrix (indptr and indices must be integer arrays)")
     if ip.ndim != 1 or ip.shape[0] != n + 1 or ip[0] != 0 or np.any(np.diff(ip) < 0):
         raise ValueError(f"{name}: malformed CSR matrix (indptr must start at 0, be non-decreasing and have n_rows+1 entries)")
     nnz = int(ip[-1])
@@ -185,9 +192,9 @@ def _plain(value):
 def check_positive(value, name: str) -> float:
     value = _plain(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a positive number, got {value!r}")
+        raise InvalidParameterError(f"{name}: expected a positive number, got {value!r}")
     if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
+        raise InvalidParameterError(f"{name}: expected a finite number > 0, got {value!r}")
     return float(value)
 
 
@@ -195,23 +202,31 @@ def check_bool(value, name: str) -> bool:
     """True or False (also NumPy's bool); strings such as 'no' and integers are refused."""
     value = _plain(value)
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected True or False, got {value!r}")
+        raise InvalidParameterError(f"{name}: expected True or False, got {value!r}")
     return bool(value)
 
 
-def check_int(value, name: str, minimum: int = 0) -> int:
-    """An integer ≥ minimum (bools refused: max_iter=True is a mistake, not 1)."""
+# Counts cross into the compiled core as C ints.
+MAX_COUNT = 2**31 - 1
+# More threads than this is a mistake, not a request (OpenMP would try to create them all).
+MAX_THREADS = 4096
+
+
+def check_int(value, name: str, minimum: int = 0, maximum: int = MAX_COUNT) -> int:
+    """An integer in [minimum, maximum] (bools refused: max_iter=True is a mistake, not 1)."""
     value = _plain(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer ≥ {minimum}, got {value!r}")
+        raise InvalidParameterError(f"{name}: expected an integer ≥ {minimum}, got {value!r}")
     if value < minimum:
-        raise ValueError(f"{name}: expected an integer ≥ {minimum}, got {value!r}")
+        raise InvalidParameterError(f"{name}: expected an integer ≥ {minimum}, got {value!r}")
+    if value > maximum:
+        raise InvalidParameterError(f"{name}: expected an integer ≤ {maximum}, got {value!r}")
     return int(value)
 
 
 def check_choice(value, name: str, choices) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name}: expected one of {tuple(choices)}, got {value!r}")
+        raise InvalidParameterError(f"{name}: expected one of {tuple(choices)}, got {value!r}")
     return value
 
 
@@ -222,7 +237,7 @@ def check_C(C, dtype, weight_sum: float = 1.0) -> float:
     info = np.finfo(dtype)
     scaled = C * max(float(weight_sum), 1.0)
     if not (C >= info.tiny and scaled <= info.max / 16):
-        raise ValueError(f"C: expected a value whose product with the total sample weight is representable in "
+        raise InvalidParameterError(f"C: expected a value whose product with the total sample weight is representable in "
                          f"{np.dtype(dtype).name} (between {info.tiny:.3g} and {info.max / 16:.3g}), got {C!r}; "
                          f"use float64 X or a moderate C")
     return C
@@ -233,6 +248,8 @@ def check_n_threads(n_threads) -> int:
     if n_threads is None:
         return 0
     n_threads = _plain(n_threads)
-    if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral) or n_threads < 0:
-        raise ValueError(f"n_threads: expected None or a positive integer, got {n_threads!r}")
+    if (isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral)
+            or not 0 <= n_threads <= MAX_THREADS):
+        raise InvalidParameterError(
+            f"n_threads: expected None or a positive integer (at most {MAX_THREADS}), got {n_threads!r}")
     return int(n_threads)

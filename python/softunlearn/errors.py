@@ -24,4 +24,10 @@ class NonFiniteError(SoftunlearnError, ValueError):
     choose a smaller C; a NaN is never returned as a result."""
 
 
-__all__ = ["SoftunlearnError", "NotPositiveDefiniteError", "NonFiniteError"]
+class InvalidParameterError(SoftunlearnError, ValueError, TypeError):
+    """A parameter of the wrong type or out of range (``max_iter=True``, ``fit_intercept='no'``,
+    ``n_threads=-2``). Both a ValueError and a TypeError, as scikit-learn's error of the same name, so
+    code written against either keeps working."""
+
+
+__all__ = ["SoftunlearnError", "InvalidParameterError", "NotPositiveDefiniteError", "NonFiniteError"]

@@ -22,15 +22,9 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _core
-from ._validation import as_labels, as_sample_weight, as_vector, check_n_threads, check_positive
+from ._validation import as_labels, as_sample_weight, as_vector, check_int, check_n_threads, check_positive
 from .errors import NonFiniteError
 from .linear_model import _DEFAULT_TOL, check_model
-
-
-def _int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name}: expected an integer ≥ {minimum}, got {value!r}")
-    return int(value)
 
 
 def _callback(callback):
@@ -85,8 +79,8 @@ def finetune(model, X, y, eps, *, sample_weight=None, max_iter=1000, tol=None, m
     """
     model, Xc, yc, e, s = _prepare(model, X, y, eps, sample_weight)
     dt = Xc.dtype
-    max_iter = _int(max_iter, "max_iter", 0)
-    memory = _int(memory, "memory", 1)
+    max_iter = check_int(max_iter, "max_iter", 0)
+    memory = check_int(memory, "memory", 1)
     tol = _DEFAULT_TOL[dt] if tol is None else check_positive(tol, "tol")
     callback = _callback(callback)
     w = s * (1 + e)
@@ -145,7 +139,7 @@ def gradient_ascent(model, X, y, eps, *, sample_weight=None, lr="auto", steps=10
     """
     model, Xc, yc, e, s = _prepare(model, X, y, eps, sample_weight)
     dt = Xc.dtype
-    steps = _int(steps, "steps", 0)
+    steps = check_int(steps, "steps", 0)
     if isinstance(retain, bool) or not isinstance(retain, numbers.Real) or not (0 <= retain < np.inf):
         raise ValueError(f"retain: expected a finite number ≥ 0, got {retain!r}")
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (0 <= tol < np.inf):

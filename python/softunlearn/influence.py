@@ -216,8 +216,13 @@ class Influence:
         if U.ndim == 1:
             U = U.reshape(-1, 1)
         if self._dev is not None:
-            return self._dev.scores(U, self.r)
-        return _core.scores(self.X, U, self.r, bool(self.model.fit_intercept), self._nt)
+            S = self._dev.scores(U, self.r)
+        else:
+            S = _core.scores(self.X, U, self.r, bool(self.model.fit_intercept), self._nt)
+        if not (np.isfinite(U).all() and np.isfinite(S).all()):
+            raise NonFiniteError("targets: the scores overflowed the working precision (a target gradient, C or X "
+                                 "too large); rescale the target or the data")
+        return S
 
     def _eps(self, eps) -> np.ndarray:
         return as_vector(eps, self.n_samples, "eps", self.model.dtype)

@@ -257,6 +257,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
 
     def _as_X(self, X, name="X"):
         self._check_fitted()
+        self.theta_  # the fitted state (coef_, intercept_, n_features_in_) is checked before the data
         shape = np.shape(X) if X is not None else ()
         if len(shape) == 2 and shape[1] != self.n_features_in_:
             raise ValueError(f"{name}: X has {shape[1]} features, but {type(self).__name__} is expecting "

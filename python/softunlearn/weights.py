@@ -39,6 +39,7 @@ from typing import NamedTuple, Optional, Tuple
 import numpy as np
 
 from . import _core
+from ._validation import check_n_threads
 from .errors import NonFiniteError
 
 __all__ = [
@@ -231,9 +232,7 @@ def _lam(lam, name="lam"):
 
 
 def _threads(n_threads):
-    if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral) or n_threads < 0:
-        raise ValueError(f"n_threads must be an integer >= 0 (0: OpenMP default), got {n_threads!r}")
-    return int(n_threads)
+    return check_n_threads(n_threads)
 
 
 def _on_infeasible(flag):
