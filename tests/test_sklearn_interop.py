@@ -39,7 +39,7 @@ SOLVERS = ["lbfgs", "newton-cg", "newton-cholesky", "liblinear", "sag", "saga"]
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_from_sklearn_logistic_refits_to_our_optimum(data, solver, fit_intercept):
     Xs = (data.X - data.X.mean(0)) / data.X.std(0)  # sag/saga converge on scaled data
-    sk = SkLR(C=0.5, fit_intercept=fit_intercept, solver=solver, max_iter=5000).fit(Xs, data.y)
+    sk = SkLR(C=0.5, fit_intercept=fit_intercept, solver=solver, max_iter=5000, random_state=0).fit(Xs, data.y)
     before = (np.copy(sk.coef_), np.copy(sk.intercept_))
     ours = su.LogisticRegression(C=0.5, fit_intercept=fit_intercept).fit(Xs, data.y)
     m = su.from_sklearn(sk, Xs, data.y)

@@ -41,7 +41,7 @@ FitOut<T> DeviceData<T>::Impl::fit_view(const View<T>& v, const std::vector<T>& 
       }
     }
   }
-  res.grad_scale = std::max(T(1), C * T(std::abs(v.weight_sum)));
+  res.grad_scale = C * T(std::abs(v.weight_sum)) > T(0) ? C * T(std::abs(v.weight_sum)) : T(1);  // as stopping_scale (fit.hpp)
   auto run_pass = [&](const std::vector<T>& th, bool hessian, int slot) {
     ++res.n_passes;
     res.n_hessian += hessian;

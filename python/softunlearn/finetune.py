@@ -65,7 +65,7 @@ def finetune(model, X, y, eps, *, sample_weight=None, max_iter=1000, tol=None, m
     is smooth, convex and fits in memory, so the deterministic method converges to the refit itself and
     needs no learning-rate schedule; ``max_iter`` turns it into the budgeted "fine-tuning" baseline.
 
-    Stops when ``‖∇J_ε‖_∞ ≤ tol · max(1, C |Σᵢ sᵢ(1+εᵢ)|)`` (the Newton fit's test; ``tol`` defaults to the
+    Stops when ``‖∇J_ε‖_∞ ≤ tol · C |Σᵢ sᵢ(1+εᵢ)|`` (the Newton fit's test; ``tol`` defaults to the
     model's default, 1e-10 in float64 and 1e-7 in float32, so "converged" means the refit's optimum), after
     ``max_iter`` iterations, or when ``callback`` returns True (see the module docstring for its argument).
 
@@ -132,7 +132,7 @@ def gradient_ascent(model, X, y, eps, *, sample_weight=None, lr="auto", steps=10
         for a small forget set and throws the model away within a few steps.)
     steps : number of gradient steps (default 10).
     retain : ρ ≥ 0.
-    tol : stop early when ‖∇F‖_∞ ≤ tol · max(1, C Σᵢ sᵢ|εᵢ + ρ|) (default 0: run all steps).
+    tol : stop early when ‖∇F‖_∞ ≤ tol · C Σᵢ sᵢ|εᵢ + ρ| (default 0: run all steps).
     callback : see the module docstring; ``objective`` is F.
 
     Returns a new model; ``unlearn_info_`` also holds ``lr`` and ``curvature`` (L, NaN when lr is given).

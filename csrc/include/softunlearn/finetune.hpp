@@ -105,7 +105,7 @@ bool wolfe_search(T phi0, T dphi0, T alpha0, Eval&& eval, detail::LineTrial<T>& 
   return false;
 }
 
-// L-BFGS with `memory` curvature pairs, stopping when ‖∇J‖_∞ ≤ tol · max(1, C|Σ sᵢ|) (newton_fit's
+// L-BFGS with `memory` curvature pairs, stopping when ‖∇J‖_∞ ≤ tol · C|Σ sᵢ| (newton_fit's
 // test, so "converged" means the same for both), after max_iter iterations, or when the callback asks.
 template <class T, class Loss, class Dsn>
 LoopResult<T> lbfgs_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol, int max_iter, int memory, int n_threads,
@@ -113,7 +113,7 @@ LoopResult<T> lbfgs_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
   if (memory < 1) throw std::invalid_argument("memory must be at least 1");
   LoopResult<T> res;
   res.theta = theta0;
-  res.grad_scale = std::max(T(1), P.C * std::abs(P.weight_sum()));
+  res.grad_scale = stopping_scale(P.C * std::abs(P.weight_sum()));
   auto pass = [&](const Vec<T>& th) {
     ++res.n_passes;
     return loss_pass<T, Loss>(P, th, false, nullptr, nullptr, n_threads, loss_fn);

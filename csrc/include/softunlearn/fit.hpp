@@ -100,24 +100,29 @@ PassResult<T> loss_pass(const Problem<T, Dsn>& P, const VecRef<T>& theta, bool w
 
 // The factorisation a Newton step uses. Without a sample inside (squared hinge) or near (smooth hinge,
 // by underflow) its margin, a margin loss has no curvature along the unpenalised intercept, and there
-// the objective is flat in b as well: when that curvature is zero to working precision (≤ ε^¾ of the
-// largest weight curvature), a Levenberg term √ε·scale on that one diagonal entry keeps the step defined
-// and bounded (its b-part is then ~0 and the line search does the rest). Curvature above that is left
-// alone, so ordinary fits are unaffected. Only the step's copy is damped; the Hessian returned at θ̂
-// never is.
-template <class T, class Dsn> std::unique_ptr<Cholesky<T>> newton_factor(const Mat<T>& H, const Dsn& D) {
+// the objective is flat in b as well: when that curvature is zero to working precision (≤ ε^¾ of
+// `data_scale` = C Σ sᵢ, the size of the data term, so that a small C is not mistaken for no curvature),
+// a Levenberg term √ε·data_scale on that one diagonal entry keeps the step defined and bounded (its
+// b-part is then ~0 and the line search does the rest). Curvature above that is left alone, so ordinary
+// fits are unaffected. Only the step's copy is damped; the Hessian returned at θ̂ never is.
+template <class T, class Dsn>
+std::unique_ptr<Cholesky<T>> newton_factor(const Mat<T>& H, const Dsn& D, T data_scale) {
   const Index d = D.features();
   if (D.intercept) {
     const T eps = std::numeric_limits<T>::epsilon();
-    const T scale = std::max(T(1), d ? H.diagonal().head(d).maxCoeff() : T(1));
-    if (H(d, d) >= T(0) && H(d, d) <= std::pow(eps, T(0.75)) * scale) {
+    if (H(d, d) >= T(0) && H(d, d) <= std::pow(eps, T(0.75)) * data_scale) {
       Mat<T> damped = H;
-      damped(d, d) += std::sqrt(eps) * scale;
+      damped(d, d) += std::sqrt(eps) * data_scale;
       return std::make_unique<Cholesky<T>>(damped);
     }
   }
   return std::make_unique<Cholesky<T>>(H);
 }
+
+// The stopping test is ‖∇J‖_∞ ≤ tol · C Σ sᵢ: relative to the size of the data term, so that a tiny C Σ sᵢ
+// (a small C, or sample weights normalised to sum to one) still resolves θ — above all the unpenalised
+// intercept, whose gradient is all data term — instead of stopping at once on an absolute test.
+template <class T> T stopping_scale(T data_weight) { return data_weight > T(0) ? data_weight : T(1); }
 
 template <class T> struct FitResult {
   Vec<T> theta;
@@ -133,8 +138,8 @@ template <class T> struct FitResult {
   int n_cg_iter = 0;    // CG iterations of a Hessian-free fit
 };
 
-// Damped Newton with lagged Hessians. Stops when ‖∇J‖_∞ ≤ tol · max(1, C Σ sᵢ), a scale that does not
-// depend on the start (a warm start must not tighten the test).
+// Damped Newton with lagged Hessians. Stops when ‖∇J‖_∞ ≤ tol · C Σ sᵢ (stopping_scale), a scale that does
+// not depend on the start (a warm start must not tighten the test).
 // The Hessian pass costs O(np²) against O(np) for a gradient pass, so once Newton is in its quadratic
 // regime (the gradient shrank ≥ 20× in one step) the last factorisation is reused for chord steps,
 // which still contract by ~‖H_k − H*‖/λ_min(H*) per step. A chord step that contracts less than 10×
@@ -183,7 +188,7 @@ FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
       }
     }
   }
-  res.grad_scale = std::max(T(1), P.C * std::abs(P.weight_sum()));
+  res.grad_scale = stopping_scale(P.C * std::abs(P.weight_sum()));
   auto pass = [&](const Vec<T>& th, bool hessian) {
     ++res.n_passes;
     res.n_hessian += hessian;
@@ -225,7 +230,7 @@ FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
         if (!cur.H.allFinite())
           throw NonFinite("the Hessian overflowed during the Newton fit (X has entries too large for the working "
                           "precision); rescale X, e.g. with StandardScaler");
-        chol = newton_factor(cur.H, D);
+        chol = newton_factor(cur.H, D, res.grad_scale);
       }
       dir = -chol->solve(cur.grad);
     }

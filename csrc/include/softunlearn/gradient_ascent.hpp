@@ -58,7 +58,7 @@ T ascent_curvature(const Problem<T, Dsn>& P_abs, const VecRef<T>& theta, T retai
   return top_eigenvalue(r.H);
 }
 
-// θ ← θ − lr ∇F(θ) for `steps` steps, stopping early when ‖∇F‖_∞ ≤ tol · max(1, C Σ|vᵢ|) (only
+// θ ← θ − lr ∇F(θ) for `steps` steps, stopping early when ‖∇F‖_∞ ≤ tol · C Σ|vᵢ| (only
 // reachable with ρ > 0: pure ascent has no stationary point in general) or when the callback asks.
 template <class T, class Loss, class Dsn>
 LoopResult<T> gradient_steps(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T retain, T lr, int steps, T tol,
@@ -68,7 +68,7 @@ LoopResult<T> gradient_steps(const Problem<T, Dsn>& P, const VecRef<T>& theta0, 
   res.theta = theta0;
   T abs_sum = 0;
   for (Index i = 0; i < P.design.rows(); ++i) abs_sum += std::abs(P.weight(i));
-  res.grad_scale = std::max(T(1), P.C * abs_sum);
+  res.grad_scale = stopping_scale(P.C * abs_sum);
   PassResult<T> cur = ascent_pass<T, Loss>(P, res.theta, retain, n_threads, loss_fn);
   ++res.n_passes;
   for (;;) {
