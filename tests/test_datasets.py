@@ -29,12 +29,14 @@ def _import_datasets():
         from softunlearn import datasets  # type: ignore
 
         return datasets
-    except ImportError:  # package not built/installed yet: load the file directly
-        path = Path(__file__).resolve().parents[1] / "python" / "softunlearn" / "datasets.py"
+    except ImportError:  # package not built/installed yet: load the sub-package directly
+        path = Path(__file__).resolve().parents[1] / "python" / "softunlearn" / "datasets"
         name = "_softunlearn_datasets_under_test"
         if name in sys.modules:
             return sys.modules[name]
-        spec = importlib.util.spec_from_file_location(name, path)
+        spec = importlib.util.spec_from_file_location(
+            name, path / "__init__.py", submodule_search_locations=[str(path)]
+        )
         mod = importlib.util.module_from_spec(spec)
         sys.modules[name] = mod  # dataclasses look the module up while the class is created
         spec.loader.exec_module(mod)
@@ -66,8 +68,7 @@ def big_readers():
     softunlearn.datasets already); SOFTUNLEARN_DATA unset, as for every test here."""
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv(ds.ENV_VAR, raising=False)
-        mp.setattr(ds, "_read_kdd_file", functools.lru_cache(maxsize=None)(ds._read_kdd_file))
-        mp.setattr(ds, "_read_health", functools.lru_cache(maxsize=None)(ds._read_health))
+        mp.setattr(ds.loader, "read_raw", functools.lru_cache(maxsize=None)(ds.loader.read_raw))
         yield
 
 
@@ -323,7 +324,7 @@ def test_split_pool_disjoint_exact_and_stratified():
     rng = np.random.default_rng(0)
     n = 1003
     pool = pd.DataFrame({"id": np.arange(n), "_y": rng.integers(0, 2, n), "_s": rng.integers(0, 2, n)})
-    tr, va, te = ds._split_pool(pool, val_fraction=0.2, test_fraction=0.3, n_train=None, seed=5)
+    tr, va, te = ds.loader.split_pool(pool, val_fraction=0.2, test_fraction=0.3, n_train=None, seed=5)
     ids = [set(part["id"]) for part in (tr, va, te)]
     assert len(va) == round(0.2 * n) and len(te) == round(0.3 * n)
     assert sum(map(len, ids)) == n and set().union(*ids) == set(range(n))
@@ -335,7 +336,7 @@ def test_split_pool_disjoint_exact_and_stratified():
                 frac = np.mean((part["_y"] == yv) & (part["_s"] == sv))
                 full = np.mean((pool["_y"] == yv) & (pool["_s"] == sv))
                 assert abs(frac - full) < 0.01
-    tr2, _, _ = ds._split_pool(pool, val_fraction=0.2, test_fraction=0.3, n_train=100, seed=5)
+    tr2, _, _ = ds.loader.split_pool(pool, val_fraction=0.2, test_fraction=0.3, n_train=100, seed=5)
     assert len(tr2) == 100 and set(tr2["id"]) <= ids[0]
 
 
@@ -431,6 +432,25 @@ def test_dispatcher():
     assert_same(ds.load("compas", seed=4), ds.load_compas(seed=4))
     with pytest.raises(ValueError):
         ds.load("mnist")
+
+
+def test_loaders_follow_the_spec_table():
+    """One loader per table entry, its keywords declared once: test_fraction only without a test file
+    of the data set's own, then the entry's options; an unknown keyword names the loader."""
+    import inspect
+
+    common = ["path", "val_fraction", "test_fraction", "seed", "n_train", "include_sensitive"]
+    for name in ds.DATASETS:
+        spec = ds.SPECS[name]
+        fn = getattr(ds, f"load_{name}")
+        assert fn.__name__ == f"load_{name}" and fn.__doc__ == spec.doc
+        expected = [k for k in common if not (k == "test_fraction" and spec.test_file)] + list(spec.options)
+        assert list(inspect.signature(fn).parameters) == expected
+    assert ds.SPECS["adult"].test_file and ds.SPECS["census_kdd"].test_file
+    with pytest.raises(TypeError, match=r"load_adult\(\) got an unexpected keyword argument 'test_fraction'"):
+        ds.load("adult", test_fraction=0.2)
+    with pytest.raises(ValueError, match="races must be 'two' or 'all'"):
+        ds.load_compas(races="some")
 
 
 def test_split_validation():
