@@ -223,7 +223,7 @@ def test_cuda_binding_compiles_with_the_host_compiler():
     if not cxx:
         pytest.skip("no C++ compiler found")
     cmd = [cxx, "-std=c++17", "-fsyntax-only", f"-I{pybind11.get_include()}",
-           f"-I{sysconfig.get_paths()['include']}", str(CUDA_SRC / "bind_cuda.cpp")]
+           f"-I{sysconfig.get_paths()['include']}", f"-I{CUDA_SRC.parent / 'include'}", str(CUDA_SRC / "bind_cuda.cpp")]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
 

@@ -128,20 +128,21 @@ def test_influence_solve_matches_numpy(data, fitted):
     lambda X, y, th: _core.predict(X, np.ones(P + 3), True, 0),
     lambda X, y, th: _core.xtv(X, y[:-1], True, 0),
     lambda X, y, th: _core.weighted_gram(X, y[:3], True, 0),
-    lambda X, y, th: _core.loss_pass(X, y[:-1], np.empty(0), th, 1.0, True, True, True, True, 0, _core.LOSS_LOGISTIC, 0.0),
-    lambda X, y, th: _core.loss_pass(X, y, np.ones(3), th, 1.0, True, True, True, True, 0, _core.LOSS_LOGISTIC, 0.0),
-    lambda X, y, th: _core.loss_pass(X, y, np.empty(0), th[:2], 1.0, True, True, True, True, 0, _core.LOSS_LOGISTIC, 0.0),
-    lambda X, y, th: _core.fit(X, y[:7], np.empty(0), th, 1.0, True, 1e-10, 10, 0, _core.LOSS_LOGISTIC, 0.0),
-    lambda X, y, th: _core.fit(X, y, np.empty(0), th[:1], 1.0, True, 1e-10, 10, 0, _core.LOSS_LOGISTIC, 0.0),
-    lambda X, y, th: _core.fit(X, y, np.empty(0), th, 1.0, True, 1e-10, 10, 0, _core.LOSS_LOGISTIC, 0.0, 0, np.ones(2)),
-    lambda X, y, th: _core.fit(X, y, np.empty(0), th, 1.0, True, 1e-10, -1, 0, _core.LOSS_LOGISTIC, 0.0),
-    lambda X, y, th: _core.fit(X, y, np.empty(0), th, 0.0, True, 1e-10, 10, 0, _core.LOSS_LOGISTIC, 0.0),
+    lambda X, y, th: _core.loss_pass(X, y[:-1], np.empty(0), th, 1.0, True, True, True, True, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.loss_pass(X, y, np.ones(3), th, 1.0, True, True, True, True, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.loss_pass(X, y, np.empty(0), th[:2], 1.0, True, True, True, True, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.fit(X, y[:7], np.empty(0), th, 1.0, True, 1e-10, 10, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.fit(X, y, np.empty(0), th[:1], 1.0, True, 1e-10, 10, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.fit(X, y, np.empty(0), th, 1.0, True, 1e-10, 10, 0, _core.Loss.logistic, 0.0, 0, np.ones(2)),
+    lambda X, y, th: _core.fit(X, y, np.empty(0), th, 1.0, True, 1e-10, -1, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.fit(X, y, np.empty(0), th, 0.0, True, 1e-10, 10, 0, _core.Loss.logistic, 0.0),
     lambda X, y, th: _core.predict(X, th, True, -3),
-    lambda X, y, th: _core.evaluate_target(_core.TARGET_UTILITY, X, th, y[:5], np.empty(0), True, 0, 0, 0.0),
-    lambda X, y, th: _core.evaluate_target(_core.TARGET_DP, X, th, np.empty(0), y[:5], True, 0, 0, 0.0),
-    lambda X, y, th: _core.evaluate_target(_core.TARGET_EOP, X, th, y, np.empty(0), True, 0, 0, 0.0),
-    lambda X, y, th: _core.evaluate_target(_core.TARGET_UTILITY, X, th[:3], y, np.empty(0), True, 0, 0, 0.0),
-    lambda X, y, th: _core.evaluate_target(7, X, th, y, y, True, 0, 0, 0.0),
+    lambda X, y, th: _core.evaluate_target(_core.TargetKind.utility, X, th, y[:5], np.empty(0), True, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.evaluate_target(_core.TargetKind.dp, X, th, np.empty(0), y[:5], True, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.evaluate_target(_core.TargetKind.eop, X, th, y, np.empty(0), True, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.evaluate_target(_core.TargetKind.utility, X, th[:3], y, np.empty(0), True, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.evaluate_target(7, X, th, y, y, True, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.loss_pass(X, y, np.empty(0), th, 1.0, True, True, True, True, 0, 9, 0.0),
     lambda X, y, th: _core.mirror_attack(np.ascontiguousarray(X[:, :3]), th, True, 1.3, 0),
     lambda X, y, th: _core.mirror_attack(X, th, True, -1.0, 0),
     lambda X, y, th: _core.scores(X, np.ones((2 * P, 1)), y, True, 0),
@@ -155,13 +156,13 @@ def test_influence_solve_matches_numpy(data, fitted):
     lambda X, y, th: _core.Cholesky_f64(np.ones((P, 2))),
     lambda X, y, th: _core.Cholesky_f64(np.full((2, 2), np.nan)),
     lambda X, y, th: _core.Cholesky_f64(np.eye(P)).solve(np.ones((2 * P, 1))),
-    lambda X, y, th: _core.lbfgs_fit(X, y, y[:3], th, 1.0, True, 1e-8, 10, 5, 0, 0, 0.0),
-    lambda X, y, th: _core.lbfgs_fit(X, y[:3], y, th, 1.0, True, 1e-8, 10, 5, 0, 0, 0.0),
-    lambda X, y, th: _core.lbfgs_fit(X, y, y, th[:2], 1.0, True, 1e-8, 10, 5, 0, 0, 0.0),
-    lambda X, y, th: _core.lbfgs_fit(X, y, y, th, 1.0, True, 1e-8, 10, 0, 0, 0, 0.0),
-    lambda X, y, th: _core.ascent_curvature(X, y, y[:3], th, 1.0, True, 1.0, 0, 0, 0.0),
-    lambda X, y, th: _core.gradient_steps(X, y, y, th[:1], 1.0, True, 1.0, 0.1, 3, 1e-8, 0, 0, 0.0),
-    lambda X, y, th: _core.gradient_steps(X, y, y, th, 1.0, True, 1.0, 0.1, -3, 1e-8, 0, 0, 0.0),
+    lambda X, y, th: _core.lbfgs_fit(X, y, y[:3], th, 1.0, True, 1e-8, 10, 5, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.lbfgs_fit(X, y[:3], y, th, 1.0, True, 1e-8, 10, 5, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.lbfgs_fit(X, y, y, th[:2], 1.0, True, 1e-8, 10, 5, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.lbfgs_fit(X, y, y, th, 1.0, True, 1e-8, 10, 0, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.ascent_curvature(X, y, y[:3], th, 1.0, True, 1.0, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.gradient_steps(X, y, y, th[:1], 1.0, True, 1.0, 0.1, 3, 1e-8, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.gradient_steps(X, y, y, th, 1.0, True, 1.0, 0.1, -3, 1e-8, 0, _core.Loss.logistic, 0.0),
     lambda X, y, th: _core.weight_moments(y, y[:3], 0),
 ])
 def test_compiled_entry_points_check_lengths(data, fitted, call):
@@ -187,7 +188,7 @@ def test_compiled_cg_with_unreachable_tolerance_stays_finite(data, fitted):
     # Below machine precision the recursive residual underflows; the core stops instead of dividing 0 by 0.
     X, y, _ = data
     inf = su.Influence(fitted, X, y)
-    h = _core.loss_pass(X, y, np.empty(0), fitted.theta_, 1.0, True, False, False, True, 0, 0, 0.0)["h"]
+    h = _core.loss_pass(X, y, np.empty(0), fitted.theta_, 1.0, True, False, False, True, 0, _core.Loss.logistic, 0.0)["h"]
     reg = np.r_[np.ones(D), 0.0]
     B = np.ones((P, 2))
     U, its, res, _ = _core.cg_solve(X, h, reg, B, True, 1e-300, 10_000, 0)

@@ -343,7 +343,7 @@ def test_bad_temperature(data, bad):
         su.LinearSVC(loss="smooth_hinge", temperature=bad).fit(data.X, data.y)
     with pytest.raises(ValueError, match="temperature"):
         _core.fit(data.X, data.y.astype(float), np.empty(0), np.zeros(data.d + 1), 1.0, True, 1e-8, 10, 0,
-                  _core.LOSS_SMOOTH_HINGE, float(bad))
+                  _core.Loss.smooth_hinge, float(bad))
 
 
 def test_bad_loss_and_types(data):

@@ -350,7 +350,7 @@ def test_core_dual_with_open_box_equals_closed_form(kind, lam, delta):
     auto = W.soft_weights(T, U, delta, lam)
     s = 1.0 if delta >= 0 else -1.0
     out = _core.weights_bounded(T, U, s, abs(delta), 1 / (2 * lam), -np.inf, np.inf, 0)
-    assert out["status"] == _core.WEIGHT_OPTIMAL
+    assert out["status"] == int(_core.WeightStatus.optimal)
     np.testing.assert_allclose(out["eps"], auto.eps, rtol=1e-10, atol=1e-10 * np.abs(auto.eps).max())
 
 

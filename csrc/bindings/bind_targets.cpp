@@ -11,9 +11,9 @@ template <class T, class XArg> void def_targets(py::module_& m) {
       [](int kind, XArg X, VecRef<T> theta, VecRef<T> y, VecRef<T> group, bool intercept, int n_threads,
          int loss, double loss_param) {
         if (kind < 0 || kind > 2) throw py::value_error("kind: unknown target kind " + std::to_string(kind));
+        const auto tk = static_cast<TargetKind>(kind);
         expect_theta(X, theta.size(), intercept);
         expect_threads(n_threads);
-        const auto tk = static_cast<TargetKind>(kind);
         if (tk == TargetKind::DemographicParity) expect_size_or_empty(y.size(), X.rows(), "y");
         else expect_size(y.size(), X.rows(), "y");
         if (tk == TargetKind::Utility) expect_size_or_empty(group.size(), X.rows(), "group");
@@ -22,7 +22,7 @@ template <class T, class XArg> void def_targets(py::module_& m) {
         {
           py::gil_scoped_release release;
           r = with_loss(loss, loss_param, [&](auto L) {
-            return evaluate_target<T, decltype(L)>(static_cast<TargetKind>(kind), make_design(X, intercept), theta, y,
+            return evaluate_target<T, decltype(L)>(tk, make_design(X, intercept), theta, y,
                                                    group, n_threads, L);
           });
         }
@@ -49,9 +49,6 @@ template <class T, class XArg> void def_targets(py::module_& m) {
 void bind_targets(py::module_& m) {
   for_each_design<double>([&](auto* x) { def_targets<double, std::remove_pointer_t<decltype(x)>>(m); });
   for_each_design<float>([&](auto* x) { def_targets<float, std::remove_pointer_t<decltype(x)>>(m); });
-  m.attr("TARGET_UTILITY") = static_cast<int>(TargetKind::Utility);
-  m.attr("TARGET_DP") = static_cast<int>(TargetKind::DemographicParity);
-  m.attr("TARGET_EOP") = static_cast<int>(TargetKind::EqualOpportunity);
 }
 
 }  // namespace softunlearn::bindings

@@ -205,10 +205,6 @@ void bind_weights(py::module_& m) {
       "The bounded weight QP for every ρ_min = 1/(2λ), warm-started along the path; ε is not formed "
       "(weight_combine(T, U, sign·ρ₁, ρ₂, lo, hi) rebuilds it; lp_eps holds the LP point for statuses 1 and 2).");
 
-  m.attr("WEIGHT_OPTIMAL") = static_cast<int>(WeightStatus::Optimal);
-  m.attr("WEIGHT_INFEASIBLE") = static_cast<int>(WeightStatus::Infeasible);
-  m.attr("WEIGHT_DEGENERATE") = static_cast<int>(WeightStatus::Degenerate);
-  m.attr("WEIGHT_NOT_CONVERGED") = static_cast<int>(WeightStatus::NotConverged);
 }
 
 }  // namespace softunlearn::bindings

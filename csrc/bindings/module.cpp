@@ -59,9 +59,20 @@ PYBIND11_MODULE(_core, m) {
         "forked after the thread pool started, where OpenMP cannot run).");
   m.def("forked_single_threaded", &softunlearn::single_threaded_after_fork,
         "True in a process forked after the parent's kernels ran multi-threaded: kernels run on one thread there.");
-  m.attr("LOSS_LOGISTIC") = static_cast<int>(softunlearn::LossKind::Logistic);
-  m.attr("LOSS_SMOOTH_HINGE") = static_cast<int>(softunlearn::LossKind::SmoothHinge);
-  m.attr("LOSS_SQUARED_HINGE") = static_cast<int>(softunlearn::LossKind::SquaredHinge);
+  // One source for the names every layer uses (kinds.hpp); Python reads them from here.
+  py::enum_<softunlearn::LossKind>(m, "Loss", "Per-sample losses of the compiled core.")
+      .value("logistic", softunlearn::LossKind::Logistic)
+      .value("smooth_hinge", softunlearn::LossKind::SmoothHinge)
+      .value("squared_hinge", softunlearn::LossKind::SquaredHinge);
+  py::enum_<softunlearn::TargetKind>(m, "TargetKind", "Built-in targets evaluated by the compiled core.")
+      .value("utility", softunlearn::TargetKind::Utility)
+      .value("dp", softunlearn::TargetKind::DemographicParity)
+      .value("eop", softunlearn::TargetKind::EqualOpportunity);
+  py::enum_<softunlearn::WeightStatus>(m, "WeightStatus", "Outcome of the bounded weight QP.")
+      .value("optimal", softunlearn::WeightStatus::Optimal)
+      .value("infeasible", softunlearn::WeightStatus::Infeasible)
+      .value("degenerate", softunlearn::WeightStatus::Degenerate)
+      .value("not_converged", softunlearn::WeightStatus::NotConverged);
   sb::bind_model(m);
   sb::bind_linalg(m);
   sb::bind_influence(m);

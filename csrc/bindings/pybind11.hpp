@@ -91,8 +91,8 @@ template <class T, class F> void for_each_design(F&& f) {
   f(static_cast<CsrView<T, std::int64_t>*>(nullptr));
 }
 
-// Calls f with the loss object named by `loss` (LossKind as int) and its parameter (the smooth
-// hinge's temperature; ignored by parameter-free losses).
+// Calls f with the loss object named by `loss` (a LossKind; Python passes softunlearn._core.Loss members,
+// which convert to int) and its parameter (the smooth hinge's temperature; ignored by parameter-free losses).
 template <class F> decltype(auto) with_loss(int loss, double param, F&& f) {
   switch (static_cast<LossKind>(loss)) {
     case LossKind::Logistic:
@@ -102,7 +102,7 @@ template <class F> decltype(auto) with_loss(int loss, double param, F&& f) {
     case LossKind::SquaredHinge:
       return f(SquaredHinge{});
   }
-  throw std::invalid_argument("unknown loss code " + std::to_string(loss));
+  throw py::value_error("loss: unknown loss code " + std::to_string(loss));
 }
 
 void bind_model(py::module_& m);

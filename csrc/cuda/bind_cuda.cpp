@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <string>
 
+#include <softunlearn/kinds.hpp>
+
 #include "api.hpp"
 
 namespace py = pybind11;
@@ -23,7 +25,7 @@ template <class T> const char* suffix();
 template <> const char* suffix<float>() { return "f32"; }
 template <> const char* suffix<double>() { return "f64"; }
 
-constexpr int kLogistic = 0;  // LossKind::Logistic of the CPU core: the only loss the device code has
+constexpr int kLogistic = static_cast<int>(softunlearn::LossKind::Logistic);  // the only loss the device code has
 
 void check_loss(int loss) {
   if (loss != kLogistic)

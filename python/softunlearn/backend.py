@@ -33,7 +33,7 @@ from . import _core
 BACKENDS = ("auto", "cpu", "cuda")
 ENV_VAR = "SOFTUNLEARN_BACKEND"
 CUDA_AUTO_MIN_WORK = 5e9
-_LOGISTIC = _core.LOSS_LOGISTIC  # the only loss the CUDA code implements
+_LOGISTIC = _core.Loss.logistic  # the only loss the CUDA code implements
 
 
 @functools.lru_cache(maxsize=None)
@@ -60,7 +60,7 @@ def available_backends() -> list:
     return ["cpu"] + (["cuda"] if _cuda_status()[0] is not None else [])
 
 
-def resolve(backend, *, n_samples: int, n_params: int, loss_code: int = _LOGISTIC, name: str = "backend") -> str:
+def resolve(backend, *, n_samples: int, n_params: int, loss_code=_LOGISTIC, name: str = "backend") -> str:
     """The backend a computation on n_samples × n_params runs on: "cpu" or "cuda" (see the module doc)."""
     if backend not in BACKENDS:
         raise ValueError(f"{name}: expected one of {BACKENDS}, got {backend!r}")

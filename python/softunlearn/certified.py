@@ -252,7 +252,7 @@ def newton_step(theta, X, y, eps, *, C, sample_weight=None, step_eps=None, gamma
     rM = C * s[moved] * (expit(XM @ th) - yc[moved])
     g_target = XM.T @ (e[moved] * rM)
     g_step = XM.T @ (es[moved] * rM)
-    res = _core.loss_pass(X, yc, s_new, th, C, False, True, False, False, nt, _core.LOSS_LOGISTIC, 0.0)
+    res = _core.loss_pass(X, yc, s_new, th, C, False, True, False, False, nt, _core.Loss.logistic, 0.0)
     v = -_core.Cholesky_f64(np.asfortranarray(res["hessian"])).solve(np.asfortranarray(g_step[:, None]))[:, 0]
     G = _core.weighted_gram(X, C * s_new, False, nt)
     lam = float(np.linalg.eigvalsh(G)[-1])

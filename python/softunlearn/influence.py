@@ -132,7 +132,7 @@ class Influence:
         """One fused pass over the training data at θ̂ (loss, ∇J, and ∇²J / r / h on request)."""
         m = self.model
         if self._dev is not None:
-            return self._dev.loss_pass(m.theta_, m.dtype.type(m.C), hessian, r, h, m._loss[0])
+            return self._dev.loss_pass(m.theta_, m.dtype.type(m.C), hessian, r, h, int(m._loss[0]))
         return _core.loss_pass(self.X, self.y, self.sample_weight, m.theta_, m.dtype.type(m.C), bool(m.fit_intercept),
                                hessian, r, h, self._nt, *m._loss)
 

@@ -153,7 +153,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             be = "cpu"
         if be == "cuda":
             res = _backend.cuda_data(Xc, yc, sc, fit_intercept).fit(
-                th0, dt.type(C), dt.type(tol), max_iter, loss[0], 8 if theta0 is None else 0)
+                th0, dt.type(C), dt.type(tol), max_iter, int(loss[0]), 8 if theta0 is None else 0)
         else:
             res = _core.fit(Xc, yc, sc, th0, dt.type(C), fit_intercept, dt.type(tol),
                             max_iter, nt, *loss, 8 if theta0 is None else 0, lin, hessian_free)
@@ -316,7 +316,7 @@ class LogisticRegression(_LinearModel):
 
     @property
     def _loss(self) -> tuple:
-        return (_core.LOSS_LOGISTIC, 0.0)
+        return (_core.Loss.logistic, 0.0)
 
     def predict_proba(self, X) -> np.ndarray:
         """(n, 2) array of [P(y=0), P(y=1)] with P(y=1) = σ(z)."""
@@ -328,7 +328,7 @@ class LogisticRegression(_LinearModel):
         return np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
 
 
-_SVM_LOSSES = {"smooth_hinge": _core.LOSS_SMOOTH_HINGE, "squared_hinge": _core.LOSS_SQUARED_HINGE}
+_SVM_LOSSES = {name: _core.Loss.__members__[name] for name in ("squared_hinge", "smooth_hinge")}
 
 
 class LinearSVC(_LinearModel):

@@ -59,7 +59,7 @@ class Target:
 class _BuiltinTarget(Target):
     """Validation data is checked once; it is cast to a model's dtype on first use with that dtype."""
 
-    _kind: int = -1
+    _kind: "_core.TargetKind"
 
     def __init__(self, X, y=None, s=None):
         X64 = as_matrix(X, "X")
@@ -104,7 +104,7 @@ class Utility(_BuiltinTarget):
     """Summed validation loss Σ ℓ(zᵢ, yᵢ) with the model's own loss; gradient X̃ᵀℓ'(z). Lower is better."""
 
     name = "utility"
-    _kind = _core.TARGET_UTILITY
+    _kind = _core.TargetKind.utility
 
     def __init__(self, X, y):
         super().__init__(X, y=y)
@@ -115,7 +115,7 @@ class DemographicParity(_BuiltinTarget):
     (for an SVM too: see the module docstring for why σ of the decision value rather than the margin)."""
 
     name = "dp"
-    _kind = _core.TARGET_DP
+    _kind = _core.TargetKind.dp
 
     def __init__(self, X, s):
         super().__init__(X, s=s)
@@ -128,7 +128,7 @@ class EqualOpportunity(_BuiltinTarget):
     TPR(s=1) − TPR(s=0)."""
 
     name = "eop"
-    _kind = _core.TARGET_EOP
+    _kind = _core.TargetKind.eop
 
     def __init__(self, X, y, s):
         super().__init__(X, y=y, s=s)
@@ -150,7 +150,7 @@ class Robustness(_BuiltinTarget):
     points. ``adversarial_X`` exposes them."""
 
     name = "robustness"
-    _kind = _core.TARGET_UTILITY
+    _kind = _core.TargetKind.utility
 
     def __init__(self, X, y, factor: float = 1.3, model=None):
         self.factor = check_positive(factor, "factor")

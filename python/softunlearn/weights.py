@@ -489,7 +489,10 @@ def _solve_unbounded(P: _Problem, scheme, lam, on_infeasible, stacklevel):
     return _result(P, eps_c, st, used, scheme, mu1, mu2, lam, feasible, info=info)
 
 
-_STATUS_OPTIMAL, _STATUS_INFEASIBLE, _STATUS_DEGENERATE, _STATUS_NOT_CONVERGED = 0, 1, 2, 3
+# The compiled solver's outcomes (kinds.hpp), as the ints its result arrays hold.
+_STATUS_OPTIMAL, _STATUS_INFEASIBLE, _STATUS_DEGENERATE, _STATUS_NOT_CONVERGED = (
+    int(_core.WeightStatus.optimal), int(_core.WeightStatus.infeasible), int(_core.WeightStatus.degenerate),
+    int(_core.WeightStatus.not_converged))
 
 
 def _bounded_result(P, eps_c, st, status, r1, r2, lam, max_decrease, on_infeasible, stacklevel, info):

@@ -8,9 +8,9 @@
 #include <cmath>
 #include <stdexcept>
 
-namespace softunlearn {
+#include "kinds.hpp"
 
-enum class LossKind { Logistic = 0, SmoothHinge = 1, SquaredHinge = 2 };
+namespace softunlearn {
 
 template <class T> inline T sigmoid(T z) {
   if (z >= T(0)) return T(1) / (T(1) + std::exp(-z));

@@ -5,12 +5,11 @@
 #include <cmath>
 
 #include "kernels.hpp"
+#include "kinds.hpp"
 #include "loss.hpp"
 #include "types.hpp"
 
 namespace softunlearn {
-
-enum class TargetKind { Utility = 0, DemographicParity = 1, EqualOpportunity = 2 };
 
 template <class T> struct TargetValue {
   T value = 0;

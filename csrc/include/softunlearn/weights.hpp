@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "kinds.hpp"
 #include "parallel.hpp"
 #include "types.hpp"
 
@@ -570,13 +571,6 @@ LpResult<T> lp_max_decrease(const VecRef<T>& t, const VecRef<T>& u, T sign, T lo
 // ---------------------------------------------------------------------------------------------------
 // The bounded QP.
 
-enum class WeightStatus : int {
-  Optimal = 0,       // dual solved: ε = clip(ρ₁t' + ρ₂u, lo, hi) satisfies KKT
-  Infeasible = 1,    // Δ' out of reach: ε is the LP's minimum-norm maximiser of εᵀt'
-  Degenerate = 2,    // Δ' equals the LP maximum (to rounding): the feasible set is the LP's optimal
-                     // face, on which the QP optimum is that same minimum-norm point
-  NotConverged = 3,  // iteration budget exhausted; ε from the last dual iterate
-};
 
 template <class T> struct BoundedSolution {
   T rho1 = 0, rho2 = 0;
