@@ -103,7 +103,7 @@ template <class T, class I> void finish_gram(const CsrDesign<T, I>&, Mat<T>& M) 
 // out[b:e] = r[b:e] ⊙ (X̃[b:e] U)
 template <class T, class I, class OutBlock>
 void scores_block(const CsrDesign<T, I>& D, const Mat<T>& U, const VecRef<T>& r, Index b, Index e, OutBlock&& out) {
-  const Index d = D.features(), k = U.cols();
+  const Index d = D.features();
   for (Index i = b; i < e; ++i) {
     auto row = out.row(i - b);
     if (D.intercept) row = U.row(d);
@@ -111,7 +111,6 @@ void scores_block(const CsrDesign<T, I>& D, const Mat<T>& U, const VecRef<T>& r,
     for (Index a = D.begin(i); a < D.end(i); ++a) row += D.X.data[a] * U.row(Index(D.X.indices[a]));
     row *= r(i);
   }
-  (void)k;
 }
 
 // acc += X̃[b:e]ᵀ diag(h[b:e]) X̃[b:e] V (one block of the matrix-free Hessian product); Z is workspace.
