@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Speed benchmark of the soft-unlearning pipeline (issue 6, DESIGN.md §4).
+"""Speed benchmark of the soft-unlearning pipeline.
 
 In one process and on the same data it times, stage by stage,
 

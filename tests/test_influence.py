@@ -1,7 +1,7 @@
 """softunlearn.Influence, newton_update, refit and the targets against the NumPy reference
 (softunlearn.reference) and against exact reweighted refits.
 
-Sign convention under test (DESIGN.md §1): scoreᵢ(f) = gᵢᵀ H⁻¹ ∇f is the first-order change of f when
+Sign convention under test (docs/conventions.md): scoreᵢ(f) = gᵢᵀ H⁻¹ ∇f is the first-order change of f when
 sample i is deleted, and weights s(1 + ε) change f by ≈ −εᵀ score(f)."""
 from __future__ import annotations
 

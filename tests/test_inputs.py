@@ -1,4 +1,4 @@
-"""Input handling at the Python boundary (DESIGN.md §2): any memory order, float32/float64, strided
+"""Input handling at the Python boundary (docs/conventions.md, "Inputs"): any memory order, float32/float64, strided
 views, integer and bool arrays, pandas objects, single samples and single features give the numbers of
 the clean float64 C-order call; inputs are never modified; bad input raises ValueError/TypeError whose
 message names the argument."""
@@ -427,7 +427,7 @@ def test_single_class_labels_are_rejected(data):
 
 
 def test_unfitted_model_raises_value_error(data):
-    """DESIGN.md §2: bad input raises ValueError/TypeError. scikit-learn's NotFittedError is a subclass of
+    """docs/conventions.md ("Inputs"): bad input raises ValueError/TypeError. scikit-learn's NotFittedError is a subclass of
     both ValueError and AttributeError, so it satisfies this and keeps hasattr(model, "coef_") False."""
     m = LR()
     calls = {

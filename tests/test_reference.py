@@ -408,7 +408,7 @@ def test_soft_weights_kkt_and_closed_forms():
         e23 = ref.soft_weights(T, U, d, 1.0, "2.3")
         np.testing.assert_allclose([e23 @ T, e23 @ U], [d, 0.0], atol=1e-12)
         np.testing.assert_allclose(ref.soft_weights(T, U, d, 1.0, "2.2") @ U, 0.0, atol=1e-12)
-    # closed forms for delta > 0 are DESIGN.md's table verbatim
+    # closed forms for delta > 0 are the table of docs/conventions.md verbatim
     a, b, c = T @ T, U @ U, T @ U
     np.testing.assert_allclose(ref.soft_weights(T, U, 1.0, 0.4, "2.0"), T / 0.8)
     np.testing.assert_allclose(ref.soft_weights(T, U, 1.0, 0.4, "2.2"), (T - c / b * U) / 0.8)

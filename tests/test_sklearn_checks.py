@@ -2,7 +2,7 @@
 
 The estimators declare ``classifier_tags.multi_class = False``, so the multi-class checks are replaced by
 scikit-learn's binary-only ones. The checks listed below are expected to fail, each for a documented
-reason of the API contract (DESIGN.md §2): labels must be {0, 1}, while scikit-learn's binary checks
+reason of the API contract (docs/conventions.md, "Inputs"): labels must be {0, 1}, while scikit-learn's binary checks
 relabel their targets to values such as {1, 2} or strings; complex X is a TypeError (scikit-learn
 expects ValueError); and object-dtype X is refused rather than converted. The checks are strict: a check
 that starts passing fails here, so this list cannot silently go stale.

@@ -1,4 +1,4 @@
-"""Weight QP (DESIGN §1 "Weight QP", issue 3) against a generic convex solver (cvxpy + Clarabel, tests only)."""
+"""Weight QP (docs/conventions.md, "The weight QP") against a generic convex solver (cvxpy + Clarabel, tests only)."""
 import math
 import warnings
 import zlib

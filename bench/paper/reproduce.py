@@ -11,7 +11,7 @@ around them is kept). Sections:
 3. hard vs soft on Adult, COMPAS, Law School, Credit default (DP, EOP, robustness), Newton and refit;
 4. the over-unlearning statistic on Adult.
 
-Sign conventions (DESIGN §1): T_i is the first-order change of the target when sample i is deleted;
+Sign conventions (docs/conventions.md): T_i is the first-order change of the target when sample i is deleted;
 weight changes ε change it by ≈ -εᵀT. Δ is the required *decrease* of the target.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 // The CUDA backend as plain C++: no CUDA, cuBLAS or Python headers, so the binding file compiles with
 // the host compiler alone and the device code stays behind a pimpl.
 //
-// Math and conventions are those of csrc/include/softunlearn (DESIGN.md §1): X is the host's row-major
+// Math and conventions are those of csrc/include/softunlearn (docs/conventions.md): X is the host's row-major
 // n×d matrix, X̃ = [X, 1] when there is an intercept, θ = (w, b),
 // J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓ(x̃ᵢᵀθ, yᵢ) with the logistic loss, r = C s ⊙ ℓ'(z), h = C s ⊙ ℓ''(z).
 // p×p matrices cross this interface column-major (symmetric ones are the same either way).

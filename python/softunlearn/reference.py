@@ -4,7 +4,7 @@ This module is the **test oracle** and the **pure-Python baseline** for the
 benchmarks.  It is written for readability, not speed, and deliberately
 imports nothing else from ``softunlearn``.  Everything is float64.
 
-Conventions (DESIGN.md section 1, the contract)
+Conventions (docs/conventions.md, the contract)
 -----------------------------------------------
 * Labels ``y`` in {0, 1}; features ``X`` of shape (n, d); optional intercept
   ``b`` which is **not** penalised.  Parameters ``theta = concat(w, [b])``
@@ -48,7 +48,7 @@ Conventions (DESIGN.md section 1, the contract)
 
 Note on sample weights: because ``g_i`` includes ``s_i``, the Newton update
 ``theta_hat - H^{-1} sum_i eps_i g_i`` is the first-order approximation of the
-refit with weights ``s * (1 + eps)`` also when ``s`` is not all ones (DESIGN.md
+refit with weights ``s * (1 + eps)`` also when ``s`` is not all ones (docs/conventions.md
 writes the update as ``X~^T (eps * r)`` with ``r = C (p - y)``, which is the
 same thing for unit weights; with weights read ``r = C s (p - y)``).
 """
@@ -560,7 +560,7 @@ def refit(X, y, eps, C=1.0, fit_intercept=True, sample_weight=None, theta0=None,
 
 
 def soft_weights(T, U, delta, lam, scheme):
-    """Soft weight changes eps from the weight QP (DESIGN.md "Weight QP").
+    """Soft weight changes eps from the weight QP (docs/conventions.md, "The weight QP").
 
     ``T = score(target)``, ``U = score(utility)`` (removal convention, so the
     first-order changes under weights s(1+eps) are ``-eps.T`` for the target
@@ -603,7 +603,7 @@ def soft_weights(T, U, delta, lam, scheme):
     with a = T.T, b = U.U, c = T.U, D = ab - c^2, and for "auto"
     ``g' = T'`` if ``c' >= 0`` else ``g' = T' - (c'/b) U`` (the component of T'
     orthogonal to U).  2.1 and 2.3 are orientation-invariant (signed delta
-    works directly); **2.0 and 2.2 get the factor sigma** (the DESIGN table
+    works directly); **2.0 and 2.2 get the factor sigma** (the table in docs/conventions.md
     lists them for delta > 0 only).  2.3 is the minimum-norm eps with
     eps.T = delta and eps.U = 0, independent of lam; 2.1 likewise.
 
@@ -621,7 +621,7 @@ def soft_weights(T, U, delta, lam, scheme):
       otherwise eps = delta' g'/||g'||^2 = delta'(b T' - c' U)/D (scheme 2.3).
     The KKT conditions are sufficient (convex QP), so
     ``eps = g' max(1/(2 lam), delta'/||g'||^2)`` is the exact optimum; this is
-    DESIGN.md's formula applied to the oriented problem.
+    docs/conventions.md's formula applied to the oriented problem.
 
     Raises ValueError when the requested problem is infeasible or degenerate
     (e.g. a = 0, D = 0 for 2.3, or g' = 0 with delta != 0 for "auto": the

@@ -4,7 +4,7 @@ Influence scores use the removal convention: ``scoreᵢ(f) = gᵢᵀ H⁻¹ ∇f
 of f when training sample i is deleted (gᵢ = C sᵢ ℓ'(zᵢ) x̃ᵢ). The Koh–Liang up-weighting influence
 is its negative. A weight change ε changes f by ≈ −εᵀ score(f).
 
-Built-in targets (DESIGN.md §1; x̃ = (x, 1) with an intercept, z = x̃ᵀθ the decision value, p = σ(z),
+Built-in targets (docs/conventions.md; x̃ = (x, 1) with an intercept, z = x̃ᵀθ the decision value, p = σ(z),
 ℓ the **model's own loss** and ℓ' = ∂ℓ/∂z — for logistic regression ℓ is the log-loss and ℓ' = p − y,
 for :class:`~softunlearn.LinearSVC` the smooth or squared hinge of the margin (2y − 1)·z):
 

@@ -1,6 +1,6 @@
 """Per-sample weight changes: the soft weight QP and the hard (delete-k) baseline.
 
-Sign conventions (DESIGN §1, removal convention)
+Sign conventions (docs/conventions.md, removal convention)
 ------------------------------------------------
 ``T[i]`` and ``U[i]`` are influence scores in the *removal* convention, ``score_i(f) = g_iᵀ H⁻¹ ∇f``:
 the first-order change of ``f`` when sample ``i`` is deleted (the negative of Koh & Liang's
@@ -20,7 +20,7 @@ inequality points toward zero (``T' = sT``, ``Δ' = |Δ|``; ε itself is not fli
                 εᵀU ≥ 0            (validation loss not worse: -εᵀU ≤ 0)
                 lo ≤ ε_i ≤ hi      (only with ``bounds``; ε_i = 0 off ``candidates``)
 
-For Δ > 0 this is literally DESIGN's ``min -εᵀT + λ‖ε‖² s.t. -εᵀT ≤ -Δ, -εᵀU ≤ 0``. For Δ < 0 the
+For Δ > 0 this is literally the QP of docs/conventions.md, ``min -εᵀT + λ‖ε‖² s.t. -εᵀT ≤ -Δ, -εᵀU ≤ 0``. For Δ < 0 the
 literal problem would push a negative gap further negative (the objective always lowers f), so
 orientation is what makes a negative gap rise to zero instead of doubling.
 
@@ -530,7 +530,7 @@ def _solve_bounded(P: _Problem, scheme, lam, on_infeasible, stacklevel):
 
 def soft_weights(T, U, delta, lam=0.1, scheme="auto", bounds=None, candidates=None, *,
                  on_infeasible="closest", n_threads=0) -> SoftWeights:
-    r"""Soft per-sample weight changes ε that lower a target while keeping the utility (DESIGN §1).
+    r"""Soft per-sample weight changes ε that lower a target while keeping the utility (docs/conventions.md).
 
     Solves, with T' = sign(Δ)·T and Δ' = |Δ| (see the module docstring for the orientation)::
 

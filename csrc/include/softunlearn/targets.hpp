@@ -1,4 +1,4 @@
-// Targets on a validation set: value and gradient in θ (DESIGN.md §1 table). Every gradient is
+// Targets on a validation set: value and gradient in θ (the table in docs/conventions.md). Every gradient is
 // X̃ᵀc for a per-row coefficient c, so one kernel serves all of them.
 #pragma once
 

@@ -69,7 +69,7 @@ template <class T> class BoundedWeights {
 
     const T cp = sign_ * mom_.c;
     if (!warm_) {
-      // The unbounded optimum (DESIGN's unified form) is exact when nothing clips, and close when little does.
+      // The unbounded optimum (the unified closed form of docs/conventions.md) is exact when nothing clips, and close when little does.
       const T g2 = cp < 0 && mom_.b > 0 ? std::max(mom_.a - cp * cp / mom_.b, T(0)) : mom_.a;
       last_r1_ = g2 > 0 ? std::max(rho_min, delta_ / g2) : rho_min;
       last_r2_ = cp < 0 && mom_.b > 0 ? -last_r1_ * cp / mom_.b : T(0);
