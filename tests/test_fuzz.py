@@ -1404,7 +1404,7 @@ def predict_calls(test, draw, m, fi, base, ex):
              example=lambda k=kind: f"{ex()}; m.{k}({Xq!r})", isolate=Xq.risky)
 
 
-@fuzz_settings(700)
+@fuzz_settings(1000)
 @given(data=st.data())
 def _fit_body(data):
     draw = data.draw
@@ -1926,7 +1926,7 @@ def draw_params(draw, spec, names, allow_bad=True, p_bad=12):
     return params, bad, either
 
 
-@fuzz_settings(300)
+@fuzz_settings(500)
 @given(data=st.data())
 def _influence_body(data):
     draw = data.draw
@@ -2205,7 +2205,7 @@ def draw_gradient(draw, rng, p):
 DUCK_NAMES = ("gradient", "target", "value", "targets")
 
 
-@fuzz_settings(400)
+@fuzz_settings(700)
 @given(data=st.data())
 def _duck_body(data):
     draw = data.draw
@@ -2542,7 +2542,7 @@ def draw_candidates(draw, rng, n):
     return obj, None, kind, f"candidates={kind}"
 
 
-@fuzz_settings(1000)
+@fuzz_settings(1600)
 @given(data=st.data())
 def _weights_body(data):
     draw = data.draw
@@ -2720,7 +2720,7 @@ def ascent_curvature_ref(m, X, y, s, e, retain):
         return float(np.linalg.eigvalsh(H)[-1])
 
 
-@fuzz_settings(300)
+@fuzz_settings(500)
 @given(data=st.data())
 def _unlearn_body(data):
     draw = data.draw
@@ -2970,7 +2970,7 @@ def mutate(m, kind, rng):
     return m2
 
 
-@fuzz_settings(250)
+@fuzz_settings(450)
 @given(data=st.data())
 def _state_body(data):
     draw = data.draw
@@ -3060,7 +3060,7 @@ def test_fuzz_model_state():
 # ---------------------------------------------------------------------------------------------
 
 
-@fuzz_settings(300)
+@fuzz_settings(500)
 @given(data=st.data())
 def _sparse_body(data):
     draw = data.draw
