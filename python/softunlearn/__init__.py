@@ -11,7 +11,7 @@ from ._runtime import load_core
 
 _core = load_core()
 
-from . import backend, certified, dvwu, methods, metrics, reference, targets  # noqa: E402
+from . import backend, certified, dvwu, methods, metrics, targets  # noqa: E402
 from . import errors  # noqa: E402
 from .errors import InvalidParameterError, NonFiniteError, NotPositiveDefiniteError, SoftunlearnError  # noqa: E402
 from .backend import available_backends  # noqa: E402
@@ -54,8 +54,17 @@ __all__ = [
     "metrics",
     "from_sklearn",
     "newton_update",
-    "reference",
     "refit",
     "targets",
     "to_sklearn",
 ]
+
+
+def __getattr__(name):
+    # softunlearn.reference is the pure-NumPy test oracle and baseline: imported on first use only, and
+    # not part of __all__ (``import softunlearn.reference`` or ``softunlearn.reference`` both work).
+    if name == "reference":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.reference")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,7 +32,6 @@ from ._validation import (
     check_int,
     check_n_threads,
     check_positive,
-    compute_dtype,
     is_sparse,
 )
 
@@ -371,10 +370,6 @@ class LinearSVC(_LinearModel):
         if not isinstance(self.loss, str) or self.loss not in _SVM_LOSSES:
             raise ValueError(f"loss: expected one of {tuple(_SVM_LOSSES)}, got {self.loss!r}")
         return (_SVM_LOSSES[self.loss], check_positive(self.temperature, "temperature"))
-
-
-def model_dtype(model) -> np.dtype:
-    return compute_dtype(model.coef_)
 
 
 def check_model(model, name: str = "model") -> _LinearModel:
