@@ -2018,7 +2018,8 @@ def _influence_body(data):
              check=chk_grad, example=lambda ext=ext: f"{ext()}; t.gradient(m)", isolate=tc.risky)
         frac, fst = _sampled(draw, *FRACTIONS)
         call(test, "required_change", lambda t=t, frac=frac: T.required_change(t, m, frac),
-             bad=tc.use_bad + (["fraction"] if fst == "bad" else []), names=tc.names + ("fraction",), snap=[m],
+             bad=tc.use_bad + (["fraction"] if fst == "bad" else []), names=tc.names + ("fraction", "target"),
+             snap=[m],
              soft=tc.soft + soft_names({"fraction": frac}),
              check=lambda v, w, tc=tc, t=t, frac=frac: chk_required(v, tc, t, frac),
              example=lambda ext=ext, frac=frac: f"{ext()}; required_change(t, m, fraction={frac!r})",
@@ -2091,7 +2092,7 @@ def _influence_body(data):
             return EQUAL
 
         call(test, "Influence.predicted_change", lambda: inf.predicted_change(t, ep.obj), bad=ebad, either=eeither,
-             names=("eps",), snap=[ep.obj, m], check=chk_pred,
+             names=("eps", "target") + tc.names, snap=[ep.obj, m], check=chk_pred,
              example=lambda: f"{exi()}; inf.predicted_change({tc.desc}, {ep!r})")
     # the module-level newton_update (builds its own Influence)
     if not bad:
