@@ -381,7 +381,7 @@ def test_failed_run_leaves_no_stale_report(tmp_path, capsys, monkeypatch, exc, r
         assert not (out_dir / "report.json").exists(), "the old report is still there while the run works"
         raise exc
 
-    monkeypatch.setattr(su, "soft_weights", boom)
+    monkeypatch.setattr(su.weights, "soft_weights", boom)  # what SoftUnlearner.fit calls
     if rc is None:  # an unexpected error propagates, but the old outputs are gone all the same
         with pytest.raises(type(exc)):
             cli_module.main(["run", *SMALL, "--out", str(out_dir)])
@@ -449,3 +449,55 @@ def test_keyboard_interrupt_exit_130(tmp_path, capsys, monkeypatch):
     assert_one_line_error(err)
     assert "interrupt" in err.lower()
     assert_only_notes_left(out_dir)
+
+
+def test_run_choices_are_the_librarys(tmp_path, capsys, monkeypatch):
+    """--target, --scheme, --model and --method list the library's names; a method added to the registry is
+    accepted without touching the CLI."""
+    import softunlearn as su
+
+    with pytest.raises(SystemExit):
+        cli_module.main(["run", "--help"])
+    out = "".join(capsys.readouterr().out.split())
+    for names in (su.pipeline.TARGETS, su.weights.SCHEMES, su.pipeline.MODELS, su.methods.method_names()):
+        assert "{" + ",".join(names) + "}" in out
+
+    def plain_newton(model, X, y, eps, *, influence, sample_weight=None):
+        return influence.newton_update(eps)
+
+    monkeypatch.setitem(su.methods.UPDATE_METHODS, "plain_newton", plain_newton)
+    rc, out, err = run_main(capsys, "--method", "plain_newton", "--out", str(tmp_path), "--no-plots", "--json")
+    assert rc == 0, err
+    rep = json.loads(out)
+    assert rep["config"]["method"] == "plain_newton"
+    monkeypatch.delitem(su.methods.UPDATE_METHODS, "plain_newton")
+    rc, out, err = run_main(capsys, "--method", "newton", "--out", str(tmp_path), "--no-plots", "--json")
+    assert rc == 0, err
+    newton = json.loads(out)["metrics"]
+    for name, row in rep["metrics"].items():  # the same update, so the same table (to rounding)
+        for col, v in row.items():
+            if col != "seconds":
+                assert v == pytest.approx(newton[name][col], rel=1e-12, abs=1e-15), (name, col)
+
+
+def test_run_weight_warnings_in_report_others_shown(tmp_path, capsys, monkeypatch):
+    """The weight QP's warnings go into report.json and the printed table (not to the warnings machinery);
+    any other warning of the run (here a method's) is shown as usual."""
+    import softunlearn as su
+
+    def noisy(model, X, y, eps, *, influence, sample_weight=None):
+        import warnings
+
+        warnings.warn("noisy update did not converge", RuntimeWarning)
+        return influence.newton_update(eps)
+
+    monkeypatch.setitem(su.methods.UPDATE_METHODS, "noisy", noisy)
+    with pytest.warns(RuntimeWarning, match="noisy update") as shown:
+        rc, out, err = run_main(capsys, "--target", "eop", "--scheme", "2.1", "--bounds", "none", "--method", "noisy",
+                                "--out", str(tmp_path), "--no-plots")
+    assert rc == 0, err
+    assert {type(w.message) for w in shown} == {RuntimeWarning}  # the SchemeWarning is not shown ...
+    rep = json.loads((tmp_path / "report.json").read_text())
+    assert len(rep["warnings"]) == 1  # ... but reported
+    assert rep["warnings"][0].startswith("SchemeWarning: scheme '2.1'")
+    assert f"warning: {rep['warnings'][0]}" in out.splitlines()

@@ -1,5 +1,7 @@
 """SoftUnlearner end to end: it must equal the steps done by hand, and the first-order prediction must
 match what the Newton update actually does to the target."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -87,3 +89,99 @@ def test_pipeline_with_sample_weight_equals_the_weighted_oracle(data, method, op
                   else ref.refit(data.X, data.y, eps, C, True, theta0=th))
     assert np.linalg.norm(unweighted - oracle) > 1e-3 * np.linalg.norm(oracle)
     np.testing.assert_array_equal(m.theta_, th)
+
+
+# ---- what `softunlearn run` takes from SoftUnlearner (issue 16) -----------------------------------------
+@pytest.mark.parametrize("method", ["newton", "refit", "iterated"])
+def test_pipeline_hard_baseline_and_diagnostics(data, method):
+    """hard_fraction: the hard deletion from the same scores and Δ, applied with the same update (its inner
+    update for "iterated"); the one-shot and the unbounded QP; λ*; the timings the CLI reports."""
+    m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
+    opts = {"steps": 2, "inner": "newton"} if method == "iterated" else None
+    out = su.SoftUnlearner("dp", method=method, method_options=opts, lam=1.0, hard_fraction=0.1).fit(
+        m, data.X, data.y, data.Xv, data.yv, data.sv)
+    inf = su.Influence(m, data.X, data.y)
+    T, U = inf.scores([out.target_, su.targets.Utility(data.Xv, data.yv)]).T
+    hard = su.hard_weights(T, fraction=0.1, delta=out.delta_)
+    np.testing.assert_array_equal(out.hard_eps_, hard)
+    assert np.count_nonzero(out.hard_eps_ == -1) == 30
+    expected = su.refit(m, data.X, data.y, hard) if method == "refit" else inf.newton_update(hard)
+    np.testing.assert_allclose(out.hard_model_.theta_, expected.theta_, rtol=1e-8, atol=1e-10)
+    one_shot = su.soft_weights(T, U, out.delta_, lam=1.0, bounds=(-1.0, None))
+    np.testing.assert_allclose(out.one_shot_weights_.eps, one_shot.eps, rtol=1e-9, atol=1e-12)
+    unbounded = su.soft_weights(T, U, out.delta_, lam=1.0)
+    np.testing.assert_allclose(out.unbounded_weights_.eps, unbounded.eps, rtol=1e-9, atol=1e-12)
+    if method == "iterated":
+        assert out.weights_ is out.iterated_.last_weights and out.one_shot_weights_ is not out.weights_
+    else:
+        assert out.weights_ is out.one_shot_weights_ and out.iterated_ is None
+    assert out.lam_star_ == pytest.approx(T @ T / (2 * abs(out.delta_)), rel=1e-9)
+    assert out.fraction_ == 1.0 and out.target_before_ == out.target_.value(m)
+    assert list(out.timings_) == ["influence", "weights_hard", "weights_soft", "update_hard", "update_soft"]
+    assert all(v >= 0 for v in out.timings_.values())
+
+
+def test_pipeline_without_hard_fraction_and_unbounded(data):
+    m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
+    out = su.SoftUnlearner("dp", lam=1.0, bounds=None).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    assert out.hard_eps_ is None and out.hard_model_ is None
+    assert out.unbounded_weights_ is out.one_shot_weights_ is out.weights_
+    assert list(out.timings_) == ["influence", "weights_soft", "update_soft"]
+
+
+def test_pipeline_records_the_weight_warnings(data, monkeypatch):
+    """warnings_: the weight QPs' warnings, in order. Those of the weights applied are also shown as usual;
+    those of the diagnostic unbounded QP are only recorded."""
+    m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
+    with pytest.warns(su.weights.SchemeWarning) as shown:  # scheme 2.0 is not the optimum on this data
+        out = su.SoftUnlearner("eop", scheme="2.0", bounds=None, lam=1.0).fit(m, data.X, data.y, data.Xv, data.yv,
+                                                                              data.sv)
+    assert [w.category for w in out.warnings_] == [su.weights.SchemeWarning]
+    assert [w.message for w in shown] == [out.warnings_[0].message]  # the same warning object, shown once
+
+    real = su.weights.soft_weights
+
+    def diagnosed(T, U, delta, *args, bounds=None, **kw):
+        if bounds is None:
+            warnings.warn("from the unbounded QP", UserWarning)
+        return real(T, U, delta, *args, bounds=bounds, **kw)
+
+    monkeypatch.setattr(su.weights, "soft_weights", diagnosed)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        out = su.SoftUnlearner("dp", lam=1.0, bounds=(-0.01, 0.0)).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    assert not out.weights_.feasible
+    assert [(w.category, str(w.message)[:21]) for w in out.warnings_] == [
+        (su.weights.InfeasibleWarning, "the required target d"), (UserWarning, "from the unbounded QP")]
+    assert [w.message for w in shown] == [out.warnings_[0].message]
+
+
+def test_names_and_defaults_defined_once():
+    assert su.pipeline.TARGETS == ("dp", "eop", "robustness") == tuple(su.pipeline.TARGET_NAMES)
+    assert su.pipeline.default_fraction("robustness") == su.pipeline.ROBUSTNESS_FRACTION == 0.1
+    assert su.pipeline.default_fraction("dp") == su.pipeline.default_fraction("eop") == 1.0
+    assert su.pipeline.default_fraction(su.targets.Custom(np.ones(3), 1.0)) == 1.0
+    assert set(su.methods.CERTIFIED_METHODS) <= set(su.methods.method_names())
+    for kind in su.pipeline.MODELS:
+        model = su.pipeline.make_model(kind, C=2.0, temperature=0.3, fit_intercept=False)
+        assert model.C == 2.0 and model.fit_intercept is False
+        assert isinstance(model, su.LogisticRegression if kind == "logistic" else su.LinearSVC)
+        if kind != "logistic":
+            assert model.loss == kind and model.temperature == 0.3
+    with pytest.raises(ValueError, match="model"):
+        su.pipeline.make_model("svm")
+    assert su.pipeline.lam_star(np.array([3.0, 4.0]), -0.5) == 25.0 and su.pipeline.lam_star(np.ones(2), 0.0) is None
+
+
+def test_pipeline_default_fraction_for_robustness(data):
+    m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
+    out = su.SoftUnlearner("robustness").fit(m, data.X, data.y, data.Xv, data.yv)
+    assert out.fraction_ == 0.1 and out.delta_ == pytest.approx(0.1 * out.target_before_, rel=1e-15)
+
+
+def test_unit_ball(data):
+    Xtr, Xv, C = su.pipeline.unit_ball(data.X, data.Xv, C=2.0)
+    k = np.sqrt((np.column_stack([data.X, np.ones(data.n)]) ** 2).sum(1).max())
+    np.testing.assert_allclose(Xtr, np.column_stack([data.X, np.ones(data.n)]) / k, rtol=1e-15)
+    np.testing.assert_allclose(Xv, np.column_stack([data.Xv, np.ones(len(data.Xv))]) / k, rtol=1e-15)
+    assert np.sqrt((Xtr**2).sum(1)).max() == pytest.approx(1.0) and C == pytest.approx(2.0 * k**2)

@@ -8,8 +8,12 @@ import json
 import os
 import sys
 import time
+import warnings
 
 from .methods import method_names
+from .pipeline import MODELS, TARGETS
+from .plotting import bounds_label as _bounds_str
+from .weights import SCHEMES
 
 
 def _table(rows, columns):
@@ -49,12 +53,13 @@ def demo(args) -> int:
         f"hard {args.hard_fraction:.0%}": su.hard_weights(T, fraction=args.hard_fraction, delta=delta),
         "soft (auto, ε ≥ -1)": su.soft_weights(T, U, delta, lam=args.lam, bounds=(-1.0, None)).eps,
     }
-    rows = [dict(method="original", update="-", seconds=0.0, **_evaluate(su, model, te))]
+    evaluate = _demo_evaluator(te, model)
+    rows = [dict(method="original", update="-", seconds=0.0, **evaluate(model))]
     for name, eps in plans.items():
         for update in ("newton", "refit"):
             t = time.perf_counter()
             new = (inf.newton_update(eps) if update == "newton" else su.refit(model, tr.X, tr.y, eps))
-            rows.append(dict(method=name, update=update, seconds=time.perf_counter() - t, **_evaluate(su, new, te)))
+            rows.append(dict(method=name, update=update, seconds=time.perf_counter() - t, **evaluate(new)))
     info = {
         "dataset": f"adult: {tr.X.shape[0]} train, {va.X.shape[0]} validation, {te.X.shape[0]} test rows, "
                    f"{tr.X.shape[1]} features",
@@ -75,14 +80,16 @@ def demo(args) -> int:
     return 0
 
 
-def _evaluate(su, model, split):
-    yp = model.predict(split.X)
-    return {
-        "accuracy": su.metrics.accuracy(split.y, yp),
-        "dp_gap": su.metrics.demographic_parity_gap(yp, split.s),
-        "soft_dp_gap": su.metrics.soft_demographic_parity_gap(model, split.X, split.s),
-        "log_loss": su.targets.Utility(split.X, split.y).value(model) / split.X.shape[0],
-    }
+def _demo_evaluator(split, model):
+    """The demo's columns: softunlearn.evaluation's dp table under the demo's names."""
+    from softunlearn.evaluation import Evaluator
+
+    ev = Evaluator("dp", split.X, split.y, split.s, reference_model=model)
+
+    def evaluate(m):
+        r = ev(m)
+        return {"accuracy": r["accuracy"], "dp_gap": r["gap"], "soft_dp_gap": r["soft_gap"], "log_loss": r["log_loss"]}
+    return evaluate
 
 
 def list_datasets(args) -> int:
@@ -99,12 +106,9 @@ def list_datasets(args) -> int:
 # softunlearn run
 
 
+# The data sets `run` offers; targets, schemes, methods and models are the library's
+# (softunlearn.pipeline.TARGETS and MODELS, softunlearn.weights.SCHEMES, softunlearn.methods.method_names).
 RUN_DATASETS = ("adult", "compas", "german", "law_school", "credit_default")
-RUN_TARGETS = ("dp", "eop", "robustness")
-RUN_SCHEMES = ("auto", "2.0", "2.1", "2.2", "2.3")
-HARD_FRACTIONS = (0.01, 0.02, 0.05, 0.1, 0.2)
-DELTA_SHARES = (0.2, 0.4, 0.6, 0.8, 1.0)
-TRADEOFF_BOUNDS = {"none": None, "-1:none": (-1.0, None), "-1:0": (-1.0, 0.0)}
 
 
 def parse_bounds(text):
@@ -132,12 +136,6 @@ def parse_bounds(text):
     if (lo is not None and lo > 0) or (hi is not None and hi < 0):
         raise argparse.ArgumentTypeError(f"need LO <= 0 <= HI so that ε = 0 is allowed, got {text!r}")
     return (lo, hi)
-
-
-def _bounds_str(b):
-    if b is None:
-        return "none"
-    return ":".join("none" if v is None else f"{v:g}" for v in b)
 
 
 def _number(kind, expected, ok, requirement):
@@ -177,74 +175,6 @@ def _progress(iterable, desc, enabled=True):
     except ImportError:
         return iterable
     return tqdm(iterable, desc=desc, file=sys.stderr, leave=False)
-
-
-class _Evaluator:
-    """Test-set metrics of a model for one target kind (and the validation target value)."""
-
-    def __init__(self, su, kind, test, val_target, model):
-        self.su, self.kind, self.test, self.val_target = su, kind, test, val_target
-        # the model's own loss: log-loss for logistic regression, the hinge variant for an SVM
-        self.loss_key = "log_loss" if isinstance(model, su.LogisticRegression) else "svm_loss"
-        self.utility = su.targets.Utility(test.X, test.y)
-        self.robust = su.targets.Robustness(test.X, test.y, model=model) if kind == "robustness" else None
-
-    def __call__(self, model):
-        su, te = self.su, self.test
-        yp = model.predict(te.X)
-        out = {"accuracy": su.metrics.accuracy(te.y, yp), self.loss_key: self.utility.value(model) / te.n}
-        if self.kind == "dp":
-            out["gap"] = su.metrics.demographic_parity_gap(yp, te.s)
-            out["soft_gap"] = su.metrics.soft_demographic_parity_gap(model, te.X, te.s)
-        elif self.kind == "eop":
-            out["gap"] = su.metrics.equal_opportunity_gap(te.y, yp, te.s)
-            out["soft_gap"] = su.metrics.soft_equal_opportunity_gap(model, te.X, te.y, te.s)
-        else:
-            out["robust_accuracy"] = su.metrics.robust_accuracy(model, self.robust)
-            out["robust_loss"] = self.robust.value(model) / self.robust.n_samples
-        out["val_target"] = float(self.val_target.value(model))
-        return out
-
-    def tradeoff_x(self, metrics):
-        return metrics["robust_accuracy"] if self.kind == "robustness" else abs(metrics["gap"])
-
-
-CERTIFIED_METHODS = ("certified", "dvwu")
-RUN_MODELS = ("logistic", "squared_hinge", "smooth_hinge")
-
-
-def _make_model(su, kind, C, temperature, fit_intercept=True):
-    if kind == "logistic":
-        return su.LogisticRegression(C=C, fit_intercept=fit_intercept)
-    return su.LinearSVC(C=C, loss=kind, temperature=temperature, fit_intercept=fit_intercept)
-
-
-def _unit_ball(datasets, tr, va, te, C):
-    """Splits rescaled so training rows satisfy ‖x‖ ≤ 1, with a constant column for the intercept, and the C
-    that keeps the unscaled model's regularisation (C·k² for the scale k)."""
-    from softunlearn.certified import UnitBallScaler
-
-    sc = UnitBallScaler(add_constant=True).fit(tr.X)
-    parts = [datasets.Split(sc.transform(p.X), p.y, p.s) for p in (tr, va, te)]
-    return (*parts, C * sc.scale_**2)
-
-
-def _weight_stats(eps, eps_unbounded=None):
-    import numpy as np
-
-    e = np.asarray(eps, dtype=float)
-    out = {
-        "min": float(e.min()), "max": float(e.max()), "mean": float(e.mean()), "l2_norm": float(np.linalg.norm(e)),
-        "n_moved": int(np.count_nonzero(e)), "share_moved": float(np.count_nonzero(e) / e.size),
-        "n_deleted": int(np.count_nonzero(e <= -1.0)), "n_upweighted": int(np.count_nonzero(e > 0)),
-        "n_below_minus1": int(np.count_nonzero(e < -1.0)),
-    }
-    if eps_unbounded is not None:
-        u = np.asarray(eps_unbounded, dtype=float)
-        out["n_below_minus1_before_bounds"] = int(np.count_nonzero(u < -1.0))
-        out["min_before_bounds"] = float(u.min())
-        out["max_before_bounds"] = float(u.max())
-    return out
 
 
 def _soft_record(res):
@@ -374,82 +304,49 @@ def run(args) -> int:
 
 
 def _run(args, staged) -> int:
-    import warnings
-
-    import numpy as np
-
     import softunlearn as su
-    from softunlearn import datasets
+    from softunlearn import datasets, evaluation, pipeline
 
-    caught = []
     timings = {}
     t = time.perf_counter()
     data = datasets.load(args.dataset, args.data, seed=args.seed, n_train=args.n_train)
     tr, va, te = data.train, data.val, data.test
     timings["load"] = time.perf_counter() - t
 
-    certified = args.method in CERTIFIED_METHODS
+    certified = args.method in su.methods.CERTIFIED_METHODS
     if certified and args.model != "logistic":
         raise ValueError(f"--model: certified removal (--method {args.method}) is implemented for the logistic loss "
                          f"only, got {args.model!r}")
-    C = args.C
+    C, Xtr, Xva, Xte = args.C, tr.X, va.X, te.X
     if certified:  # Guo et al.'s theory needs ‖x‖ ≤ 1 and no unpenalised intercept
-        tr, va, te, C = _unit_ball(datasets, tr, va, te, args.C)
+        Xtr, Xva, Xte, C = pipeline.unit_ball(Xtr, Xva, Xte, C=args.C)
     t = time.perf_counter()
-    model = _make_model(su, args.model, C, args.temperature, fit_intercept=not certified).fit(tr.X, tr.y)
+    model = pipeline.make_model(args.model, C=C, temperature=args.temperature, fit_intercept=not certified)
+    model.fit(Xtr, tr.y)
     timings["fit"] = time.perf_counter() - t
 
-    kind = args.target
-    target = su.pipeline.make_target(kind, va.X, va.y, va.s, model=model)
-    fraction = 0.1 if kind == "robustness" else 1.0
-    delta = su.targets.required_change(target, model, fraction)
-
-    t = time.perf_counter()
-    inf = su.Influence(model, tr.X, tr.y)
-    T, U = inf.scores([target, su.targets.Utility(va.X, va.y)]).T
-    timings["influence"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    eps_hard = su.hard_weights(T, fraction=args.hard_fraction, delta=delta)
-    timings["weights_hard"] = time.perf_counter() - t
-    with warnings.catch_warnings(record=True) as w:
-        warnings.simplefilter("always")
-        t = time.perf_counter()
-        soft = su.soft_weights(T, U, delta, lam=args.lam, scheme=args.scheme, bounds=args.bounds)
-        timings["weights_soft"] = time.perf_counter() - t
-        unbounded = soft if args.bounds is None else su.soft_weights(T, U, delta, lam=args.lam, scheme=args.scheme)
-    caught += [f"{x.category.__name__}: {x.message}" for x in w]
-
-    evaluate = _Evaluator(su, kind, te, target, model)
-    rows = [dict(model="original", seconds=0.0, **evaluate(model))]
-    models = {}
     opts = dict(args.method_options)
     if certified:
         opts = {"epsilon": args.certified_epsilon, "delta": args.certified_delta, "random_state": args.seed, **opts}
         if args.method == "dvwu":
-            opts = {"Xv": va.X, "yv": va.y, "kappa": args.dvwu_kappa, **opts}
-    # "iterated" re-solves the soft weights along the path; the hard deletion has nothing to re-solve and is
-    # applied with its inner update.
-    iterated = None
-    for name, eps in (("hard", eps_hard), ("soft", soft.eps)):
-        t = time.perf_counter()
-        if args.method != "iterated":
-            new = su.methods.apply_weights(args.method, model, tr.X, tr.y, eps, influence=inf, **opts)
-        elif name == "hard":
-            new = su.methods.apply_weights(opts.get("inner", "refit"), model, tr.X, tr.y, eps, influence=inf,
-                                           **opts.get("inner_options", {}))
-        else:
-            with warnings.catch_warnings(record=True) as w:
-                warnings.simplefilter("always")
-                iterated = su.iterated_soft_weights(model, tr.X, tr.y, target, su.targets.Utility(va.X, va.y), delta,
-                                                    lam=args.lam, scheme=args.scheme, bounds=args.bounds,
-                                                    influence=inf, **opts)
-            caught += [f"{x.category.__name__}: {x.message}" for x in w]
-            new = iterated.model
-        timings[f"update_{name}"] = time.perf_counter() - t
-        models[name] = new
-        rows.append(dict(model=name, seconds=timings[f"weights_{name}"] + timings[f"update_{name}"], **evaluate(new)))
+            opts = {"Xv": Xva, "yv": va.y, "kappa": args.dvwu_kappa, **opts}
+    unlearner = su.SoftUnlearner(args.target, scheme=args.scheme, lam=args.lam, bounds=args.bounds,
+                                 method=args.method, method_options=opts, hard_fraction=args.hard_fraction)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        unlearner.fit(model, Xtr, tr.y, Xva, va.y, va.s)
+    _show_other_warnings(seen, unlearner.warnings_)
+    timings.update(unlearner.timings_)
+    soft, iterated = unlearner.one_shot_weights_, unlearner.iterated_
+    models = {"hard": unlearner.hard_model_, "soft": unlearner.model_}
 
+    evaluate = evaluation.Evaluator(args.target, Xte, te.y, te.s, reference_model=model,
+                                    validation_target=unlearner.target_)
+    table = evaluation.evaluate_models({"original": model, **models}, evaluate)
+    seconds = {"original": 0.0, **{name: timings[f"weights_{name}"] + timings[f"update_{name}"] for name in models}}
+    rows = [dict(model=name, seconds=seconds[name], **row) for name, row in table.items()]
+
+    kind, delta = args.target, unlearner.delta_
     report = {
         "config": {"dataset": args.dataset, "target": kind, "scheme": args.scheme, "lam": args.lam,
                    "bounds": _bounds_str(args.bounds), "method": args.method, "method_options": args.method_options,
@@ -458,14 +355,16 @@ def _run(args, staged) -> int:
                    "model": args.model, "temperature": args.temperature if args.model == "smooth_hinge" else None},
         "data": {"n_train": tr.n, "n_val": va.n, "n_test": te.n, "n_features": data.n_features,
                  "sensitive": data.sensitive_name},
-        "target": {"name": kind, "fraction": fraction, "delta": delta, "validation_value": float(target.value(model)),
+        "target": {"name": kind, "fraction": unlearner.fraction_, "delta": delta,
+                   "validation_value": float(unlearner.target_before_),
                    # unbounded QP: for λ ≥ λ* = TᵀT/(2|Δ|) the weights just meet Δ; smaller λ overshoots it
-                   "lam_star": float(T @ T) / (2 * abs(delta)) if delta else None},
+                   "lam_star": unlearner.lam_star_},
         "timings": timings,
         "metrics": {r["model"]: {k: v for k, v in r.items() if k != "model"} for r in rows},
-        "weights": {"hard": _weight_stats(eps_hard), "soft": dict(_weight_stats(soft.eps, unbounded.eps),
-                                                                  **_soft_record(soft))},
-        "warnings": caught,
+        "weights": {"hard": evaluation.weight_summary(unlearner.hard_eps_),
+                    "soft": dict(evaluation.weight_summary(soft.eps, unlearner.unbounded_weights_.eps),
+                                 **_soft_record(soft))},
+        "warnings": [f"{x.category.__name__}: {x.message}" for x in unlearner.warnings_],
         "plots": [],
     }
     if certified:
@@ -475,11 +374,10 @@ def _run(args, staged) -> int:
         report["certificates"] = {name: m.certificate_ for name, m in models.items()}
     if iterated is not None:
         report["iterated"] = {"history": iterated.history, "reached": iterated.reached, "goal": iterated.goal,
-                              "weights": _weight_stats(iterated.eps)}
+                              "weights": evaluation.weight_summary(iterated.eps)}
 
     if not args.no_plots:
-        report["plots"] = _plots(args, su, np, inf, model, T, U, delta, eps_hard, soft.eps, evaluate, rows,
-                                 staged, quiet=args.json)
+        report["plots"] = _plots(args, unlearner, model, evaluate, staged, quiet=args.json)
 
     report = _jsonable(report)
     text = json.dumps(report, indent=2).encode()
@@ -502,14 +400,10 @@ def _run(args, staged) -> int:
     if lam_star and args.lam < 0.1 * lam_star:
         print(f"note: λ = {args.lam:g} is far below λ* = TᵀT/(2|Δ|) = {lam_star:.3g}: the soft weights overshoot the "
               f"requested change (predicted decrease {-soft.target_change:+.4g} vs Δ = {delta:+.4g}); try --lam {lam_star:.3g}")
-    for msg in caught:
+    for msg in report["warnings"]:
         print(f"warning: {msg}")
-    cols = ["model", "accuracy"] + (["robust_accuracy", "robust_loss"] if kind == "robustness" else ["gap", "soft_gap"])
-    cols += [evaluate.loss_key, "seconds"]
-    label = {"dp": "gap = P(ŷ=1|s=1) − P(ŷ=1|s=0)", "eop": "gap = TPR(s=1) − TPR(s=0)",
-             "robustness": "robust accuracy on mirror-attacked test points fixed from θ̂"}[kind]
-    print(f"Test-set metrics ({label}):\n")
-    print(_table(rows, cols))
+    print(f"Test-set metrics ({evaluation.GAP_DEFINITIONS[kind]}):\n")
+    print(_table(rows, ["model", *evaluate.columns, "seconds"]))
     for name, c in report.get("certificates", {}).items():
         print(f"{name}: ({c['epsilon']:g}, {c['delta']:g})-certified = {c['certified']}, residual bound β = "
               f"{c['beta']:.4g}, output noise σ = {c['sigma']:.4g}" + (" (refit: over budget)" if c["retrained"] else ""))
@@ -517,91 +411,33 @@ def _run(args, staged) -> int:
     return 0
 
 
-def _plots(args, su, np, inf, model, T, U, delta, eps_hard, eps_soft, evaluate, rows, staged, quiet=False):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+def _show_other_warnings(seen, recorded):
+    """Show the warnings caught around the fit that are not the weight solver's (those go into the report):
+    a refit or fine-tuning that did not converge, a CG solve that stopped early, ... — on stderr as usual."""
+    ours = {id(w.message) for w in recorded}
+    registries = {}
+    for w in seen:
+        if id(w.message) not in ours:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source,
+                                   registry=registries.setdefault(w.filename, {}))
+
+
+def _plots(args, unlearner, model, evaluate, staged, quiet=False):
+    from softunlearn import plotting
+
+    if not plotting.have_matplotlib():
         print("note: matplotlib is not installed; skipping plots (pip install matplotlib)", file=sys.stderr)
         return []
-    import warnings
-
     written = []  # staged: moved into place with the report
-    name = {"dp": "demographic parity", "eop": "equal opportunity", "robustness": "robustness"}[args.target]
-
-    # influence.png: sorted target scores, hard and soft ε in the same order
-    order = np.argsort(T, kind="stable")
-    idx = np.arange(T.size)
-    fig, ax = plt.subplots(figsize=(9, 5))
-    ax.plot(idx, T[order], color="black", lw=1.5, label="target score T (sorted)")
-    ax.axhline(0, color="grey", lw=0.5)
-    ax.set_xlabel("training samples, sorted by target score")
-    ax.set_ylabel("removal influence on target  Tᵢ = gᵢᵀH⁻¹∇f")
-    ax2 = ax.twinx()
-    ms = max(1.0, min(6.0, 3000.0 / T.size))
-    ax2.scatter(idx, eps_soft[order], s=ms, color="tab:blue", alpha=0.6, label="soft ε")
-    hard = eps_hard[order] != 0
-    ax2.scatter(idx[hard], eps_hard[order][hard], s=ms, color="tab:red", alpha=0.6, label="hard ε (deleted)")
-    ax2.set_ylabel("weight change ε")
-    h1, l1 = ax.get_legend_handles_labels()
-    h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="upper left", markerscale=4)
-    ax.set_title(f"{args.dataset}: influence on {name} (Δ = {delta:+.4f}) and weight changes")
-    fig.tight_layout()
-    try:
-        written.append(staged.write("influence.png", lambda f: fig.savefig(f, format="png", dpi=110)))
-    finally:
-        plt.close(fig)
-
-    # tradeoff.png: accuracy vs target metric (Newton updates), two panels. Left: hard over deleted fractions and
-    # soft over the share of Δ asked for (at --lam) for each bounds setting. Right: hard again and soft over a λ grid
-    # (full Δ, --bounds) from λ* = TᵀT/(2|Δ|) — above it the target constraint binds and ε stops depending on λ —
-    # down to min(--lam, λ*/100), where the unconstrained optimum overshoots Δ.
-    lam_star = float(T @ T) / (2 * abs(delta)) if delta else 1.0
-    lams = np.geomspace(lam_star, min(args.lam, lam_star / 100), 6)
-    left = [("hard (deleted fraction)", f, None) for f in HARD_FRACTIONS]
-    left += [(f"soft, bounds {b}, λ={args.lam:g} (share of Δ)", f, (args.lam, TRADEOFF_BOUNDS[b], f))
-             for b in TRADEOFF_BOUNDS for f in DELTA_SHARES]
-    right = [(f"soft, bounds {_bounds_str(args.bounds)} (λ)", lam, (lam, args.bounds, 1.0)) for lam in lams]
-    pts = {}
-    for key, val, spec in _progress(left + right, "trade-off", enabled=not quiet):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if spec is None:
-                eps = su.hard_weights(T, fraction=val, delta=delta)
-            else:
-                lam, bounds, share = spec
-                eps = su.soft_weights(T, U, share * delta, lam=lam, bounds=bounds).eps
-        m = evaluate(inf.newton_update(eps))
-        pts.setdefault(key, []).append((evaluate.tradeoff_x(m), m["accuracy"], val))
-    orig = evaluate(model)
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
-    styles = [("tab:red", "o-"), ("tab:green", "s--"), ("tab:blue", "^-"), ("tab:purple", "v:"), ("tab:orange", "D-.")]
-    style = dict(zip(pts, styles))
-    right_keys = {right[0][0], left[0][0]}
-    for ax, keys, title in ((axes[0], [k for k in pts if k != right[0][0]], "soft: share of Δ asked for"),
-                            (axes[1], [k for k in pts if k in right_keys], f"soft: λ grid (λ* = {lam_star:.3g})")):
-        ax.scatter([evaluate.tradeoff_x(orig)], [orig["accuracy"]], marker="*", s=200, color="black",
-                   label="original", zorder=5)
-        for key in keys:
-            color, fmt = style[key]
-            xs, ys, vs = zip(*pts[key])
-            ax.plot(xs, ys, fmt, color=color, label=key, alpha=0.85)
-            for x, y, v in zip(xs, ys, vs):
-                ax.annotate(f"{v:.2g}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7, color=color)
-        ax.set_xlabel("robust accuracy on attacked test points (higher is better)" if args.target == "robustness"
-                      else f"|{args.target.upper()} label gap| on test (lower is better)")
-        ax.set_ylabel("test accuracy")
-        ax.set_title(title, fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"{args.dataset}, {name}: hard vs soft unlearning (Newton updates)")
-    fig.tight_layout()
-    try:
-        written.append(staged.write("tradeoff.png", lambda f: fig.savefig(f, format="png", dpi=110)))
-    finally:
-        plt.close(fig)
+    u = unlearner
+    fig = plotting.influence_figure(u.scores_, u.hard_eps_, u.one_shot_weights_.eps, delta=u.delta_,
+                                    target=args.target, dataset=args.dataset)
+    written.append(staged.write("influence.png", lambda f: plotting.save_png(fig, f)))
+    points = plotting.tradeoff_points(u.influence_, u.scores_, u.utility_scores_, u.delta_, evaluate, lam=args.lam,
+                                      bounds=args.bounds, progress=lambda it, desc: _progress(it, desc, not quiet))
+    fig = plotting.tradeoff_figure(points, evaluate(model), target=args.target, dataset=args.dataset,
+                                   x_of=evaluate.tradeoff_x)
+    written.append(staged.write("tradeoff.png", lambda f: plotting.save_png(fig, f)))
     return written
 
 
@@ -636,8 +472,8 @@ def main(argv=None) -> int:
                                    "and write DIR/report.json (and influence.png, tradeoff.png with matplotlib).")
     r.add_argument("--dataset", choices=RUN_DATASETS, default="adult")
     r.add_argument("--data", default=None, help="directory with the raw files (default: the installed package)")
-    r.add_argument("--target", choices=RUN_TARGETS, default="dp")
-    r.add_argument("--scheme", choices=RUN_SCHEMES, default="auto")
+    r.add_argument("--target", choices=TARGETS, default="dp")
+    r.add_argument("--scheme", choices=SCHEMES, default="auto")
     r.add_argument("--lam", type=_positive_float, default=0.1, help="λ of the weight QP")
     r.add_argument("--bounds", type=parse_bounds, default=(-1.0, None),
                    help="box on ε: LO:HI with 'none' for an open side (-1:none, -1:0) or 'none' (default -1:none)")
@@ -656,7 +492,7 @@ def main(argv=None) -> int:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--n-train", type=_positive_int, default=None, help="subsample the training set")
     r.add_argument("--C", type=_positive_float, default=1.0)
-    r.add_argument("--model", choices=RUN_MODELS, default="logistic",
+    r.add_argument("--model", choices=MODELS, default="logistic",
                    help="logistic regression (default) or a linear SVM with the squared or smooth hinge loss")
     r.add_argument("--temperature", type=_positive_float, default=0.1, help="smooth-hinge temperature (default 0.1)")
     r.add_argument("--out", default="softunlearn-run", help="output directory (default: ./softunlearn-run)")

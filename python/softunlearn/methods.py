@@ -58,6 +58,10 @@ UPDATE_METHODS = {
 #: Methods that choose their own weights along the way (see the module docstring).
 ITERATIVE_METHODS = ("iterated",)
 
+#: Certified-removal methods (Guo et al.): their guarantee needs the logistic loss, rows with ‖x‖ ≤ 1 and no
+#: unpenalised intercept (:func:`softunlearn.pipeline.unit_ball`, ``fit_intercept=False``).
+CERTIFIED_METHODS = ("certified", "dvwu")
+
 
 def method_names():
     """Every name SoftUnlearner and the CLI accept: the table's keys (read now, so later entries count)

@@ -1,0 +1,197 @@
+"""The plots of ``softunlearn run``: where the influence lies and which weights move (``influence.png``), and
+the accuracy / target-metric trade-off of hard deletion against soft weights (``tradeoff.png``).
+
+matplotlib is imported only when a figure is drawn (``pip install matplotlib``); :func:`have_matplotlib`
+says whether it is there. The figures are plain :class:`matplotlib.figure.Figure` objects, not registered
+with pyplot (no backend is selected, no global state; nothing to close): save them with :func:`save_png`
+(or ``fig.savefig``), or display them in a notebook.
+
+Example, after ``u = SoftUnlearner("dp", hard_fraction=0.1).fit(model, X, y, Xv, yv, sv)``::
+
+    from softunlearn import evaluation, plotting
+    ev = evaluation.Evaluator("dp", Xte, yte, ste, reference_model=model)
+    plotting.save_png(plotting.influence_figure(u.scores_, u.hard_eps_, u.eps_, delta=u.delta_), "influence.png")
+    pts = plotting.tradeoff_points(u.influence_, u.scores_, u.utility_scores_, u.delta_, ev, lam=u.lam,
+                                   bounds=u.bounds)
+    plotting.save_png(plotting.tradeoff_figure(pts, ev(model), target="dp"), "tradeoff.png")
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from . import weights as _weights
+from .pipeline import TARGET_NAMES, lam_star
+
+#: Shares of the training rows the hard baseline deletes in the trade-off plot.
+HARD_FRACTIONS = (0.01, 0.02, 0.05, 0.1, 0.2)
+#: Shares of Δ the soft weights are asked for in the trade-off plot's left panel.
+DELTA_SHARES = (0.2, 0.4, 0.6, 0.8, 1.0)
+#: Boxes on ε compared in the left panel, by their CLI spelling (``--bounds``).
+TRADEOFF_BOUNDS = {"none": None, "-1:none": (-1.0, None), "-1:0": (-1.0, 0.0)}
+#: Resolution of the PNG files.
+PNG_DPI = 110
+
+_STYLES = [("tab:red", "o-"), ("tab:green", "s--"), ("tab:blue", "^-"), ("tab:purple", "v:"), ("tab:orange", "D-.")]
+
+
+def have_matplotlib() -> bool:
+    """Whether matplotlib can be imported (the figures need it; the rest of this module does not)."""
+    try:
+        import matplotlib.figure  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _figure(**kwargs):
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
+
+
+def bounds_label(bounds) -> str:
+    """A box on ε as the CLI spells it: ``none``, ``-1:none``, ``-1:0``."""
+    if bounds is None:
+        return "none"
+    return ":".join("none" if v is None else f"{v:g}" for v in bounds)
+
+
+def _target_name(target):
+    return TARGET_NAMES.get(target, target) if isinstance(target, str) else str(target)
+
+
+def save_png(fig, file, dpi=PNG_DPI):
+    """Write ``fig`` as PNG to a path or a binary file object."""
+    fig.savefig(file, format="png", dpi=dpi)
+
+
+def influence_figure(scores, eps_hard, eps_soft, *, delta, target="dp", dataset=None):
+    """``influence.png``: the target scores Tᵢ = gᵢᵀH⁻¹∇f sorted (left axis; removal convention: deleting
+    row i changes the target by ≈ +Tᵢ), and the hard and soft weight changes ε of the same rows in the same
+    order (right axis; hard: only the deleted rows). ``target`` names the target in the title (a name in
+    :data:`softunlearn.pipeline.TARGETS` or any text); ``dataset`` prefixes it."""
+    T = np.asarray(scores)
+    eps_soft, eps_hard = np.asarray(eps_soft), np.asarray(eps_hard)
+    order = np.argsort(T, kind="stable")
+    idx = np.arange(T.size)
+    fig = _figure(figsize=(9, 5))
+    ax = fig.subplots()
+    ax.plot(idx, T[order], color="black", lw=1.5, label="target score T (sorted)")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.set_xlabel("training samples, sorted by target score")
+    ax.set_ylabel("removal influence on target  Tᵢ = gᵢᵀH⁻¹∇f")
+    ax2 = ax.twinx()
+    ms = max(1.0, min(6.0, 3000.0 / T.size))
+    ax2.scatter(idx, eps_soft[order], s=ms, color="tab:blue", alpha=0.6, label="soft ε")
+    hard = eps_hard[order] != 0
+    ax2.scatter(idx[hard], eps_hard[order][hard], s=ms, color="tab:red", alpha=0.6, label="hard ε (deleted)")
+    ax2.set_ylabel("weight change ε")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="upper left", markerscale=4)
+    ax.set_title(f"{dataset + ': ' if dataset else ''}influence on {_target_name(target)} (Δ = {delta:+.4f}) and "
+                 "weight changes")
+    fig.tight_layout()
+    return fig
+
+
+@dataclass
+class TradeoffPoints:
+    """Points of the trade-off plot. ``curves`` maps a curve's label to its points ``(x, accuracy, value)``
+    in drawing order: x from :meth:`softunlearn.evaluation.Evaluator.tradeoff_x`, ``value`` the deleted
+    fraction, the share of Δ or λ that produced the point. ``hard`` and ``lam_grid`` are the labels of the
+    hard curve and of the λ-grid curve; ``lam_star`` the λ* the grid starts from."""
+
+    curves: Dict[str, List[Tuple[float, float, float]]] = field(default_factory=dict)
+    hard: str = ""
+    lam_grid: str = ""
+    lam_star: float = 1.0
+
+    @property
+    def left(self):
+        """Labels drawn in the left panel: every curve but the λ grid."""
+        return [k for k in self.curves if k != self.lam_grid]
+
+    @property
+    def right(self):
+        """Labels drawn in the right panel: the hard curve and the λ grid."""
+        return [k for k in self.curves if k in {self.lam_grid, self.hard}]
+
+
+def _no_progress(iterable, desc):
+    return iterable
+
+
+def tradeoff_points(influence, scores, utility_scores, delta, evaluator, *, lam=0.1, bounds=(-1.0, None),
+                    progress: Optional[Callable] = None) -> TradeoffPoints:
+    """Evaluate hard and soft weightings along three families, all applied with the Newton update
+    (``influence.newton_update``) and measured by ``evaluator`` (an :class:`~softunlearn.evaluation.Evaluator`):
+
+    * hard deletion of each share in :data:`HARD_FRACTIONS` of the rows (:func:`softunlearn.hard_weights`);
+    * soft weights at ``lam`` asking for each share in :data:`DELTA_SHARES` of Δ, for each box in
+      :data:`TRADEOFF_BOUNDS`;
+    * soft weights for the full Δ within ``bounds`` over a λ grid of 6 points from λ* = TᵀT/(2|Δ|) (above it
+      the target constraint binds and ε stops depending on λ; 1 when Δ = 0) down to min(``lam``, λ*/100),
+      where the unconstrained optimum overshoots Δ.
+
+    Warnings of the weight QPs are silenced (infeasible shares are expected). ``progress(iterable, desc)``
+    may wrap the loop (e.g. tqdm).
+    """
+    progress = progress or _no_progress
+    T, U = scores, utility_scores
+    ls = lam_star(T, delta)
+    ls = 1.0 if ls is None else ls
+    lams = np.geomspace(ls, min(lam, ls / 100), 6)
+    left = [("hard (deleted fraction)", f, None) for f in HARD_FRACTIONS]
+    left += [(f"soft, bounds {b}, λ={lam:g} (share of Δ)", f, (lam, TRADEOFF_BOUNDS[b], f))
+             for b in TRADEOFF_BOUNDS for f in DELTA_SHARES]
+    right = [(f"soft, bounds {bounds_label(bounds)} (λ)", lam_, (lam_, bounds, 1.0)) for lam_ in lams]
+    out = TradeoffPoints(hard=left[0][0], lam_grid=right[0][0], lam_star=ls)
+    for key, val, spec in progress(left + right, "trade-off"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if spec is None:
+                eps = _weights.hard_weights(T, fraction=val, delta=delta)
+            else:
+                lam_, bounds_, share = spec
+                eps = _weights.soft_weights(T, U, share * delta, lam=lam_, bounds=bounds_).eps
+        m = evaluator(influence.newton_update(eps))
+        out.curves.setdefault(key, []).append((evaluator.tradeoff_x(m), m["accuracy"], val))
+    return out
+
+
+def tradeoff_figure(points: TradeoffPoints, original, *, target="dp", dataset=None, x_of=None):
+    """``tradeoff.png``: test accuracy against the target metric for the curves of :func:`tradeoff_points`,
+    in two panels: left, hard deletion and the soft shares of Δ for each box; right, hard deletion and the
+    soft λ grid. ``original`` is the original model's row (a star in both panels); its x is
+    ``x_of(original)`` (default: robust accuracy for robustness, |gap| otherwise, as
+    :meth:`~softunlearn.evaluation.Evaluator.tradeoff_x`)."""
+    if x_of is None:
+        def x_of(row):
+            return row["robust_accuracy"] if target == "robustness" else abs(row["gap"])
+    fig = _figure(figsize=(13, 5.5))
+    axes = fig.subplots(1, 2)
+    style = dict(zip(points.curves, _STYLES))
+    for ax, keys, title in ((axes[0], points.left, "soft: share of Δ asked for"),
+                            (axes[1], points.right, f"soft: λ grid (λ* = {points.lam_star:.3g})")):
+        ax.scatter([x_of(original)], [original["accuracy"]], marker="*", s=200, color="black",
+                   label="original", zorder=5)
+        for key in keys:
+            color, fmt = style[key]
+            xs, ys, vs = zip(*points.curves[key])
+            ax.plot(xs, ys, fmt, color=color, label=key, alpha=0.85)
+            for x, y, v in zip(xs, ys, vs):
+                ax.annotate(f"{v:.2g}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7, color=color)
+        ax.set_xlabel("robust accuracy on attacked test points (higher is better)" if target == "robustness"
+                      else f"|{str(target).upper()} label gap| on test (lower is better)")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{dataset + ', ' if dataset else ''}{_target_name(target)}: hard vs soft unlearning (Newton updates)")
+    fig.tight_layout()
+    return fig
