@@ -216,10 +216,16 @@ def _same(a, b) -> bool:
             return False
         if a.dtype.kind in "fc":
             return bool(np.array_equal(a, b, equal_nan=True))
-        try:
-            return bool(np.array_equal(a, b))
-        except Exception:  # object arrays of odd things
-            return all(x is y or x == y for x, y in zip(a.ravel().tolist(), b.ravel().tolist()))
+        if a.dtype == object:  # the same objects, or equal ones (NaN equals NaN here)
+            def eq(x, y):
+                if x is y:
+                    return True
+                try:
+                    return bool(x == y) or (x != x and y != y)
+                except Exception:
+                    return False
+            return all(eq(x, y) for x, y in zip(a.ravel().tolist(), b.ravel().tolist()))
+        return bool(np.array_equal(a, b))
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     try:
@@ -1282,8 +1288,8 @@ def fit_validity(cfg: ModelCfg, Xp: Arr, yp: Arr, swp: Arr):
         elif a.either:
             either.append(nm)
     s = None
-    if not Xp.bad and not yp.bad and not swp.bad:
-        n = Xp.val.shape[0]
+    if not yp.bad and not swp.bad:
+        n = Xp.val.shape[0] if Xp.val is not None else yp.val.shape[0]
         if yp.val.shape[0] != n:
             bad.append("y")
         if swp.val.shape[0] != n:
@@ -1634,7 +1640,7 @@ class TargetCase:
             self.ctor_bad.append("factor")
         yy, ss = self.yv.val, self.sv.val
         if kind in ("dp", "eop") and "s" not in self.ctor_bad:
-            if kind == "dp" and ss.min() == ss.max():
+            if ss.min() == ss.max():
                 self.ctor_bad.append("s")
             elif kind == "eop" and "y" not in self.ctor_bad and (
                     yy.shape[0] != ss.shape[0] or not ((ss == 0) & (yy == 1)).any()
@@ -2697,7 +2703,10 @@ def ascent_reference(m, X, y, s, e, lr, steps, retain, tol, dt, stop_scale=None)
                 return None  # the early-stopping test is too close to call
             if gn <= tol * scale or k == steps:
                 break
-            curv = float(np.linalg.norm(A.T @ ((C * np.abs(v) * (np.abs(d2) + 1e-300))[:, None] * A), 2)) + retain
+            M = A.T @ ((C * np.abs(v) * (np.abs(d2) + 1e-300))[:, None] * A)
+            if not np.isfinite(M).all():
+                return None
+            curv = float(np.linalg.norm(M, 2)) + retain
             gabs = float(_nrm(retain * np.abs(th) + C * (A.T @ (np.abs(v) * (np.abs(dl) + 1)))))
             zterm = float(_nrm(C * (A.T @ (np.abs(v) * np.abs(d2) * (A @ np.abs(th))))))
             err = (1 + lr * curv) * err + c * (_nrm(th) + lr * (gabs + zterm))
@@ -2886,7 +2895,7 @@ MUTATIONS = (["coef_values", "intercept_values", "coef_noncontig", "coef_fortran
               "loss_bad", "sklearn_model", "none_model", "coef_2rows", "coef_str"],
              ["coef_int", "coef_dtype_changed", "flip_intercept", "coef_1d", "intercept_2d", "coef_list"])
 MUTATION_NAMES = ("model", "coef_", "intercept_", "n_features_in_", "C", "loss", "fit_intercept", "theta", "X", "w",
-                  "temperature")
+                  "temperature", "y", "eps", "lr", "steps", "max_iter", "sample_weight")
 STATE_CALLS = ["decision_function", "predict", "influence_scores", "utility_value", "robustness", "newton_update",
                "refit", "finetune", "gradient_ascent"]
 
