@@ -501,3 +501,16 @@ def test_run_weight_warnings_in_report_others_shown(tmp_path, capsys, monkeypatc
     assert len(rep["warnings"]) == 1  # ... but reported
     assert rep["warnings"][0].startswith("SchemeWarning: scheme '2.1'")
     assert f"warning: {rep['warnings'][0]}" in out.splitlines()
+
+
+def test_no_matplotlib_note_in_process(tmp_path, capsys, monkeypatch):
+    """As test_no_matplotlib_note, with matplotlib hidden rather than uninstalled (so it always runs)."""
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib... raises ImportError
+    previous_run(tmp_path)
+    rc, out, err = run_main(capsys, "--out", str(tmp_path), "--json")
+    assert rc == 0, err
+    assert "matplotlib is not installed" in err
+    assert json.loads(out)["plots"] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "report.json"]  # the old plots are gone

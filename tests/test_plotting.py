@@ -9,7 +9,6 @@ import sys
 import zlib
 
 import matplotlib  # noqa: F401  (a hard requirement of these tests)
-import numpy as np
 import pytest
 
 import softunlearn as su

@@ -9,22 +9,22 @@ two-group ``demographic_parity_difference`` and ``equal_opportunity_difference``
 of the label gaps. The soft gaps are the values of the targets in :mod:`softunlearn.targets`, which are
 what the weights drive toward zero.
 
-==================  ========================================================================================
-metric              definition
-==================  ========================================================================================
-``accuracy``        mean 1[ŷ = y]
-``log_loss``        mean ℓ(z, y) over the split (key ``svm_loss`` for an SVM: the hinge variant it was fit on)
-``gap`` (dp)        P(ŷ=1 | s=1) − P(ŷ=1 | s=0)
-``soft_gap`` (dp)   mean p over s=1 − mean p over s=0   (:class:`~softunlearn.targets.DemographicParity`)
-``gap`` (eop)       TPR(s=1) − TPR(s=0), TPR = P(ŷ=1 | y=1)
-``soft_gap`` (eop)  mean ℓ over {s=0, y=1} − mean ℓ over {s=1, y=1}: the same sign as the label gap
-                    (:class:`~softunlearn.targets.EqualOpportunity`)
-``robust_accuracy`` accuracy on the mirror-attacked points xᵃ = x − factor·(wᵀx + b)/‖w‖²·w, computed once
-                    from the *reference* (original) model and then held fixed, so every model is measured on
-                    the same points (:class:`~softunlearn.targets.Robustness`, factor 1.3)
-``robust_loss``     mean ℓ at those points
-``val_target``      the value of the validation target the weights were chosen for (when one is given)
-==================  ========================================================================================
+====================  ========================================================================================
+metric                definition
+====================  ========================================================================================
+``accuracy``          mean 1[ŷ = y]
+``log_loss``          mean ℓ(z, y) over the split (key ``svm_loss`` for an SVM: the hinge variant it was fit on)
+``gap`` (dp)          P(ŷ=1 | s=1) − P(ŷ=1 | s=0)
+``soft_gap`` (dp)     mean p over s=1 − mean p over s=0   (:class:`~softunlearn.targets.DemographicParity`)
+``gap`` (eop)         TPR(s=1) − TPR(s=0), TPR = P(ŷ=1 | y=1)
+``soft_gap`` (eop)    mean ℓ over {s=0, y=1} − mean ℓ over {s=1, y=1}: the same sign as the label gap
+                      (:class:`~softunlearn.targets.EqualOpportunity`)
+``robust_accuracy``   accuracy on the mirror-attacked points xᵃ = x − factor·(wᵀx + b)/‖w‖²·w, computed once
+                      from the *reference* (original) model and then held fixed, so every model is measured on
+                      the same points (:class:`~softunlearn.targets.Robustness`, factor 1.3)
+``robust_loss``       mean ℓ at those points
+``val_target``        the value of the validation target the weights were chosen for (when one is given)
+====================  ========================================================================================
 
 A dp or eop table has ``accuracy, <loss>, gap, soft_gap``; a robustness table ``accuracy, <loss>,
 robust_accuracy, robust_loss``; both end with ``val_target`` when a validation target is given.
@@ -36,7 +36,7 @@ Example::
 """
 from __future__ import annotations
 
-from typing import Dict, Mapping, Optional
+from typing import Dict, Mapping
 
 import numpy as np
 
@@ -122,9 +122,14 @@ class Evaluator:
         return out
 
     def tradeoff_x(self, row) -> float:
-        """The x coordinate of a row in a trade-off plot: robust accuracy (higher is better) for robustness,
-        |label gap| (lower is better) for dp and eop."""
-        return row["robust_accuracy"] if self.target == "robustness" else abs(row["gap"])
+        """:func:`tradeoff_x` for this table's target."""
+        return tradeoff_x(self.target, row)
+
+
+def tradeoff_x(target, row) -> float:
+    """The x coordinate of a table row in a trade-off plot: robust accuracy (higher is better) for
+    "robustness", |label gap| (lower is better) for "dp" and "eop"."""
+    return row["robust_accuracy"] if target == "robustness" else abs(row["gap"])
 
 
 def evaluate_models(models: Mapping[str, object], evaluator: Evaluator) -> Dict[str, Dict[str, float]]:

@@ -23,6 +23,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from . import evaluation as _evaluation
 from . import weights as _weights
 from .pipeline import TARGET_NAMES, lam_star
 
@@ -168,11 +169,11 @@ def tradeoff_figure(points: TradeoffPoints, original, *, target="dp", dataset=No
     """``tradeoff.png``: test accuracy against the target metric for the curves of :func:`tradeoff_points`,
     in two panels: left, hard deletion and the soft shares of Δ for each box; right, hard deletion and the
     soft λ grid. ``original`` is the original model's row (a star in both panels); its x is
-    ``x_of(original)`` (default: robust accuracy for robustness, |gap| otherwise, as
-    :meth:`~softunlearn.evaluation.Evaluator.tradeoff_x`)."""
+    ``x_of(original)`` (default :func:`softunlearn.evaluation.tradeoff_x`: robust accuracy for robustness,
+    |gap| otherwise)."""
     if x_of is None:
         def x_of(row):
-            return row["robust_accuracy"] if target == "robustness" else abs(row["gap"])
+            return _evaluation.tradeoff_x(target, row)
     fig = _figure(figsize=(13, 5.5))
     axes = fig.subplots(1, 2)
     style = dict(zip(points.curves, _STYLES))
