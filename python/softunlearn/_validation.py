@@ -43,7 +43,7 @@ def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
         raise ValueError(f"{name}: expected a 2-D sparse matrix of shape (n_samples, n_features), got shape {X.shape}")
     if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise TypeError(f"{name}: expected a numeric sparse matrix, got dtype {X.dtype}")
-    if np.iscomplexobj(X.data if hasattr(X, "data") else np.empty(0, X.dtype)):
+    if np.issubdtype(X.dtype, np.complexfloating):
         raise TypeError(f"{name}: complex values are not supported")
     n, d = X.shape
     if n == 0 or d == 0:
@@ -140,6 +140,8 @@ def as_vector(v, n: int, name: str, dtype, *, allow_none: bool = False) -> np.nd
     arr = np.asarray(v)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name}: complex values are not supported")
     if arr.ndim == 2 and 1 in arr.shape:
         arr = arr.reshape(-1)
     if arr.ndim != 1 or arr.shape[0] != n:
@@ -230,16 +232,30 @@ def check_choice(value, name: str, choices) -> str:
     return value
 
 
+def check_tol(tol, dtype) -> float:
+    """A stopping tolerance the working precision can reach: at least machine epsilon / 16."""
+    tol = check_positive(tol, "tol")
+    floor = float(np.finfo(dtype).eps) / 16
+    if tol < floor:
+        raise InvalidParameterError(f"tol: expected a number ≥ {floor:.3g} (the {np.dtype(dtype).name} machine "
+                                    f"epsilon / 16: below it the gradient cannot be resolved), got {tol!r}")
+    return tol
+
+
 def check_C(C, dtype, weight_sum: float = 1.0) -> float:
-    """C > 0 that survives the cast to the compute dtype: C·Σs must be a normal, finite number there,
-    or the data term vanishes (θ = 0 would "converge") or overflows."""
+    """C > 0 whose data term C·Σs is representable against ½‖w‖² in the compute dtype: C·Σs must lie in
+    [ε⁴, ε⁻⁴] (ε the machine epsilon: about [2e-63, 4e62] in float64, [2e-28, 5e27] in float32). Outside it
+    one term of J vanishes next to the other in rounding: θ = 0 would "converge", the unpenalised intercept
+    would stay unresolved, or saturated losses would stop the fit far from its optimum."""
     C = check_positive(C, "C")
-    info = np.finfo(dtype)
-    scaled = C * max(float(weight_sum), 1.0)
-    if not (C >= info.tiny and scaled <= info.max / 16):
-        raise InvalidParameterError(f"C: expected a value whose product with the total sample weight is representable in "
-                         f"{np.dtype(dtype).name} (between {info.tiny:.3g} and {info.max / 16:.3g}), got {C!r}; "
-                         f"use float64 X or a moderate C")
+    eps = float(np.finfo(dtype).eps)
+    lo, hi = eps**4, eps**-4
+    data = C * float(weight_sum)
+    if not lo <= data <= hi:
+        raise InvalidParameterError(
+            f"C: expected a value whose product with the total sample weight is representable in "
+            f"{np.dtype(dtype).name} against the regulariser (C·Σs in [{lo:.3g}, {hi:.3g}]), got C={C!r} with "
+            f"C·Σs = {data:.3g}; use float64 X, a moderate C or rescaled sample weights")
     return C
 
 

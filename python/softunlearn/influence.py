@@ -186,6 +186,11 @@ class Influence:
         if self._chol is not None:
             U = self._chol.solve(B)
         else:
+            # CG on unit-norm columns (the solve is linear): its residual sums neither underflow nor overflow
+            # for right-hand sides of extreme magnitude.
+            norms = np.linalg.norm(B.astype(np.float64), axis=0)
+            scale = np.where(norms > 0, norms, 1.0).astype(self.model.dtype)
+            B = np.asfortranarray(B / scale)
             U, its, res, cond = _core.cg_solve(self.X, self._h, self._regulariser(), B,
                                                bool(self.model.fit_intercept), self.model.dtype.type(self.cg_tol),
                                                self.cg_max_iter, self._nt)
@@ -195,6 +200,10 @@ class Influence:
                 warnings.warn(f"CG stopped at relative residual {max(res):.3g} > cg_tol={self.cg_tol:g} after "
                               f"{max(its)} iterations; raise cg_max_iter or use solver='cholesky'", RuntimeWarning,
                               stacklevel=2)
+            with np.errstate(over="ignore"):
+                U = U * scale
+        if not np.isfinite(U).all():
+            raise NonFiniteError("V: H⁻¹V overflows the working precision (V too large for this Hessian)")
         return U[:, 0] if one else U
 
     # ---- influence -----------------------------------------------------------------------------
@@ -212,7 +221,11 @@ class Influence:
 
     def scores_from_gradients(self, G) -> np.ndarray:
         """Scores for target gradients given directly as the columns of G (p, k) (or one gradient (p,))."""
-        U = np.asfortranarray(self.solve(G), dtype=self.model.dtype)
+        try:
+            U = np.asfortranarray(self.solve(G), dtype=self.model.dtype)
+        except NonFiniteError:
+            raise NonFiniteError("targets: the scores overflowed the working precision (H⁻¹∇f is too large: a target "
+                                 "gradient, C or X too large); rescale the target or the data") from None
         if U.ndim == 1:
             U = U.reshape(-1, 1)
         if self._dev is not None:
@@ -230,7 +243,14 @@ class Influence:
     def parameter_change(self, eps) -> np.ndarray:
         """First-order change of θ for weight changes ε: −H⁻¹ X̃ᵀ(ε ⊙ r)."""
         e = self._eps(eps)
-        return -self.solve(self._xtv(e * self.r))
+        with np.errstate(over="ignore"):
+            v = self._xtv(e * self.r)
+        if not np.isfinite(v).all():
+            raise NonFiniteError("eps: X̃ᵀ(ε ⊙ r) overflows the working precision; ε is too large")
+        try:
+            return -self.solve(v)
+        except NonFiniteError:
+            raise NonFiniteError("eps: the parameter change H⁻¹X̃ᵀ(ε ⊙ r) overflows the working precision") from None
 
     def predicted_change(self, target, eps) -> float:
         """First-order change of a target for weight changes ε: −εᵀ score(f)."""

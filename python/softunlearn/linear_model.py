@@ -32,8 +32,10 @@ from ._validation import (
     check_int,
     check_n_threads,
     check_positive,
+    check_tol,
     is_sparse,
 )
+from .errors import InvalidParameterError
 
 _DEFAULT_TOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-7}
 
@@ -134,7 +136,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             th0 = np.ascontiguousarray(np.asarray(theta0, dtype=dt).reshape(-1))
             if th0.shape != (p,) or not np.isfinite(th0).all():
                 raise ValueError(f"theta0: expected {p} finite values (w, b), got shape {np.shape(theta0)}")
-        tol = _DEFAULT_TOL[dt] if self.tol is None else check_positive(self.tol, "tol")
+        tol = _DEFAULT_TOL[dt] if self.tol is None else check_tol(self.tol, dt)
         be = _backend.resolve(getattr(self, "backend", "auto"), n_samples=n, n_params=p, loss_code=loss[0])
         # A cold start begins with a cheap fit on every 8th row (skipped when that is too few rows).
         lin = np.zeros(0, dtype=dt) if linear is None else np.ascontiguousarray(linear, dtype=dt)
@@ -235,12 +237,17 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
                              f"{fit_intercept}; refit it after changing fit_intercept")
         coef = np.asarray(self.coef_)
         d = getattr(self, "n_features_in_", None)
+        check_positive(self.C, "C")
         if coef.dtype not in (np.float32, np.float64) or coef.size != d or coef.ndim not in (1, 2):
             raise ValueError(f"coef_: expected a float32/float64 array of shape (1, {d}) (n_features_in_), "
                              f"got shape {coef.shape} and dtype {coef.dtype}")
         w = coef.reshape(-1)
         if not fit_intercept:
+            if not np.isfinite(w).all():
+                raise ValueError("coef_ contains NaN or infinity")
             return np.ascontiguousarray(w)
+        if not hasattr(self, "intercept_"):
+            raise ValueError("intercept_: missing on a model fitted with fit_intercept=True")
         b = np.asarray(self.intercept_).reshape(-1)
         if b.shape != (1,):
             raise ValueError(f"intercept_: expected shape (1,) with fit_intercept=True, got {np.shape(self.intercept_)}")
@@ -251,8 +258,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
 
     @property
     def dtype(self) -> np.dtype:
-        self._check_fitted()
-        return self.coef_.dtype
+        return self.theta_.dtype
 
     def _as_X(self, X, name="X"):
         self._check_fitted()
@@ -327,6 +333,7 @@ class LogisticRegression(_LinearModel):
         return np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
 
 
+_TEMPERATURE_RANGE = (1e-6, 1e6)
 _SVM_LOSSES = {name: _core.Loss.__members__[name] for name in ("squared_hinge", "smooth_hinge")}
 
 
@@ -369,7 +376,12 @@ class LinearSVC(_LinearModel):
     def _loss(self) -> tuple:
         if not isinstance(self.loss, str) or self.loss not in _SVM_LOSSES:
             raise ValueError(f"loss: expected one of {tuple(_SVM_LOSSES)}, got {self.loss!r}")
-        return (_SVM_LOSSES[self.loss], check_positive(self.temperature, "temperature"))
+        t = check_positive(self.temperature, "temperature")
+        if not _TEMPERATURE_RANGE[0] <= t <= _TEMPERATURE_RANGE[1]:
+            # Outside this range the smooth hinge's curvature (≤ 1/(4t)) over- or underflows in float32.
+            raise InvalidParameterError(f"temperature: expected a number in [{_TEMPERATURE_RANGE[0]:g}, "
+                                        f"{_TEMPERATURE_RANGE[1]:g}], got {self.temperature!r}")
+        return (_SVM_LOSSES[self.loss], t)
 
 
 def check_model(model, name: str = "model") -> _LinearModel:

@@ -118,6 +118,8 @@ class DemographicParity(_BuiltinTarget):
     _kind = _core.TargetKind.dp
 
     def __init__(self, X, s):
+        if s is None:
+            raise TypeError("s: expected the binary sensitive attribute of the validation rows, got None")
         super().__init__(X, s=s)
 
 
@@ -131,6 +133,8 @@ class EqualOpportunity(_BuiltinTarget):
     _kind = _core.TargetKind.eop
 
     def __init__(self, X, y, s):
+        if s is None:
+            raise TypeError("s: expected the binary sensitive attribute of the validation rows, got None")
         super().__init__(X, y=y, s=s)
 
     def _check_group(self, s, y, n, dtype):
@@ -192,7 +196,13 @@ class Custom(Target):
     name = "custom"
 
     def __init__(self, gradient, value: Optional[float] = None):
-        g = np.asarray(gradient, dtype=np.float64)
+        if gradient is None or (hasattr(gradient, "tocsr") and hasattr(gradient, "nnz")):
+            raise TypeError(f"gradient: expected a dense 1-D array, got {type(gradient).__name__}")
+        raw = np.asarray(gradient)
+        if raw.dtype == object or not (np.issubdtype(raw.dtype, np.number) or raw.dtype == bool) \
+                or np.iscomplexobj(raw):
+            raise TypeError(f"gradient: expected a real numeric 1-D array, got dtype {raw.dtype}")
+        g = raw.astype(np.float64)
         if g.ndim != 1 or not np.isfinite(g).all():
             raise ValueError(f"gradient: expected a finite 1-D array of length n_params, got shape {g.shape}")
         self._grad = g
@@ -214,7 +224,7 @@ def as_target(obj) -> Target:
     """Accept a Target, an object with ``value(model)``/``gradient(model)``, or a ``(value, gradient)`` pair."""
     if isinstance(obj, Target):
         return obj
-    if hasattr(obj, "gradient") and callable(getattr(obj, "gradient")):
+    if callable(getattr(obj, "gradient", None)):
         return obj
     if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], numbers.Real):
         return Custom(obj[1], value=obj[0])
@@ -230,7 +240,7 @@ def evaluate(target, model):
     if hasattr(t, "evaluate"):
         value, grad = t.evaluate(model)
     else:
-        value, grad = t.value(model), t.gradient(model)
+        value, grad = _value_of(t, model), t.gradient(model)
     return checked_value(value), checked_gradient(grad, model)
 
 
@@ -270,4 +280,11 @@ def required_change(target, model, fraction: float = 1.0) -> float:
     (utility, robustness) use ``fraction < 1``: e.g. 0.1 asks for a 10 % lower adversarial loss."""
     if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not (0 < fraction <= 1):
         raise ValueError(f"fraction: expected a number in (0, 1], got {fraction!r}")
-    return float(fraction) * checked_value(as_target(target).value(model))
+    return float(fraction) * checked_value(_value_of(as_target(target), model))
+
+
+def _value_of(target, model):
+    if not callable(getattr(target, "value", None)):
+        raise TypeError(f"target: {type(target).__name__} has no value(model) method; the required change needs the "
+                        "target's value (pass a (value, gradient) pair or give the object a value method)")
+    return target.value(model)
