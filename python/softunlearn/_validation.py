@@ -253,7 +253,7 @@ def check_C(C, dtype, weight_sum: float = 1.0) -> float:
     data = C * float(weight_sum)
     if not lo <= data <= hi:
         raise InvalidParameterError(
-            f"C: expected a value whose product with the total sample weight is representable in "
+            f"C: expected a value whose product with the total sample_weight is representable in "
             f"{np.dtype(dtype).name} against the regulariser (C·Σs in [{lo:.3g}, {hi:.3g}]), got C={C!r} with "
             f"C·Σs = {data:.3g}; use float64 X, a moderate C or rescaled sample weights")
     return C

@@ -123,12 +123,13 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         sc = as_sample_weight(sample_weight, n, dt, allow_negative=allow_negative)
         if sc.size and not (sc != 0).any():
             raise ValueError("sample_weight: all sample weights are zero; the objective has no data term")
-        C = check_C(self.C, dt, float(np.abs(sc).sum()) if sc.size else n)
         if fit_intercept:
             present = yc if not sc.size else yc[sc > 0]
             if present.size == 0 or present.min() == present.max():
                 raise ValueError("y: only one class among the samples with positive weight; with an unpenalised "
                                  "intercept the fit has no minimiser (need both 0 and 1)")
+        tol = _DEFAULT_TOL[dt] if self.tol is None else check_tol(self.tol, dt)
+        C = check_C(self.C, dt, float(np.abs(sc).sum()) if sc.size else n)
         p = d + fit_intercept
         if theta0 is None:
             th0 = np.zeros(p, dtype=dt)
@@ -136,7 +137,6 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             th0 = np.ascontiguousarray(np.asarray(theta0, dtype=dt).reshape(-1))
             if th0.shape != (p,) or not np.isfinite(th0).all():
                 raise ValueError(f"theta0: expected {p} finite values (w, b), got shape {np.shape(theta0)}")
-        tol = _DEFAULT_TOL[dt] if self.tol is None else check_tol(self.tol, dt)
         be = _backend.resolve(getattr(self, "backend", "auto"), n_samples=n, n_params=p, loss_code=loss[0])
         # A cold start begins with a cheap fit on every 8th row (skipped when that is too few rows).
         lin = np.zeros(0, dtype=dt) if linear is None else np.ascontiguousarray(linear, dtype=dt)

@@ -422,6 +422,11 @@ def _result(P, eps_c, st, scheme, requested, mu1, mu2, lam, feasible, max_decrea
                              "rescale the scores or choose a larger lam")
     if kkt is None:
         kkt = _kkt_of(P, st, mu1, mu2, lam)
+    with np.errstate(over="ignore"):
+        objective = float(-tt_o + lam * st["ee"])
+    if not math.isfinite(objective):
+        raise NonFiniteError("lam: the objective −εᵀT + λ‖ε‖² overflows float64 (λ and the weights too large); "
+                             "rescale the scores or choose a smaller lam")
     return SoftWeights(
         eps=P.scatter(eps_c),
         scheme=scheme,
@@ -430,7 +435,7 @@ def _result(P, eps_c, st, scheme, requested, mu1, mu2, lam, feasible, max_decrea
         target_change=float(-st["tt"]),
         utility_change=float(-st["tu"]),
         norm=float(math.sqrt(st["ee"])),
-        objective=float(-tt_o + lam * st["ee"]),
+        objective=objective,
         kkt_residual=float(kkt),
         feasible=bool(feasible),
         delta=P.delta,
