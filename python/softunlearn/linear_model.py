@@ -192,7 +192,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
     def _with_theta(self, theta) -> "_LinearModel":
         """A new fitted model with parameters θ; the original is untouched."""
         new = copy.copy(self)
-        new._set_theta(np.array(theta, dtype=self.coef_.dtype), self.n_features_in_)
+        new._set_theta(np.array(theta, dtype=self.dtype), self.n_features_in_)
         new.__dict__.pop("_fit_cache", None)
         for attr in ("n_iter_", "converged_", "objective_", "n_hessian_evals_", "backend_", "hessian_free_"):
             new.__dict__.pop(attr, None)

@@ -231,10 +231,6 @@ def _lam(lam, name="lam"):
     return lam
 
 
-def _threads(n_threads):
-    return check_n_threads(n_threads)
-
-
 def _on_infeasible(flag):
     if flag not in ("closest", "raise"):
         raise ValueError(f"on_infeasible must be 'closest' or 'raise', got {flag!r}")
@@ -255,7 +251,7 @@ class _Problem:
         self.dp = abs(self.delta)
         self.bounds = _bounds(bounds)
         self.mask = _candidates(candidates, self.n)
-        self.nt = _threads(n_threads)
+        self.nt = check_n_threads(n_threads)
         if self.mask is None:
             self.Tc, self.Uc = self.T, self.U
         else:
