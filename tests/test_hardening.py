@@ -358,3 +358,104 @@ def test_model_state_is_checked_before_the_data(data):
     m.n_features_in_ = D + 2
     with pytest.raises(ValueError, match=r"^coef_: expected"):
         m.decision_function(X)
+
+
+# ---- the long fuzz run (tests/test_fuzz.py with SOFTUNLEARN_FUZZ_EXAMPLES ≥ 6000) ------------------
+
+def test_robustness_factor_that_overflows_names_factor(data, fitted):
+    X, y, _ = data
+    with pytest.raises(su.errors.NonFiniteError, match=r"^factor: the attacked points"):
+        su.targets.Robustness(X * 1e10, y, factor=1e300).value(fitted)
+
+
+def test_robustness_loss_that_overflows_names_x_and_factor(data):
+    X, y, _ = data
+    m = su.LinearSVC().fit(X, y)
+    t = su.targets.Robustness(X * 1e150, y, factor=1e150)
+    with pytest.raises(su.errors.NonFiniteError, match=r"^X, factor: the target's value or gradient overflowed"):
+        t.gradient(m)
+
+
+@pytest.mark.parametrize("make", [lambda X, y, s: su.targets.Utility(X, None),
+                                  lambda X, y, s: su.targets.Robustness(X, None),
+                                  lambda X, y, s: su.targets.EqualOpportunity(X, None, s)])
+def test_targets_that_need_labels_refuse_none(data, make):
+    X, y, s = data
+    with pytest.raises(TypeError, match=r"^y: expected the validation labels, got None"):
+        make(X, y, s)
+
+
+def test_finetune_refuses_all_zero_reweighted_weights(data, fitted):
+    X, y, _ = data
+    with pytest.raises(ValueError, match=r"^sample_weight, eps: every reweighted sample weight"):
+        su.finetune(fitted, X, y, np.full(N, 1e-300), sample_weight=np.zeros(N))
+    with pytest.raises(ValueError, match=r"^sample_weight, eps: every reweighted sample weight"):
+        su.finetune(fitted, X, y, -np.ones(N))
+
+
+def test_target_gradient_below_the_dtype_range_is_refused(data):
+    X, y, _ = data
+    m32 = su.LogisticRegression().fit(X.astype(np.float32), y)
+    g = np.full(D + 1, 1e-300)
+    with pytest.raises(ValueError, match=r"^target gradient: its largest entry, 1e-300, is below"):
+        su.Influence(m32, X.astype(np.float32), y).scores(su.targets.Custom(g))
+    with pytest.raises(ValueError, match=r"^target gradient: its largest entry"):
+        su.targets.evaluate((0.0, g), m32)
+
+
+def test_cg_solves_right_hand_sides_of_tiny_magnitude(data, fitted):
+    # a 2-norm of the right-hand side underflows at 1e-200; CG must scale by the max-norm instead
+    X, y, _ = data
+    g = np.random.default_rng(1).standard_normal(D + 1)
+    want = su.Influence(fitted, X, y, solver="cholesky").scores(su.targets.Custom(g))
+    got = su.Influence(fitted, X, y, solver="cg").scores(su.targets.Custom(g * 1e-200)) / 1e-200
+    np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-8 * np.abs(want).max())
+
+
+def test_reversed_pair_names_the_target(fitted):
+    with pytest.raises(ValueError, match=r"^target: a \(value, gradient\) pair needs"):
+        su.targets.required_change((1.0, -1e-300), fitted)
+
+
+def test_predicted_change_that_overflows_names_eps(data, fitted):
+    X, y, _ = data
+    inf = su.Influence(fitted, X, y)
+    with pytest.raises(su.errors.NonFiniteError, match=r"^eps: the predicted change"):
+        inf.predicted_change(su.targets.Utility(X * 1e150, y), np.full(N, 1e300))
+
+
+@pytest.mark.parametrize("which", ["T", "U"])
+@pytest.mark.parametrize("scale", [1e-310, 5e-324, 1e-200, 1e200])
+def test_weight_scores_outside_the_working_range_are_refused(which, scale):
+    rng = np.random.default_rng(2)
+    T, U = rng.standard_normal(30), rng.standard_normal(30)
+    args = {"T": T * scale, "U": U} if which == "T" else {"T": T, "U": U * scale}
+    with pytest.raises(ValueError, match=rf"^{which}: expected scores of largest magnitude in"):
+        su.soft_weights(args["T"], args["U"], 0.1, 0.5, bounds=(-1, None))
+
+
+def test_finetune_in_float32_where_the_objective_is_flat_to_rounding():
+    # J ≈ 1e-4 resolves steps only to ~1e-11 in float32: the line search must rank points by φ', not φ
+    rng = np.random.default_rng(0)
+    fails = 0
+    for _ in range(40):
+        X = rng.standard_normal((2, 1)).astype(np.float32)
+        y = np.array([0.0, 1.0])
+        sw, eps = rng.uniform(0.1, 2, 2), rng.uniform(-0.9, 1, 2)
+        m = su.LogisticRegression(C=1e-4, fit_intercept=False).fit(X, y)
+        got = su.finetune(m, X, y, eps, sample_weight=sw)
+        want = su.refit(m, X.astype(np.float64), y, eps, sample_weight=sw)
+        fails += not (got.converged_ and abs(got.coef_[0, 0] - want.coef_[0, 0]) <= 1e-3 * abs(want.coef_[0, 0]))
+    assert fails == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_fit_without_intercept_on_tiny_features_is_not_stopped_at_zero(dtype, sparse):
+    X = np.array([[1.0], [2.0], [-1.0], [0.5]]) * 1e-8
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    Xf = sp.csr_matrix(X.astype(dtype)) if sparse else X.astype(dtype)
+    m = su.LinearSVC(C=30.0, fit_intercept=False).fit(Xf, y) if sparse else \
+        su.LogisticRegression(C=30.0, fit_intercept=False).fit(Xf, y)
+    ref = reference.fit(X, y, C=30.0, fit_intercept=False, loss="squared_hinge" if sparse else "logistic")
+    np.testing.assert_allclose(m.coef_.ravel(), ref[:1], rtol=1e-4 if dtype == np.float32 else 1e-9)

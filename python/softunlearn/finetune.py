@@ -65,8 +65,8 @@ def finetune(model, X, y, eps, *, sample_weight=None, max_iter=1000, tol=None, m
     is smooth, convex and fits in memory, so the deterministic method converges to the refit itself and
     needs no learning-rate schedule; ``max_iter`` turns it into the budgeted "fine-tuning" baseline.
 
-    Stops when ``‖∇J_ε‖_∞ ≤ tol · C |Σᵢ sᵢ(1+εᵢ)|`` (the Newton fit's test; ``tol`` defaults to the
-    model's default, 1e-10 in float64 and 1e-7 in float32, so "converged" means the refit's optimum), after
+    Stops when ``‖∇J_ε‖_∞ ≤ tol · C |Σᵢ sᵢ(1+εᵢ)| · min(1, max|x̃ᵢⱼ|)`` (the Newton fit's test; ``tol``
+    defaults to the model's default, 1e-10 in float64 and 1e-7 in float32, so "converged" means the refit's optimum), after
     ``max_iter`` iterations, or when ``callback`` returns True (see the module docstring for its argument).
 
     Negative total weights (εᵢ < −1) are allowed, as in :func:`softunlearn.refit`, but make J_ε non-convex:
@@ -84,6 +84,9 @@ def finetune(model, X, y, eps, *, sample_weight=None, max_iter=1000, tol=None, m
     tol = _DEFAULT_TOL[dt] if tol is None else check_positive(tol, "tol")
     callback = _callback(callback)
     w = s * (1 + e)
+    if not w.any():
+        raise ValueError("sample_weight, eps: every reweighted sample weight s(1 + ε) is zero; the objective has no "
+                         "data term")
     if model.fit_intercept:
         present = yc[w > 0]
         if present.size == 0 or present.min() == present.max():

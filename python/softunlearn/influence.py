@@ -186,10 +186,10 @@ class Influence:
         if self._chol is not None:
             U = self._chol.solve(B)
         else:
-            # CG on unit-norm columns (the solve is linear): its residual sums neither underflow nor overflow
-            # for right-hand sides of extreme magnitude.
-            norms = np.linalg.norm(B.astype(np.float64), axis=0)
-            scale = np.where(norms > 0, norms, 1.0).astype(self.model.dtype)
+            # CG on columns of unit max-norm (the solve is linear): its residual sums neither underflow nor
+            # overflow for right-hand sides of extreme magnitude (a 2-norm itself would underflow at 1e-300).
+            norms = np.max(np.abs(B), axis=0)
+            scale = np.where(norms > 0, norms, 1).astype(self.model.dtype)
             B = np.asfortranarray(B / scale)
             U, its, res, cond = _core.cg_solve(self.X, self._h, self._regulariser(), B,
                                                bool(self.model.fit_intercept), self.model.dtype.type(self.cg_tol),
@@ -254,7 +254,12 @@ class Influence:
 
     def predicted_change(self, target, eps) -> float:
         """First-order change of a target for weight changes ε: −εᵀ score(f)."""
-        return float(-self._eps(eps) @ self.scores(target))
+        e = self._eps(eps)
+        with np.errstate(over="ignore", invalid="ignore"):
+            change = float(-(e.astype(np.float64) @ self.scores(target).astype(np.float64)))
+        if not np.isfinite(change):
+            raise NonFiniteError("eps: the predicted change −εᵀscore overflows float64; ε is too large")
+        return change
 
     def newton_update(self, eps):
         """θ_new = θ̂ − H⁻¹ X̃ᵀ(ε ⊙ r) as a new fitted model (the original is untouched)."""

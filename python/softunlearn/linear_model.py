@@ -91,7 +91,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
 
     # ---- fitting -------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, *, theta0=None):
-        """Fit by damped Newton to ‖∇J‖_∞ ≤ tol · C Σᵢ sᵢ.
+        """Fit by damped Newton to ‖∇J‖_∞ ≤ tol · C Σᵢ sᵢ · min(1, max|x̃ᵢⱼ|).
 
         Parameters
         ----------
@@ -300,7 +300,8 @@ class LogisticRegression(_LinearModel):
     ----------
     C : inverse regularisation strength (> 0).
     fit_intercept : learn an unpenalised intercept b.
-    tol : stop when ‖∇J‖_∞ ≤ tol · C Σᵢ sᵢ; default 1e-10 in float64, 1e-5 in float32.
+    tol : stop when ‖∇J‖_∞ ≤ tol · C Σᵢ sᵢ · min(1, max|x̃ᵢⱼ|) (the feature factor is 1 with an intercept);
+        default 1e-10 in float64, 1e-5 in float32.
     max_iter : maximum Newton iterations.
     n_threads : threads for the compiled kernels (None: all available).
     backend : "auto", "cpu" or "cuda": where the fit runs (see :mod:`softunlearn.backend`). "auto" uses

@@ -38,6 +38,7 @@ import numpy as np
 
 from . import _core
 from ._validation import as_group, as_labels, as_matrix, check_n_threads, check_positive
+from .errors import NonFiniteError
 from .linear_model import check_model
 
 
@@ -88,7 +89,12 @@ class _BuiltinTarget(Target):
         X, y, s = self._arrays(model)
         value, grad = _core.evaluate_target(self._kind, X, model.theta_, y, s, bool(model.fit_intercept),
                                             check_n_threads(model.n_threads), *model._loss)
+        if not (np.isfinite(value) and np.isfinite(grad).all()):
+            raise NonFiniteError(f"{self._overflow_names}: the target's value or gradient overflowed {model.dtype.name} "
+                                 "(validation X too large for this model); rescale X, e.g. with StandardScaler")
         return float(value), grad
+
+    _overflow_names = "X"
 
     def value(self, model) -> float:
         return self.evaluate(model)[0]
@@ -107,7 +113,7 @@ class Utility(_BuiltinTarget):
     _kind = _core.TargetKind.utility
 
     def __init__(self, X, y):
-        super().__init__(X, y=y)
+        super().__init__(X, y=_required(y, "y", "the validation labels"))
 
 
 class DemographicParity(_BuiltinTarget):
@@ -118,9 +124,7 @@ class DemographicParity(_BuiltinTarget):
     _kind = _core.TargetKind.dp
 
     def __init__(self, X, s):
-        if s is None:
-            raise TypeError("s: expected the binary sensitive attribute of the validation rows, got None")
-        super().__init__(X, s=s)
+        super().__init__(X, s=_required(s, "s", "the binary sensitive attribute of the validation rows"))
 
 
 class EqualOpportunity(_BuiltinTarget):
@@ -133,9 +137,8 @@ class EqualOpportunity(_BuiltinTarget):
     _kind = _core.TargetKind.eop
 
     def __init__(self, X, y, s):
-        if s is None:
-            raise TypeError("s: expected the binary sensitive attribute of the validation rows, got None")
-        super().__init__(X, y=y, s=s)
+        super().__init__(X, y=_required(y, "y", "the validation labels"),
+                         s=_required(s, "s", "the binary sensitive attribute of the validation rows"))
 
     def _check_group(self, s, y, n, dtype):
         g = as_group(s, n, dtype)
@@ -155,11 +158,12 @@ class Robustness(_BuiltinTarget):
 
     name = "robustness"
     _kind = _core.TargetKind.utility
+    _overflow_names = "X, factor"
 
     def __init__(self, X, y, factor: float = 1.3, model=None):
         self.factor = check_positive(factor, "factor")
         self._clean = as_matrix(X, "X")
-        self._y = y
+        self._y = _required(y, "y", "the validation labels")
         self._bound = False
         self.n_samples = self._clean.shape[0]
         as_labels(y, self.n_samples, self._clean.dtype)
@@ -174,6 +178,9 @@ class Robustness(_BuiltinTarget):
         X = self._clean.astype(model.dtype, copy=False)
         Xa = _core.mirror_attack(X, model.theta_, bool(model.fit_intercept), model.dtype.type(self.factor),
                                  check_n_threads(model.n_threads))
+        if not np.isfinite(Xa).all():
+            raise NonFiniteError(f"factor: the attacked points x − factor·(wᵀx + b)/‖w‖²·w overflow {model.dtype.name} "
+                                 f"(factor={self.factor:g}); use a smaller factor or rescale X")
         super().__init__(Xa, y=self._y)
         self._bound = True
         return self
@@ -212,7 +219,7 @@ class Custom(Target):
         p = check_model(model).theta_.shape[0]
         if self._grad.shape[0] != p:
             raise ValueError(f"gradient: expected length {p} (n_features + intercept), got {self._grad.shape[0]}")
-        return self._grad.astype(model.dtype)
+        return checked_gradient(self._grad, model)
 
     def value(self, model) -> float:
         if self._value is None:
@@ -227,7 +234,11 @@ def as_target(obj) -> Target:
     if callable(getattr(obj, "gradient", None)):
         return obj
     if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], numbers.Real):
-        return Custom(obj[1], value=obj[0])
+        try:
+            return Custom(obj[1], value=obj[0])
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"target: a (value, gradient) pair needs a real value first and a 1-D gradient "
+                            f"second; its {exc}") from None
     raise TypeError(
         f"target: expected a softunlearn target, an object with value(model) and gradient(model), or a "
         f"(value, gradient) pair, got {type(obj).__name__}"
@@ -266,9 +277,16 @@ def checked_gradient(grad, model) -> np.ndarray:
         g = g.reshape(-1)
     if g.shape != (p,):
         raise ValueError(f"target gradient: expected shape ({p},) (n_features + intercept), got {np.shape(grad)}")
-    g = np.ascontiguousarray(g, dtype=model.dtype)
+    with np.errstate(over="ignore"):
+        g = np.ascontiguousarray(g, dtype=model.dtype)
     if not np.isfinite(g).all():
-        raise ValueError("target gradient: contains NaN or infinity")
+        raise ValueError(f"target gradient: contains NaN or infinity (in {model.dtype.name})")
+    top = float(np.max(np.abs(np.asarray(grad, dtype=np.float64)))) if g.size else 0.0
+    floor = float(np.finfo(model.dtype).tiny / np.finfo(model.dtype).eps)
+    if 0 < top < floor:
+        # Below this the gradient (and H⁻¹∇f, and the scores) lose precision to subnormal rounding or vanish.
+        raise ValueError(f"target gradient: its largest entry, {top:.3g}, is below {floor:.3g}, where "
+                         f"{model.dtype.name} loses precision; scale the target up (scores are linear in it)")
     return g
 
 
@@ -281,6 +299,12 @@ def required_change(target, model, fraction: float = 1.0) -> float:
     if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not (0 < fraction <= 1):
         raise ValueError(f"fraction: expected a number in (0, 1], got {fraction!r}")
     return float(fraction) * checked_value(_value_of(as_target(target), model))
+
+
+def _required(arg, name, what):
+    if arg is None:
+        raise TypeError(f"{name}: expected {what}, got None")
+    return arg
 
 
 def _value_of(target, model):

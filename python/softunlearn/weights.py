@@ -178,6 +178,20 @@ def _scores(x, name, n=None, check_finite=True):
     return arr
 
 
+# Score magnitudes the solvers handle at full precision: the moments TᵀT, UᵀU and every product they
+# form stay normal numbers in between.
+_MAGNITUDE = (1e-150, 1e150)
+
+
+def _check_magnitude(arr, name):
+    with np.errstate(invalid="ignore"):
+        top = float(np.max(np.abs(arr))) if arr.size else 0.0
+    if top != 0 and math.isfinite(top) and not _MAGNITUDE[0] <= top <= _MAGNITUDE[1]:
+        raise ValueError(f"{name}: expected scores of largest magnitude in [{_MAGNITUDE[0]:g}, {_MAGNITUDE[1]:g}], "
+                         f"got {top:.3g}; the weights do not change when T, delta and lam are scaled by one factor "
+                         "and U by another, so rescale them")
+
+
 def _bounds(bounds):
     if bounds is None:
         return None
@@ -260,6 +274,8 @@ class _Problem:
                 if not np.isfinite(arr).all():
                     raise ValueError(f"{name} contains NaN or infinite values")
             self.Tc, self.Uc = self.T[self.mask], self.U[self.mask]
+        for arr, name in ((self.Tc, "T"), (self.Uc, "U")):
+            _check_magnitude(arr, name)
         # Both sides open is the unbounded QP: the closed forms are its exact optimum.
         self.norms = (0.0, 0.0)  # (‖T_c‖, ‖U_c‖), set once the moments are known
         self.boxed = self.bounds is not None and (math.isfinite(self.bounds[0]) or math.isfinite(self.bounds[1]))

@@ -47,6 +47,12 @@ bool wolfe_search(T phi0, T dphi0, T alpha0, Eval&& eval, detail::LineTrial<T>& 
     return !std::isfinite(t.phi) || t.phi > phi0 + c1 * t.alpha * dphi0 + slack;
   };
   auto curvature_ok = [&](const detail::LineTrial<T>& t) { return std::abs(t.dphi) <= -c2 * dphi0; };
+  // Where φ is flat to rounding its values cannot rank trial points, but φ' still can: there the
+  // approximate Wolfe conditions of Hager & Zhang (2005) accept a point and the sign of φ' brackets.
+  auto flat = [&](const detail::LineTrial<T>& t) { return std::isfinite(t.phi) && std::abs(t.phi - phi0) <= slack; };
+  auto approx_wolfe = [&](const detail::LineTrial<T>& t) {
+    return flat(t) && c2 * dphi0 <= t.dphi && t.dphi <= (T(2) * c1 - T(1)) * dphi0;
+  };
 
   detail::LineTrial<T> lo;  // α = 0
   lo.phi = phi0;
@@ -59,7 +65,7 @@ bool wolfe_search(T phi0, T dphi0, T alpha0, Eval&& eval, detail::LineTrial<T>& 
     if (armijo_fails(t) || (i > 0 && t.phi >= lo.phi)) {
       hi = std::move(t);
       bracketed = true;
-    } else if (curvature_ok(t)) {
+    } else if (curvature_ok(t) || approx_wolfe(t)) {
       out = std::move(t);
       return true;
     } else if (t.dphi >= T(0)) {
@@ -86,10 +92,11 @@ bool wolfe_search(T phi0, T dphi0, T alpha0, Eval&& eval, detail::LineTrial<T>& 
     const T left = std::min(a, b) + T(0.1) * width, right = std::max(a, b) - T(0.1) * width;
     if (!std::isfinite(trial) || trial < left || trial > right) trial = T(0.5) * (a + b);
     detail::LineTrial<T> t = eval(trial);
-    if (armijo_fails(t) || t.phi >= lo.phi) {
+    const bool level = flat(t) && flat(lo);  // t ranks as lo's equal; φ' alone updates the bracket
+    if (!level && (armijo_fails(t) || t.phi >= lo.phi)) {
       hi = std::move(t);
     } else {
-      if (curvature_ok(t)) {
+      if (curvature_ok(t) || approx_wolfe(t)) {
         out = std::move(t);
         return true;
       }
@@ -113,7 +120,7 @@ LoopResult<T> lbfgs_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
   if (memory < 1) throw std::invalid_argument("memory must be at least 1");
   LoopResult<T> res;
   res.theta = theta0;
-  res.grad_scale = stopping_scale(P.C * std::abs(P.weight_sum()));
+  res.grad_scale = stopping_scale(P.design, P.C * std::abs(P.weight_sum()));
   auto pass = [&](const Vec<T>& th) {
     ++res.n_passes;
     return loss_pass<T, Loss>(P, th, false, nullptr, nullptr, n_threads, loss_fn);

@@ -119,10 +119,15 @@ std::unique_ptr<Cholesky<T>> newton_factor(const Mat<T>& H, const Dsn& D, T data
   return std::make_unique<Cholesky<T>>(H);
 }
 
-// The stopping test is ‖∇J‖_∞ ≤ tol · C Σ sᵢ: relative to the size of the data term, so that a tiny C Σ sᵢ
-// (a small C, or sample weights normalised to sum to one) still resolves θ — above all the unpenalised
-// intercept, whose gradient is all data term — instead of stopping at once on an absolute test.
+// The stopping test is ‖∇J‖_∞ ≤ tol · C Σ sᵢ · min(1, max|x̃ᵢⱼ|): relative to the size of the data term,
+// so that a tiny C Σ sᵢ (a small C, or sample weights normalised to sum to one) still resolves θ — above all
+// the unpenalised intercept, whose gradient is all data term — instead of stopping at once on an absolute
+// test. The data term's gradient is at most C Σ|sᵢ| · max|x̃ᵢⱼ| · max|ℓ'|, hence the feature factor: without
+// it a fit on features of size 1e-8 (no intercept) would pass the test at θ = 0.
 template <class T> T stopping_scale(T data_weight) { return data_weight > T(0) ? data_weight : T(1); }
+template <class T, class Dsn> T stopping_scale(const Dsn& D, T data_weight) {
+  return stopping_scale(data_weight * feature_scale(D));
+}
 
 template <class T> struct FitResult {
   Vec<T> theta;
@@ -138,7 +143,7 @@ template <class T> struct FitResult {
   int n_cg_iter = 0;    // CG iterations of a Hessian-free fit
 };
 
-// Damped Newton with lagged Hessians. Stops when ‖∇J‖_∞ ≤ tol · C Σ sᵢ (stopping_scale), a scale that does
+// Damped Newton with lagged Hessians. Stops when ‖∇J‖_∞ ≤ tol · stopping_scale, a scale that does
 // not depend on the start (a warm start must not tighten the test).
 // The Hessian pass costs O(np²) against O(np) for a gradient pass, so once Newton is in its quadratic
 // regime (the gradient shrank ≥ 20× in one step) the last factorisation is reused for chord steps,
@@ -188,7 +193,7 @@ FitResult<T> newton_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol
       }
     }
   }
-  res.grad_scale = stopping_scale(P.C * std::abs(P.weight_sum()));
+  res.grad_scale = stopping_scale(D, P.C * std::abs(P.weight_sum()));
   auto pass = [&](const Vec<T>& th, bool hessian) {
     ++res.n_passes;
     res.n_hessian += hessian;

@@ -68,7 +68,7 @@ LoopResult<T> gradient_steps(const Problem<T, Dsn>& P, const VecRef<T>& theta0, 
   res.theta = theta0;
   T abs_sum = 0;
   for (Index i = 0; i < P.design.rows(); ++i) abs_sum += std::abs(P.weight(i));
-  res.grad_scale = stopping_scale(P.C * abs_sum);
+  res.grad_scale = stopping_scale(P.design, P.C * abs_sum);
   PassResult<T> cur = ascent_pass<T, Loss>(P, res.theta, retain, n_threads, loss_fn);
   ++res.n_passes;
   for (;;) {

@@ -24,6 +24,12 @@ template <class T> inline Index gram_block_rows(Index p) {
 // Rows per block for O(np) passes: a block is read by one GEMV and re-read by a second from L2.
 inline constexpr Index kStreamBlock = 256;
 
+// max |x̃ᵢⱼ| capped at 1, for the stopping test's scale (fit.hpp); an intercept column makes it 1 without a pass.
+template <class T> T feature_scale(const Design<T>& D) {
+  if (D.intercept || D.X.size() == 0) return T(1);
+  return std::min(T(1), D.X.cwiseAbs().maxCoeff());
+}
+
 // z = X̃ θ on rows [b, e).
 template <class T, class Out>
 void predict_block(const Design<T>& D, const VecRef<T>& theta, Index b, Index e, Out&& z) {

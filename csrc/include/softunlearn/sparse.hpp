@@ -143,6 +143,14 @@ void hessian_diagonal_block(const CsrDesign<T, I>& D, const VecRef<T>& h, Index 
   if (D.intercept) acc(D.features()) += total;
 }
 
+// max |stored x̃ᵢⱼ| capped at 1 (see the dense overload in kernels.hpp).
+template <class T, class I> T feature_scale(const CsrDesign<T, I>& D) {
+  if (D.intercept) return T(1);
+  T top = 0;
+  for (Index a = D.begin(0), end = D.end(D.rows() - 1); D.rows() > 0 && a < end; ++a) top = std::max(top, std::abs(D.X.data[a]));
+  return std::min(T(1), top);
+}
+
 // Row i of X̃ scattered into a dense row (for the mirror attack, whose points are dense anyway).
 template <class T, class I, class Row> void densify_row(const CsrDesign<T, I>& D, Index i, Row&& row) {
   for (Index a = D.begin(i); a < D.end(i); ++a) row(Index(D.X.indices[a])) += D.X.data[a];
