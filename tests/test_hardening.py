@@ -459,3 +459,12 @@ def test_fit_without_intercept_on_tiny_features_is_not_stopped_at_zero(dtype, sp
         su.LogisticRegression(C=30.0, fit_intercept=False).fit(Xf, y)
     ref = reference.fit(X, y, C=30.0, fit_intercept=False, loss="squared_hinge" if sparse else "logistic")
     np.testing.assert_allclose(m.coef_.ravel(), ref[:1], rtol=1e-4 if dtype == np.float32 else 1e-9)
+
+
+def test_influence_on_a_cached_hessian_that_overflowed_names_x():
+    # max_iter=0: the fit returns θ₀ = 0 with the Hessian it assembled there, which overflowed
+    X = sp.csr_matrix(np.array([[1e300], [0.0]]))
+    y = np.array([0.0, 1.0])
+    m = su.LogisticRegression(C=1e-50, fit_intercept=False, max_iter=0).fit(X, y)
+    with pytest.raises(su.errors.NonFiniteError, match=r"^X: the Hessian at θ̂ overflowed"):
+        su.Influence(m, X, y, solver="cholesky")

@@ -124,6 +124,9 @@ class Influence:
             self.reused_hessian = False
             if reusable:  # data changed in place since the fit: assemble afresh
                 self._hessian = self._loss_pass(hessian=True)["hessian"]
+        if self._hessian is not None and not np.isfinite(self._hessian).all():  # e.g. a fit stopped by max_iter=0
+            raise NonFiniteError("X: the Hessian at θ̂ overflowed the working precision (X, sample_weight or C too "
+                                 "large); rescale X, e.g. with StandardScaler")
         self._chol = None
         if self.solver == "cholesky":
             self._chol = _cholesky(self._hessian) if self._dev is None else _backend.cuda_cholesky(self._hessian)
