@@ -17,8 +17,8 @@ import warnings
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
-from softunlearn import _core  # noqa: E402
-from softunlearn import weights as W  # noqa: E402
+from softunlearn import _core
+from softunlearn import weights as W
 
 
 def scores(n, seed=0):

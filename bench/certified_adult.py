@@ -27,9 +27,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 
-import softunlearn as su  # noqa: E402
-from softunlearn import datasets  # noqa: E402
-from softunlearn.certified import GAMMA_EXACT, CertifiedLogisticRegression, UnitBallScaler, newton_step  # noqa: E402
+import softunlearn as su
+from softunlearn import datasets
+from softunlearn.certified import GAMMA_EXACT, CertifiedLogisticRegression, UnitBallScaler, newton_step
 
 
 def evaluate(model, te, target):

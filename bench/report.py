@@ -275,7 +275,7 @@ def merge_best(docs):
         M.pop("other_processes", None)
         results.append(M)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from run import complexity  # noqa: E402 - imports softunlearn; only needed here
+    from run import complexity
 
     first = docs[0][1]
     return {"command": " + ".join(d["command"] for _, d in docs), "mode": "best of " + str(len(docs)) + " runs",

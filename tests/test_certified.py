@@ -12,8 +12,16 @@ from sklearn.linear_model import LogisticRegression as SkLR
 
 import softunlearn as su
 from softunlearn import reference as ref
-from softunlearn.certified import (GAMMA_EXACT, BudgetExceededError, CertifiedLogisticRegression, UnitBallScaler,
-                                   analytic_gaussian_sigma, certified_update, newton_step, noise_multiplier)
+from softunlearn.certified import (
+    GAMMA_EXACT,
+    BudgetExceededError,
+    CertifiedLogisticRegression,
+    UnitBallScaler,
+    analytic_gaussian_sigma,
+    certified_update,
+    newton_step,
+    noise_multiplier,
+)
 from softunlearn.dvwu import data_value_weights, dvwu_remove, dvwu_update
 
 

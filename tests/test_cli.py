@@ -199,8 +199,13 @@ def _sigmoid(z):
 
 def _independent_metrics(sk, split, kind):
     """Test-set metrics of a scikit-learn model, from sklearn.metrics and fairlearn only."""
-    from fairlearn.metrics import (MetricFrame, demographic_parity_difference, equal_opportunity_difference,
-                                   selection_rate, true_positive_rate)
+    from fairlearn.metrics import (
+        MetricFrame,
+        demographic_parity_difference,
+        equal_opportunity_difference,
+        selection_rate,
+        true_positive_rate,
+    )
     from sklearn.metrics import accuracy_score, log_loss
 
     X, y, s = split.X, split.y, split.s

@@ -23,7 +23,8 @@ import pytest
 from sklearn.base import clone
 
 import softunlearn as su
-from softunlearn import _core, backend as be
+from softunlearn import _core
+from softunlearn import backend as be
 
 ROOT = Path(__file__).resolve().parents[1]
 CUDA_SRC = ROOT / "csrc" / "cuda"

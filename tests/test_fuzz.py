@@ -306,7 +306,7 @@ def _classify(api, fn, bad, either, names, snap, check, soft=()):
             res = fn()
         except (KeyboardInterrupt, SystemExit):
             raise
-        except BaseException as exc:  # noqa: BLE001 - everything else is classified
+        except BaseException as exc:
             msg = str(exc)
             what = changed()
             if what:
@@ -353,7 +353,7 @@ def _in_child(job, timeout=None):
             payload = pickle.dumps(out[:3])
             with os.fdopen(w, "wb") as fh:
                 fh.write(payload)
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             code = 3
         finally:
             os._exit(code)

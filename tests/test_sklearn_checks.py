@@ -9,7 +9,6 @@ that starts passing fails here, so this list cannot silently go stale.
 """
 from __future__ import annotations
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import softunlearn as su

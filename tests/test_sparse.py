@@ -12,8 +12,10 @@ import pytest
 import scipy.sparse as sp
 
 import softunlearn as su
-from softunlearn import _core, influence as inf_mod, reference as ref
+from softunlearn import _core
 from softunlearn import _solver_choice as solver_choice
+from softunlearn import influence as inf_mod
+from softunlearn import reference as ref
 from softunlearn import targets as T
 
 RTOL = {np.float64: 1e-9, np.float32: 2e-4}

@@ -3,19 +3,18 @@ import math
 import warnings
 import zlib
 
-import numpy as np
-import pytest
-
-from softunlearn import _core
-from softunlearn import weights as W
-
 # Hard imports: cvxpy, Clarabel and Hypothesis are in the test extra, and a broken install must fail loudly
 # rather than skip the oracle tests.
 import clarabel  # noqa: F401  (the solver cvxpy is asked for below)
 import cvxpy as cp
+import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+from softunlearn import _core
+from softunlearn import weights as W
 
 CLARABEL = dict(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12, max_iter=500)
 RTOL = 1e-6

@@ -192,7 +192,7 @@ def unlearn_experiment(ds, which, methods=("hard", "soft_2.3", "soft_auto"), app
                 ev = _evaluate(m2, ds, rob_test)
                 ev["val_target"] = tgt.value(m2)
                 ev["val_utility"] = util.value(m2)
-            except Exception as e:  # e.g. negative sample weights making the refit non-convex
+            except Exception as e:  # noqa: BLE001 (recorded as a result) e.g. negative sample weights making the refit non-convex
                 ev = {"error": f"{type(e).__name__}: {str(e)[:160]}"}
             rec[ap] = ev
         out["methods"][meth] = rec

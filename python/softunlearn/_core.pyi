@@ -7,7 +7,7 @@ Every argument named X also accepts a scipy.sparse CSR matrix (``format == "csr"
 the exact dtype and whose ``indptr``/``indices`` share one dtype, int32 or int64 (the Python layer
 prepares this; index ranges are checked there, not here)."""
 import enum
-from typing import Any, Dict, List, Tuple, overload
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 from numpy.typing import NDArray

@@ -36,7 +36,8 @@ Example::
 """
 from __future__ import annotations
 
-from typing import Dict, Mapping
+from collections.abc import Mapping
+from typing import Dict
 
 import numpy as np
 

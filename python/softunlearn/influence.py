@@ -8,19 +8,28 @@ Koh–Liang up-weighting influence is −score. Weight changes ε (sample weight
 from __future__ import annotations
 
 import numbers
-from typing import Sequence, Union
+from collections.abc import Sequence
+from typing import Union
 
 import numpy as np
 
-from . import _core, backend as _backend
-from ._validation import (as_labels, as_matrix, as_sample_weight, as_vector, check_bool, check_choice, check_int,
-                          check_n_threads, check_positive, is_sparse)
-from ._solver_choice import (auto_solver, available_memory, check_dense_memory,  # noqa: F401 (public here too)
-                             dense_hessian_bytes)
+from . import _core
+from . import backend as _backend
+from ._solver_choice import auto_solver, available_memory, check_dense_memory, dense_hessian_bytes  # noqa: F401 (public here too)
+from ._validation import (
+    as_labels,
+    as_sample_weight,
+    as_vector,
+    check_bool,
+    check_choice,
+    check_int,
+    check_n_threads,
+    check_positive,
+    is_sparse,
+)
 from .errors import NonFiniteError
 from .linear_model import check_model
 from .targets import Target, as_target, checked_gradient
-
 
 
 class Influence:

@@ -14,14 +14,15 @@ import copy
 import warnings
 import weakref
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
 
-from . import _core, backend as _backend
+from . import _core
+from . import backend as _backend
 from ._solver_choice import fit_hessian_free
 from ._validation import (
     as_labels,
@@ -189,7 +190,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         self.intercept_ = (theta[n_features:n_features + 1] if self.fit_intercept
                            else np.zeros(1, dtype=theta.dtype)).copy()
 
-    def _with_theta(self, theta) -> "_LinearModel":
+    def _with_theta(self, theta) -> _LinearModel:
         """A new fitted model with parameters θ; the original is untouched."""
         new = copy.copy(self)
         new._set_theta(np.array(theta, dtype=self.dtype), self.n_features_in_)

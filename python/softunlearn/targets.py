@@ -59,7 +59,7 @@ class Target:
 class _BuiltinTarget(Target):
     """Validation data is checked once; it is cast to a model's dtype on first use with that dtype."""
 
-    _kind: "_core.TargetKind"
+    _kind: _core.TargetKind
 
     def __init__(self, X, y=None, s=None):
         X64 = as_matrix(X, "X")
@@ -166,7 +166,7 @@ class Robustness(_BuiltinTarget):
         if model is not None:
             self.bind(model)
 
-    def bind(self, model) -> "Robustness":
+    def bind(self, model) -> Robustness:
         """Compute the adversarial points from ``model``'s θ (once)."""
         model = check_model(model)
         if self._clean.shape[1] != model.n_features_in_:

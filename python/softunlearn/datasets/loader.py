@@ -7,8 +7,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def require_pandas():
 # --------------------------------------------------------------------------
 
 
-def _read(spec: Spec, directory: str) -> Tuple["pd.DataFrame", ...]:
+def _read(spec: Spec, directory: str) -> Tuple[pd.DataFrame, ...]:
     """Parse the raw file(s) (pool first, then the test file) and apply the row filters every call
     shares (``dropna``, ``rows``)."""
     pd = require_pandas()
@@ -57,11 +58,11 @@ def _read(spec: Spec, directory: str) -> Tuple["pd.DataFrame", ...]:
 
 
 @functools.lru_cache(maxsize=16)
-def _read_cached(name: str, directory: str) -> Tuple["pd.DataFrame", ...]:
+def _read_cached(name: str, directory: str) -> Tuple[pd.DataFrame, ...]:
     return _read(SPECS[name], directory)
 
 
-def read_raw(name: str, directory: str) -> Tuple["pd.DataFrame", ...]:
+def read_raw(name: str, directory: str) -> Tuple[pd.DataFrame, ...]:
     """The parsed raw frames of data set ``name`` in ``directory``, memoised unless the spec says
     ``cache=False`` (the large files). Callers never modify them."""
     spec = SPECS[name]
@@ -88,7 +89,7 @@ def feature_columns(spec: Spec, columns: Sequence[str]) -> Tuple[List[str], List
     return list(spec.numeric), list(spec.categorical)
 
 
-def _frame(spec: Spec, raw: "pd.DataFrame", columns: Sequence[str]) -> "pd.DataFrame":
+def _frame(spec: Spec, raw: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """The feature ``columns`` (raw or derived) plus ``_y`` and ``_s``, one row per raw row."""
     pd = require_pandas()
     where = spec.files[0]
@@ -159,13 +160,13 @@ def _subsample(
 
 
 def split_pool(
-    pool: "pd.DataFrame",
+    pool: pd.DataFrame,
     *,
     val_fraction: float,
     test_fraction: float,
     n_train: Optional[int],
     seed: int,
-) -> Tuple["pd.DataFrame", "pd.DataFrame", "pd.DataFrame"]:
+) -> Tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Stratified (y, s) split of ``pool`` into train / val / test (+ train subsample).
 
     ``val_fraction`` and ``test_fraction`` are fractions of the whole pool; ``pool`` has ``_y`` and
@@ -206,7 +207,7 @@ class Encoder:
         self,
         numeric: Sequence[str],
         categorical: Sequence[str],
-        categories_frame: "pd.DataFrame",
+        categories_frame: pd.DataFrame,
     ) -> None:
         pd = require_pandas()
         self.numeric = list(numeric)
@@ -224,7 +225,7 @@ class Encoder:
             names += [f"{c}={v}" for v in self.categories[c]]
         return names
 
-    def fit(self, fit_rows: "pd.DataFrame") -> "Encoder":
+    def fit(self, fit_rows: pd.DataFrame) -> Encoder:
         if self.numeric:
             A = fit_rows[self.numeric].to_numpy(dtype=np.float64)
             self.mean = A.mean(axis=0) if len(A) else np.zeros(len(self.numeric))
@@ -232,7 +233,7 @@ class Encoder:
             self.std = np.where(std > 0, std, 1.0)
         return self
 
-    def transform(self, df: "pd.DataFrame") -> np.ndarray:
+    def transform(self, df: pd.DataFrame) -> np.ndarray:
         pd = require_pandas()
         n = len(df)
         d = len(self.feature_names)
@@ -294,7 +295,7 @@ def _load(
         categorical = [c for c in categorical if c not in spec.sensitive_features]
     enc = Encoder(numeric, categorical, pool).fit(train)
 
-    def encode(df: "pd.DataFrame") -> Split:
+    def encode(df: pd.DataFrame) -> Split:
         return Split(enc.transform(df), df["_y"].to_numpy(), df["_s"].to_numpy())
 
     return Dataset(

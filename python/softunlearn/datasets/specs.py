@@ -5,8 +5,9 @@ become features. ``loader.py`` turns any entry into a :class:`~softunlearn.datas
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from .columns import Above, Equals, Flag, OneHot, OneOf, Recode
 
