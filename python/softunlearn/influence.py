@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Union
 
 import numpy as np
 
@@ -216,7 +215,7 @@ class Influence:
         return U[:, 0] if one else U
 
     # ---- influence -----------------------------------------------------------------------------
-    def scores(self, targets: Union[Target, Sequence[Target]]) -> np.ndarray:
+    def scores(self, targets: Target | Sequence[Target]) -> np.ndarray:
         """Removal-convention scores: (n,) for one target, (n, k) for a list of k targets.
 
         One solve H U = [∇f₁ … ∇f_k] and one pass r ⊙ (X̃U) over the training data."""

@@ -14,7 +14,6 @@ import copy
 import warnings
 import weakref
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 from scipy.special import expit
@@ -41,7 +40,7 @@ from .errors import InvalidParameterError
 _DEFAULT_TOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-7}
 
 
-def _ref(obj) -> Optional[weakref.ref]:
+def _ref(obj) -> weakref.ref | None:
     try:
         return weakref.ref(obj)
     except TypeError:

@@ -32,7 +32,6 @@ pair (see :func:`as_target`).
 from __future__ import annotations
 
 import numbers
-from typing import Optional
 
 import numpy as np
 
@@ -195,7 +194,7 @@ class Custom(Target):
 
     name = "custom"
 
-    def __init__(self, gradient, value: Optional[float] = None):
+    def __init__(self, gradient, value: float | None = None):
         if gradient is None or (hasattr(gradient, "tocsr") and hasattr(gradient, "nnz")):
             raise TypeError(f"gradient: expected a dense 1-D array, got {type(gradient).__name__}")
         raw = np.asarray(gradient)

@@ -34,7 +34,7 @@ import math
 import numbers
 import warnings
 from dataclasses import dataclass, field
-from typing import NamedTuple, Optional, Tuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -121,7 +121,7 @@ class SoftWeights:
     eps: np.ndarray
     scheme: str
     requested_scheme: str
-    mu: Tuple[float, float]
+    mu: tuple[float, float]
     target_change: float
     utility_change: float
     norm: float
@@ -130,7 +130,7 @@ class SoftWeights:
     feasible: bool
     delta: float
     lam: float
-    bounds: Optional[Tuple[float, float]] = None
+    bounds: tuple[float, float] | None = None
     max_decrease: float = float("nan")
     info: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -140,7 +140,7 @@ class SoftWeights:
         return PredictedChanges(self.target_change, self.utility_change)
 
     @property
-    def multipliers(self) -> Tuple[float, float]:
+    def multipliers(self) -> tuple[float, float]:
         """Alias of :attr:`mu`."""
         return self.mu
 
@@ -613,15 +613,15 @@ class SoftWeightsPath:
     objective: np.ndarray
     mu1: np.ndarray
     mu2: np.ndarray
-    schemes: Tuple[str, ...]
+    schemes: tuple[str, ...]
     feasible: np.ndarray
     requested_scheme: str
     delta: float
-    bounds: Optional[Tuple[float, float]]
+    bounds: tuple[float, float] | None
     _problem: object = field(repr=False, compare=False)
     _coef: np.ndarray = field(repr=False, compare=False)      # (L, 2): ε = clip(α T + β U) with α, β on the original T
-    _fixed_eps: Optional[np.ndarray] = field(repr=False, compare=False, default=None)  # LP point (infeasible/degenerate)
-    _status: Optional[np.ndarray] = field(repr=False, compare=False, default=None)
+    _fixed_eps: np.ndarray | None = field(repr=False, compare=False, default=None)  # LP point (infeasible/degenerate)
+    _status: np.ndarray | None = field(repr=False, compare=False, default=None)
 
     def __len__(self):
         return len(self.lams)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,8 +37,8 @@ class OneOf:
     value is an error."""
 
     column: str
-    positive: Tuple[str, ...]
-    negative: Tuple[str, ...]
+    positive: tuple[str, ...]
+    negative: tuple[str, ...]
 
     def __call__(self, raw: pd.DataFrame, where: str) -> np.ndarray:
         v = raw[self.column].astype(str)
@@ -83,9 +83,9 @@ class OneHot:
     ``prefix`` (in file order), or exactly ``columns``; a category is a column name minus the prefix."""
 
     prefix: str
-    columns: Optional[Tuple[str, ...]] = None
+    columns: tuple[str, ...] | None = None
 
-    def sources(self, names: Sequence[str]) -> List[str]:
+    def sources(self, names: Sequence[str]) -> list[str]:
         if self.columns is not None:
             return list(self.columns)
         return [c for c in names if c.startswith(self.prefix)]
@@ -106,7 +106,7 @@ class Recode:
     column: str
     names: Mapping[Any, str]
 
-    def sources(self, names: Sequence[str]) -> List[str]:
+    def sources(self, names: Sequence[str]) -> list[str]:
         return [self.column]
 
     def __call__(self, raw: pd.DataFrame, where: str) -> np.ndarray:
