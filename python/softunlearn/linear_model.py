@@ -117,8 +117,8 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         if y is None:
             raise ValueError(f"y: {type(self).__name__} requires y to be passed, but the target y is None")
         if np.ndim(y) == 2 and not allow_negative:  # scikit-learn's convention for a column-vector y
-            warnings.warn("A column-vector y was passed when a 1d array was expected; y is raveled to shape (n_samples,)",
-                          DataConversionWarning, stacklevel=3)
+            warnings.warn("A column-vector y was passed when a 1d array was expected; "
+                          "y is raveled to shape (n_samples,)", DataConversionWarning, stacklevel=3)
         yc = as_labels(y, n, dt)
         sc = as_sample_weight(sample_weight, n, dt, allow_negative=allow_negative)
         if sc.size and not (sc != 0).any():
@@ -250,7 +250,8 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             raise ValueError("intercept_: missing on a model fitted with fit_intercept=True")
         b = np.asarray(self.intercept_).reshape(-1)
         if b.shape != (1,):
-            raise ValueError(f"intercept_: expected shape (1,) with fit_intercept=True, got {np.shape(self.intercept_)}")
+            raise ValueError("intercept_: expected shape (1,) with fit_intercept=True, "
+                             f"got {np.shape(self.intercept_)}")
         theta = np.ascontiguousarray(np.concatenate([w, b.astype(w.dtype, copy=False)]))
         if not np.isfinite(theta).all():
             raise ValueError("coef_ or intercept_ contains NaN or infinity")
@@ -262,7 +263,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
 
     def _as_X(self, X, name="X"):
         self._check_fitted()
-        self.theta_  # the fitted state (coef_, intercept_, n_features_in_) is checked before the data
+        _ = self.theta_  # the fitted state (coef_, intercept_, n_features_in_) is checked before the data
         shape = np.shape(X) if X is not None else ()
         if len(shape) == 2 and shape[1] != self.n_features_in_:
             raise ValueError(f"{name}: X has {shape[1]} features, but {type(self).__name__} is expecting "
@@ -387,8 +388,8 @@ class LinearSVC(_LinearModel):
 def check_model(model, name: str = "model") -> _LinearModel:
     if not isinstance(model, _LinearModel):
         raise TypeError(
-            f"{name}: expected a fitted softunlearn model (LogisticRegression or LinearSVC), got {type(model).__name__}; "
-            "convert scikit-learn estimators with softunlearn.from_sklearn"
+            f"{name}: expected a fitted softunlearn model (LogisticRegression or LinearSVC), "
+            f"got {type(model).__name__}; convert scikit-learn estimators with softunlearn.from_sklearn"
         )
     model._check_fitted()
     return model

@@ -217,7 +217,8 @@ class SoftUnlearner:
                                                        lam=self.lam, scheme=self.scheme, bounds=self.bounds,
                                                        sample_weight=sample_weight, solver=self.solver,
                                                        influence=self.influence_, **options)
-            self.weights_, self.eps_, self.model_ = self.iterated_.last_weights, self.iterated_.eps, self.iterated_.model
+            it = self.iterated_
+            self.weights_, self.eps_, self.model_ = it.last_weights, it.eps, it.model
         else:
             self.weights_ = self.one_shot_weights_
             self.eps_ = self.weights_.eps

@@ -141,7 +141,8 @@ class EqualOpportunity(_BuiltinTarget):
         yy = as_labels(y, n, dtype)
         for grp in (0, 1):
             if not np.any((g == grp) & (yy == 1)):
-                raise ValueError(f"s: group {grp} has no positive labels (y=1); equal opportunity needs positives in both groups")
+                raise ValueError(f"s: group {grp} has no positive labels (y=1); "
+                                 "equal opportunity needs positives in both groups")
         return g
 
 

@@ -377,7 +377,9 @@ def _kkt_of(P, st, mu1, mu2, lam):
 
 def _kkt(tt_o, tu, s_t, s_u, dp, mu1, mu2, s_obj):
     """Scale-free KKT residual (see SoftWeights.kkt_residual); tt_o = εᵀT' (oriented)."""
-    rel = lambda v, s: (v / s) if s > 0 else (0.0 if v == 0 else math.inf)
+    def rel(v, s):
+        return (v / s) if s > 0 else (0.0 if v == 0 else math.inf)
+
     gap = max(mu1, 0.0) * abs(tt_o - dp) + max(mu2, 0.0) * abs(tu)
     parts = [
         rel(max(0.0, dp - tt_o), s_t),
@@ -744,7 +746,6 @@ def _path_bounded(P, scheme, lams, on_infeasible):
     if scheme != "auto":
         raise ValueError(f"scheme {scheme!r} is a closed form of the unbounded QP; with bounds use scheme='auto'")
     lo, hi = P.bounds
-    L = lams.size
     out = _core.weights_bounded_path(P.Tc, P.Uc, P.s, P.dp, 1.0 / (2.0 * lams), lo, hi, P.nt)
     status = np.asarray(out["status"])
     if (status == _STATUS_INFEASIBLE).any():

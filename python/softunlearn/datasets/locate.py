@@ -53,7 +53,7 @@ def _package_dir(module: str) -> Path | None:
         return None
     if found is None or not found.submodule_search_locations:
         return None
-    return Path(list(found.submodule_search_locations)[0])
+    return Path(next(iter(found.submodule_search_locations)))
 
 
 def _search(name: str, path: PathLike | None) -> tuple[Path | None, list[str]]:
