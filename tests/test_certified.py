@@ -121,7 +121,7 @@ def test_noise_multiplier_matches_the_formulas():
         c = math.sqrt(2 * math.log(1.5 / delta))
         sig = analytic_gaussian_sigma(1.0, eps, delta)
 
-        def bw(s):  # Balle & Wang's δ(σ) for sensitivity 1, with scipy's normal cdf
+        def bw(s, eps=eps):  # Balle & Wang's δ(σ) for sensitivity 1, with scipy's normal cdf
             return scipy.stats.norm.cdf(0.5 / s - eps * s) - math.exp(eps) * scipy.stats.norm.cdf(-0.5 / s - eps * s)
 
         assert bw(sig) <= delta * (1 + 1e-9) and bw(sig * 0.999) > delta
@@ -161,7 +161,7 @@ def test_budget_accumulates_and_triggers_the_policy():
     kw = dict(C=C, epsilon=1.0, delta=1e-4, sigma=5.0, random_state=0)
     m = CertifiedLogisticRegression(policy="raise", **kw).fit(X, y)
     Xc, yc, betas = X, y, [m.beta_]
-    with pytest.raises(BudgetExceededError, match="exceeds the budget"):
+    with pytest.raises(BudgetExceededError, match="exceeds the budget"):  # noqa: PT012 (raised by some removal)
         for _ in range(100):
             m = m.remove(Xc, yc, np.arange(2))
             Xc, yc = Xc[2:], yc[2:]
@@ -413,7 +413,8 @@ def test_certified_update_noise_has_the_calibrated_distribution():
     """θ_released − θ_Newton (oracle) over 400 seeds: N(0, σ²I) with σ = σ_AGM(β) of the oracle's β.
 
     Small C and 4 deletions keep σ (0.075) below the step (‖v‖ = 0.12): a released θ̂ + noise (no Newton
-    step) shifts the mean by up to 22 standard errors per coordinate; dropped, halved or doubled noise fails the variance test."""
+    step) shifts the mean by up to 22 standard errors per coordinate; dropped, halved or doubled noise fails the
+    variance test."""
     X, y, _, _ = unit_data(n=200, d=5, seed=13)
     n, C = X.shape[0], 0.5
     m = su.LogisticRegression(C=C, fit_intercept=False, tol=1e-14).fit(X, y)
@@ -530,7 +531,8 @@ def test_reference_value_weights_and_agm_oracles_agree_with_the_formulas():
     ranks = np.empty(9)
     ranks[np.argsort(v)] = np.arange(9)
     np.testing.assert_allclose(ref.data_value_weights(v, 0.3), 1 - 0.3 * (ranks / 4 - 1), rtol=1e-15)
-    np.testing.assert_allclose(ref.data_value_weights([2.0, 1.0, 2.0, 0.0], 1.0), [1 / 3, 4 / 3, 1 / 3, 2.0])  # tied: rank 2.5
+    # tied: rank 2.5
+    np.testing.assert_allclose(ref.data_value_weights([2.0, 1.0, 2.0, 0.0], 1.0), [1 / 3, 4 / 3, 1 / 3, 2.0])
     np.testing.assert_allclose(ref.data_value_weights([5.0, 5.0], 0.5, "minmax"), [1.0, 1.0])
     for eps, delta in [(0.1, 1e-4), (1.0, 1e-5), (10.0, 1e-4)]:
         s = ref.analytic_gaussian_sigma(1.0, eps, delta)

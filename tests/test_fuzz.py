@@ -152,8 +152,8 @@ def _record(test, outcome, key=None, example=None):
 def _assert_no_failures(test):
     fails = FAILURES.get(test, {})
     if fails:
-        lines = [f"{len(fails)} failure class(es) in {sum(c for c, _ in fails.values())} of "
-                 f"{sum(STATS[test].values())} calls:"]
+        lines = [(f"{len(fails)} failure class(es) in {sum(c for c, _ in fails.values())} of "
+                  f"{sum(STATS[test].values())} calls:")]
         for key, (count, ex) in sorted(fails.items()):
             lines.append(f"- [{count}x] {key}\n    smallest example: {ex}")
         pytest.fail("\n".join(lines), pytrace=False)
@@ -1145,7 +1145,8 @@ def verify_optimum(theta, X, y, s, C, fi, loss, temp, dt, *, restricted, warned,
     if res > limit:
         cond, dec, dmove, rel_step = newton_probe(theta, X, y, s, C, fi, loss, temp)
         early = " after an early ConvergenceWarning" if warned else ""
-        detail = f"KKT residual {res:.2e}, cond(H) {cond:.1e}, ΔJ/J {dec:.1e}, max Δℓ′ {dmove:.1e}, step/θ {rel_step:.1e}"
+        detail = (f"KKT residual {res:.2e}, cond(H) {cond:.1e}, ΔJ/J {dec:.1e}, max Δℓ′ {dmove:.1e}, "
+                  f"step/θ {rel_step:.1e}")
         rtol = (1e-3 if warned else 1e-5) if dt == np.float64 else 1e-2
         # θ = 0 (a fit that never moved) is the failure issue 15 reported: never OPEN.
         open_regime = any(r in tag for r in OPEN_REGIMES) and bool(np.any(np.asarray(theta) != 0))
@@ -1728,13 +1729,13 @@ class TargetCase:
             Xa = ref.augment(X, fi)
             z = Xa @ th
             zabs = np.abs(Xa) @ np.abs(th)
-            l, dl, d2 = ref.loss_derivatives(z, y if y is not None else np.zeros(len(z)), loss, temp)
+            ell, dl, d2 = ref.loss_derivatives(z, y if y is not None else np.zeros(len(z)), loss, temp)
             if kind == "dp":
                 p = ref.sigmoid(z)
                 h, h2, hv = p * (1 - p), np.full_like(z, 0.1), p
                 masks = [s == 1, s == 0]
             else:
-                h, h2, hv = dl, d2, l
+                h, h2, hv = dl, d2, ell
                 masks = [np.ones(len(z), bool)] if kind == "utility" else [(s == 0) & (y == 1), (s == 1) & (y == 1)]
             rowterm = 2 * np.abs(h) + 1 + np.abs(h2) * zabs
             vterm = np.abs(hv) + np.abs(h) * zabs + 1
@@ -2003,7 +2004,7 @@ def _influence_body(data):
             continue
         if kind == "robustness" and not tc.bind_early:
             call(test, "Robustness.bind", lambda t=t: t.bind(m), bad=tc.use_bad, names=tc.names, snap=[m], soft=tc.soft,
-                 example=lambda tc=tc: f"{ext()}; t.bind(m)", isolate=tc.risky)
+                 example=lambda ext=ext: f"{ext()}; t.bind(m)", isolate=tc.risky)
             if tc.use_bad:
                 continue
         built.append((tc, t))
@@ -2287,7 +2288,6 @@ def _duck_body(data):
     tu = T.Utility(base.X[: max(2, base.n // 2)], base.y[: max(2, base.n // 2)])
 
     def chk_list(S, w):
-        r = TargetCase.__new__(TargetCase)
         return check_scores(S, w, ctx, [(ga.val, float(_nrm(ga.val))), _utility_ref(m, base, ctx)], False)
 
     call(test, f"scores[[{form}, Utility]]", lambda: inf.scores([tgt, tu]), bad=tbad, either=geither,
@@ -2463,7 +2463,7 @@ def check_soft(res, warns, P):
             e_ref = ref.soft_weights(That, Uhat, dhat, lhat, P["scheme"])
     except ValueError:
         if P["scheme"] == "auto" and res.scheme != "closest":
-            raise Mismatch("soft_weights: feasible result where the reference finds the QP infeasible")
+            raise Mismatch("soft_weights: feasible result where the reference finds the QP infeasible") from None
         return FINITE
     if not np.isfinite(e_ref).all():
         return FINITE
@@ -3240,9 +3240,9 @@ def test_fuzz_oracles_flag_known_failure_patterns():
             check=lambda r, w: check_scores(r, w, ctx, good, True)),
         "input modified": outcome(modify, snap=[X]),
         "θ = 0 from fit(X·1e300)": outcome(
-            lambda: np.zeros(4), check=lambda th, w: verify_optimum(th, X * 1e300, y, np.ones(30), 1.0, True, "logistic",
-                                                                   0.1, np.float64, restricted=False, warned=True,
-                                                                   exhausted=False)),
+            lambda: np.zeros(4), check=lambda th, w: verify_optimum(
+                th, X * 1e300, y, np.ones(30), 1.0, True, "logistic", 0.1, np.float64, restricted=False, warned=True,
+                exhausted=False)),
         "θ = 0 from fit(C=1e-50) in float32": outcome(
             lambda: np.zeros(4, np.float32), check=lambda th, w: verify_optimum(
                 th, X.astype(np.float32).astype(float), y, np.ones(30), 1e-50, True, "logistic", 0.1, np.float32,
@@ -3250,8 +3250,8 @@ def test_fuzz_oracles_flag_known_failure_patterns():
     }
     X[0, 0] -= 1.0  # undo modify()
     if _ISOLATE:
-        cases["interpreter crash (isolated)"] = _in_child(lambda: _classify("selfcheck", segv, (), (), ("X",), (), None),
-                                                        timeout=20)[:2]
+        cases["interpreter crash (isolated)"] = _in_child(
+            lambda: _classify("selfcheck", segv, (), (), ("X",), (), None), timeout=20)[:2]
     ok = outcome(lambda: S, check=lambda r, w: check_scores(r, w, ctx, good, True))
     clear = outcome(lambda: (_ for _ in ()).throw(ValueError("cg_max_iter: expected an integer ≥ 0, got -5")),
                     bad=["cg_max_iter"])

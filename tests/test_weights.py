@@ -558,7 +558,7 @@ def test_path_explicit_scheme_and_infeasible():
     assert not p.feasible.any() and set(p.schemes) == {"closest"}
     single = quiet(W.soft_weights, T, U, 1e6, 1.0, bounds=(-1, 0))
     np.testing.assert_array_equal(p[1].eps, single.eps)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="out of reach within bounds"):
         W.soft_weights_path(T, U, 1e6, lams, bounds=(-1, 0), on_infeasible="raise")
     with pytest.raises(ValueError, match="lams"):
         W.soft_weights_path(T, U, 1.0, [1.0, -1.0])
