@@ -365,3 +365,18 @@ def test_model_state_is_checked_before_the_data(data):
     m.n_features_in_ = D + 2
     with pytest.raises(ValueError, match=r"^coef_: expected"):
         m.decision_function(X)
+
+
+def test_real_parameters_that_numpy_cannot_test_for_finiteness():
+    """A Fraction is a real number (accepted); an int beyond the float range is not a finite float (the
+    parameter error, not NumPy's TypeError from np.isfinite)."""
+    from fractions import Fraction
+
+    from softunlearn._validation import check_positive
+
+    assert check_positive(Fraction(1, 2), "C") == 0.5
+    with pytest.raises(su.InvalidParameterError, match="C: expected a finite number > 0"):
+        check_positive(10**400, "C")
+    assert su.targets.checked_value(Fraction(3, 4)) == 0.75
+    with pytest.raises(ValueError, match="target value: expected a finite real number"):
+        su.targets.checked_value(10**400)

@@ -3,7 +3,9 @@ core only ever sees C-contiguous float32/float64 arrays of matching shapes, or C
 data is float32/float64 and whose indptr and indices share one dtype (int32 or int64)."""
 from __future__ import annotations
 
+import math
 import numbers
+from typing import Literal, overload
 
 import numpy as np
 import scipy.sparse as sp
@@ -132,6 +134,10 @@ def as_matrix(X, name: str = "X", dtype=None, n_features: int | None = None):
     return out
 
 
+@overload
+def as_vector(v, n: int, name: str, dtype, *, allow_none: Literal[False] = ...) -> np.ndarray: ...
+@overload
+def as_vector(v, n: int, name: str, dtype, *, allow_none: bool) -> np.ndarray | None: ...
 def as_vector(v, n: int, name: str, dtype, *, allow_none: bool = False) -> np.ndarray | None:
     if v is None:
         if allow_none:
@@ -194,11 +200,20 @@ def _plain(value):
     return value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value
 
 
+def is_finite_real(value: numbers.Real) -> bool:
+    """math.isfinite for any real number: np.isfinite raises TypeError on a Fraction or an int beyond the
+    float range (which counts as not finite here)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def check_positive(value, name: str) -> float:
     value = _plain(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise InvalidParameterError(f"{name}: expected a positive number, got {value!r}")
-    if not np.isfinite(value) or value <= 0:
+    if not is_finite_real(value) or value <= 0:
         raise InvalidParameterError(f"{name}: expected a finite number > 0, got {value!r}")
     return float(value)
 
@@ -224,7 +239,7 @@ def check_int(value, name: str, minimum: int = 0, maximum: int = MAX_COUNT) -> i
         raise InvalidParameterError(f"{name}: expected an integer ≥ {minimum}, got {value!r}")
     if value < minimum:
         raise InvalidParameterError(f"{name}: expected an integer ≥ {minimum}, got {value!r}")
-    if value > maximum:
+    if int(value) > maximum:
         raise InvalidParameterError(f"{name}: expected an integer ≤ {maximum}, got {value!r}")
     return int(value)
 
@@ -268,7 +283,7 @@ def check_n_threads(n_threads) -> int:
         return 0
     n_threads = _plain(n_threads)
     if (isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral)
-            or not 0 <= n_threads <= MAX_THREADS):
+            or not 0 <= int(n_threads) <= MAX_THREADS):
         raise InvalidParameterError(
             f"n_threads: expected None or a positive integer (at most {MAX_THREADS}), got {n_threads!r}")
     return int(n_threads)

@@ -32,11 +32,12 @@ pair (see :func:`as_target`).
 from __future__ import annotations
 
 import numbers
+from typing import SupportsFloat
 
 import numpy as np
 
 from . import _core
-from ._validation import as_group, as_labels, as_matrix, check_n_threads, check_positive
+from ._validation import as_group, as_labels, as_matrix, check_n_threads, check_positive, is_finite_real
 from .linear_model import check_model
 
 
@@ -195,7 +196,7 @@ class Custom(Target):
 
     name = "custom"
 
-    def __init__(self, gradient, value: float | None = None):
+    def __init__(self, gradient, value: SupportsFloat | None = None):
         if gradient is None or (hasattr(gradient, "tocsr") and hasattr(gradient, "nnz")):
             raise TypeError(f"gradient: expected a dense 1-D array, got {type(gradient).__name__}")
         raw = np.asarray(gradient)
@@ -247,7 +248,7 @@ def evaluate(target, model):
 def checked_value(value) -> float:
     """A target's value as a finite float (duck-typed targets may return anything)."""
     v = value.item() if isinstance(value, np.ndarray) and value.size == 1 else value
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not is_finite_real(v):
         raise ValueError(f"target value: expected a finite real number, got {value!r}")
     return float(v)
 
