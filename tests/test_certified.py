@@ -235,6 +235,14 @@ def test_data_value_weights_maps():
         assert w[np.argmax(v)] == pytest.approx(1 - kappa)  # most valuable: smallest unlearning step
     assert np.array_equal(data_value_weights(np.array([3.0]), 0.9), [1.0])
     np.testing.assert_allclose(data_value_weights(np.array([1.0, 1.0, 2.0]), 0.5), [1.25, 1.25, 0.5])
+    np.testing.assert_allclose(data_value_weights(np.array([1.0, 2.0]), np.float32(0.5)), [1.5, 0.5])
+
+
+@pytest.mark.parametrize("kappa", ["0.5", 0.5 + 0j, np.True_, True, 1.5, -0.1, float("nan"), np.array(0.5)])
+def test_data_value_weights_needs_a_real_kappa_in_0_1(kappa):
+    # A string used to be converted with float(), a complex number raised a TypeError from float().
+    with pytest.raises(ValueError, match=r"kappa: expected a number in \[0, 1\]"):
+        data_value_weights(np.arange(3.0), kappa)
 
 
 def test_utility_values_are_validation_loss_increase_on_deletion():
