@@ -9,6 +9,7 @@ import os
 import sys
 import time
 import warnings
+from typing import Any
 
 from .methods import method_names
 from .pipeline import MODELS, TARGETS
@@ -119,7 +120,7 @@ def parse_bounds(text):
     parts = t.split(":")
     if len(parts) != 2:
         raise argparse.ArgumentTypeError(f"expected LO:HI (e.g. -1:none, -1:0) or none, got {text!r}")
-    out = []
+    out: list[float | None] = []
     for p in parts:
         p = p.strip()
         if p in ("none", ""):
@@ -338,7 +339,7 @@ def _run(args, staged) -> int:
     _show_other_warnings(seen, unlearner.warnings_)
     timings.update(unlearner.timings_)
     soft, iterated = unlearner.one_shot_weights_, unlearner.iterated_
-    models = {"hard": unlearner.hard_model_, "soft": unlearner.model_}
+    models: dict[str, Any] = {"hard": unlearner.hard_model_, "soft": unlearner.model_}
 
     evaluate = evaluation.Evaluator(args.target, Xte, te.y, te.s, reference_model=model,
                                     validation_target=unlearner.target_)
@@ -347,7 +348,7 @@ def _run(args, staged) -> int:
     rows = [dict(model=name, seconds=seconds[name], **row) for name, row in table.items()]
 
     kind, delta = args.target, unlearner.delta_
-    report = {
+    report: dict[str, Any] = {
         "config": {"dataset": args.dataset, "target": kind, "scheme": args.scheme, "lam": args.lam,
                    "bounds": _bounds_str(args.bounds), "method": args.method, "method_options": args.method_options,
                    "hard_fraction": args.hard_fraction,
@@ -417,7 +418,7 @@ def _show_other_warnings(seen, recorded):
     """Show the warnings caught around the fit that are not the weight solver's (those go into the report):
     a refit or fine-tuning that did not converge, a CG solve that stopped early, ... — on stderr as usual."""
     ours = {id(w.message) for w in recorded}
-    registries = {}
+    registries: dict[str, dict] = {}
     for w in seen:
         if id(w.message) not in ours:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source,

@@ -115,6 +115,7 @@ class Evaluator:
             out["gap"] = _metrics.equal_opportunity_gap(y, yp, s)
             out["soft_gap"] = _metrics.soft_equal_opportunity_gap(model, X, y, s)
         else:
+            assert self.robustness is not None  # built in __init__ for target "robustness"
             out["robust_accuracy"] = _metrics.robust_accuracy(model, self.robustness)
             out["robust_loss"] = self.robustness.value(model) / self.robustness.n_samples
         if self.validation_target is not None:

@@ -90,9 +90,10 @@ def finetune(model, X, y, eps, *, sample_weight=None, max_iter=1000, tol=None, m
             raise ValueError("eps: after reweighting only one class keeps positive weight; with an unpenalised "
                              "intercept the objective has no minimiser")
     nt = check_n_threads(model.n_threads if n_threads is None else n_threads)
+    loss: tuple[int, float] = model._loss
     try:
         res = _core.lbfgs_fit(Xc, yc, w, model.theta_, dt.type(model.C), bool(model.fit_intercept), dt.type(tol),
-                              max_iter, memory, nt, *model._loss, callback)
+                              max_iter, memory, nt, *loss, callback)
     except NonFiniteError:
         raise NonFiniteError("eps: the fine-tuning objective diverged (with negative sample weights s(1+ε) it can be "
                              "unbounded below); keep ε ≥ −1") from None
@@ -140,9 +141,9 @@ def gradient_ascent(model, X, y, eps, *, sample_weight=None, lr="auto", steps=10
     model, Xc, yc, e, s = _prepare(model, X, y, eps, sample_weight)
     dt = Xc.dtype
     steps = check_int(steps, "steps", 0)
-    if isinstance(retain, bool) or not isinstance(retain, numbers.Real) or not (0 <= retain < np.inf):
+    if isinstance(retain, bool) or not isinstance(retain, numbers.Real) or not (0 <= float(retain) < np.inf):
         raise ValueError(f"retain: expected a finite number ≥ 0, got {retain!r}")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (0 <= tol < np.inf):
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (0 <= float(tol) < np.inf):
         raise ValueError(f"tol: expected a finite number ≥ 0, got {tol!r}")
     callback = _callback(callback)
     nt = check_n_threads(model.n_threads if n_threads is None else n_threads)
@@ -157,9 +158,10 @@ def gradient_ascent(model, X, y, eps, *, sample_weight=None, lr="auto", steps=10
         lr = 1.0 / curvature
     else:
         lr = check_positive(lr, "lr")
+    loss: tuple[int, float] = model._loss
     try:
         res = _core.gradient_steps(Xc, yc, v, model.theta_, C, icpt, dt.type(retain), dt.type(lr), steps,
-                                   dt.type(tol), nt, *model._loss, callback)
+                                   dt.type(tol), nt, *loss, callback)
     except NonFiniteError:
         raise NonFiniteError(f"lr: gradient ascent diverged to non-finite values with lr={lr:g}; use fewer steps or "
                              "a smaller lr") from None

@@ -107,7 +107,7 @@ class Influence:
             check_dense_memory(self.n_params, dt, self._nt, "Influence")
         self.cg_tol = (1e-10 if dt == np.float64 else 1e-5) if cg_tol is None else check_positive(cg_tol, "cg_tol")
         self.cg_max_iter = max(100, 10 * self.n_params) if cg_max_iter is None else int(cg_max_iter)
-        self.cg_info = None
+        self.cg_info: dict[str, list] | None = None
 
         cache = getattr(self.model, "_fit_cache", None)
         reusable = (reuse_hessian and self.solver == "cholesky" and cache is not None
@@ -123,8 +123,8 @@ class Influence:
         self.grad = res["grad"]
         self.grad_norm = float(np.max(np.abs(self.grad)))
         eps = np.finfo(dt).eps
-        if reusable and np.max(np.abs(self.grad - cache.grad)) <= 1e3 * eps * cache.grad_scale \
-                and self._probe_matches(cache, res["h"]):
+        if (reusable and cache is not None and np.max(np.abs(self.grad - cache.grad)) <= 1e3 * eps * cache.grad_scale
+                and self._probe_matches(cache, res["h"])):
             self._hessian = cache.hessian
             self.reused_hessian = True
         else:
@@ -199,6 +199,7 @@ class Influence:
             norms = np.linalg.norm(B.astype(np.float64), axis=0)
             scale = np.where(norms > 0, norms, 1.0).astype(self.model.dtype)
             B = np.asfortranarray(B / scale)
+            assert self._h is not None  # the CG solver always keeps the curvature weights h
             U, its, res, cond = _core.cg_solve(self.X, self._h, self._regulariser(), B,
                                                bool(self.model.fit_intercept), self.model.dtype.type(self.cg_tol),
                                                self.cg_max_iter, self._nt)
@@ -221,7 +222,7 @@ class Influence:
         One solve H U = [∇f₁ … ∇f_k] and one pass r ⊙ (X̃U) over the training data."""
         single = not isinstance(targets, (list, tuple)) or (
             isinstance(targets, tuple) and len(targets) == 2 and isinstance(targets[0], numbers.Real))
-        tlist = [targets] if single else list(targets)
+        tlist = [targets] if single or not isinstance(targets, (list, tuple)) else list(targets)
         if not tlist:
             raise ValueError("targets: expected at least one target")
         G = np.column_stack([checked_gradient(_gradient(as_target(t), self.model), self.model) for t in tlist])
@@ -279,7 +280,7 @@ def _cholesky(H):
     return cls(np.asfortranarray(H))
 
 
-def newton_update(model, X, y, eps, *, sample_weight=None, influence: Influence = None):
+def newton_update(model, X, y, eps, *, sample_weight=None, influence: Influence | None = None):
     """One-step Newton (influence) unlearning: θ_new = θ̂ − H⁻¹ X̃ᵀ(ε ⊙ r).
 
     ``eps`` changes sample weights sᵢ → sᵢ(1 + εᵢ) (εᵢ = −1 deletes sample i). Pass the ``influence`` you

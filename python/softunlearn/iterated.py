@@ -97,7 +97,7 @@ def _step_bounds(bounds, steps):
 
 def iterated_soft_weights(model, X, y, target, utility, delta, *, steps=10, lam=0.1, scheme="auto",
                           bounds=(-1.0, None), inner="refit", inner_options=None, step_rule="remaining", tol=0.01,
-                          max_steps=None, sample_weight=None, solver="auto", influence: Influence = None,
+                          max_steps=None, sample_weight=None, solver="auto", influence: Influence | None = None,
                           callback=None) -> IteratedSoftWeights:
     """Lower ``target`` by ``delta`` in up to ``steps`` re-linearised soft-weighting steps (module docstring).
 

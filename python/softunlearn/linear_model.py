@@ -77,7 +77,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
     """Shared machinery of the binary linear models; subclasses fix the loss through ``_loss``."""
 
     @property
-    def _loss(self) -> tuple:
+    def _loss(self) -> tuple[int, float]:
         """(loss code, loss parameter) for the compiled core; validates the loss hyper-parameters."""
         raise NotImplementedError
 
@@ -264,7 +264,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
     def _as_X(self, X, name="X"):
         self._check_fitted()
         _ = self.theta_  # the fitted state (coef_, intercept_, n_features_in_) is checked before the data
-        shape = np.shape(X) if X is not None else ()
+        shape: tuple[int, ...] = np.shape(X) if X is not None else ()
         if len(shape) == 2 and shape[1] != self.n_features_in_:
             raise ValueError(f"{name}: X has {shape[1]} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input (as in training)")
@@ -321,7 +321,7 @@ class LogisticRegression(_LinearModel):
     """
 
     @property
-    def _loss(self) -> tuple:
+    def _loss(self) -> tuple[int, float]:
         return (_core.Loss.logistic, 0.0)
 
     def predict_proba(self, X) -> np.ndarray:
@@ -374,7 +374,7 @@ class LinearSVC(_LinearModel):
         self.temperature = temperature
 
     @property
-    def _loss(self) -> tuple:
+    def _loss(self) -> tuple[int, float]:
         if not isinstance(self.loss, str) or self.loss not in _SVM_LOSSES:
             raise ValueError(f"loss: expected one of {tuple(_SVM_LOSSES)}, got {self.loss!r}")
         t = check_positive(self.temperature, "temperature")

@@ -173,7 +173,8 @@ class SoftUnlearner:
         self.fraction_ = self.fraction if self.fraction is not None else default_fraction(self.target)
         self.delta_ = required_change(self.target_, model, self.fraction_)
         self.target_before_ = self.target_.value(model)
-        self.timings_, self.warnings_ = {}, []
+        self.timings_: dict[str, float] = {}
+        self.warnings_: list[warnings.WarningMessage] = []
 
         t = time.perf_counter()
         self.influence_ = Influence(model, X, y, sample_weight, solver=self.solver, backend=self.backend)

@@ -147,7 +147,7 @@ def tradeoff_points(influence, scores, utility_scores, delta, evaluator, *, lam=
     ls = lam_star(T, delta)
     ls = 1.0 if ls is None else ls
     lams = np.geomspace(ls, min(lam, ls / 100), 6)
-    left = [("hard (deleted fraction)", f, None) for f in HARD_FRACTIONS]
+    left: list[tuple[str, float, tuple | None]] = [("hard (deleted fraction)", f, None) for f in HARD_FRACTIONS]
     left += [(f"soft, bounds {b}, λ={lam:g} (share of Δ)", f, (lam, TRADEOFF_BOUNDS[b], f))
              for b in TRADEOFF_BOUNDS for f in DELTA_SHARES]
     right = [(f"soft, bounds {bounds_label(bounds)} (λ)", lam_, (lam_, bounds, 1.0)) for lam_ in lams]

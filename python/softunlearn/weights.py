@@ -284,7 +284,7 @@ class _Unbounded:
         self.a, self.b, self.c = _core.weight_moments(P.Tc, P.Uc, P.nt)
         P.norms = (math.sqrt(self.a), math.sqrt(self.b))
         self.cp = P.s * self.c
-        self._g2 = None
+        self._g2: float | None = None
 
     @property
     def r(self):
@@ -341,7 +341,7 @@ class _Unbounded:
                            "(schemes 2.2/2.3 need c·sign(Δ) ≤ 0; 2.0/2.1 handle c·sign(Δ) ≥ 0)")
         if dp > 0:
             thr_a = a / (2 * dp)
-            thr_g = (self.g2 / (2 * dp)) if scheme in ("2.2", "2.3") else None
+            thr_g = (self.g2 / (2 * dp)) if scheme in ("2.2", "2.3") else math.nan  # g2 costs a pass
             if scheme == "2.0" and lam > thr_a * (1 + _EDGE):
                 reasons.append(f"λ = {lam:.6g} is above a/(2|Δ|) = {thr_a:.6g}: T/(2λ) falls short of the "
                                "required decrease (use 2.1)")
@@ -360,7 +360,7 @@ class _Unbounded:
         return reasons
 
 
-def _scales(P, st):
+def _scales(P, st) -> tuple[float, float]:
     """Rounding scales of the two constraint residuals: ‖ε‖‖T‖ + |Δ| and ‖ε‖‖U‖ (they bound Σ|Tᵢεᵢ|
     and Σ|Uᵢεᵢ|; unlike those they do not vanish when ε has no overlap with U's support)."""
     ne = math.sqrt(max(st["ee"], 0.0))
@@ -620,7 +620,7 @@ class SoftWeightsPath:
     requested_scheme: str
     delta: float
     bounds: tuple[float, float] | None
-    _problem: object = field(repr=False, compare=False)
+    _problem: _Problem = field(repr=False, compare=False)
     _coef: np.ndarray = field(repr=False, compare=False)      # (L, 2): ε = clip(α T + β U) with α, β on the original T
     _fixed_eps: np.ndarray | None = field(repr=False, compare=False, default=None)  # LP point (infeasible/degenerate)
     _status: np.ndarray | None = field(repr=False, compare=False, default=None)

@@ -350,7 +350,7 @@ def make_loader(name: str) -> Callable[..., Dataset]:
     loader.__name__ = loader.__qualname__ = fname
     loader.__module__ = __package__ or __name__
     loader.__doc__ = spec.doc
-    loader.__signature__ = signature  # type: ignore[attr-defined]
+    loader.__signature__ = signature  # type: ignore[attr-defined]  # inspect reads it; functions do not declare it
     return loader
 
 
