@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import DataConversionWarning
 
 import softunlearn as su
 from softunlearn import metrics
@@ -151,7 +152,8 @@ def test_lists_and_column_vectors(base):
     D, eps, want = base
     got = pipeline(D.X.tolist(), D.y.tolist(), D.sw.tolist(), eps.tolist(), D.Xv.tolist(), D.yv.tolist(), D.sv.tolist())
     assert_same(got, want, 1e-12)
-    got = pipeline(D.X, D.y[:, None], D.sw[:, None], eps[:, None], D.Xv, D.yv[:, None], D.sv[:, None])
+    with pytest.warns(DataConversionWarning, match="column-vector y"):  # scikit-learn's convention
+        got = pipeline(D.X, D.y[:, None], D.sw[:, None], eps[:, None], D.Xv, D.yv[:, None], D.sv[:, None])
     assert_same(got, want, 1e-12)
 
 

@@ -116,10 +116,10 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         n, d = Xc.shape
         if y is None:
             raise ValueError(f"y: {type(self).__name__} requires y to be passed, but the target y is None")
+        yc = as_labels(y, n, dt)  # before the warning: a y that is then refused (e.g. sparse) gets no warning
         if np.ndim(y) == 2 and not allow_negative:  # scikit-learn's convention for a column-vector y
             warnings.warn("A column-vector y was passed when a 1d array was expected; "
                           "y is raveled to shape (n_samples,)", DataConversionWarning, stacklevel=3)
-        yc = as_labels(y, n, dt)
         sc = as_sample_weight(sample_weight, n, dt, allow_negative=allow_negative)
         if sc.size and not (sc != 0).any():
             raise ValueError("sample_weight: all sample weights are zero; the objective has no data term")
