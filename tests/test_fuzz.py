@@ -481,7 +481,8 @@ class Base:
             X *= 10.0 ** rng.integers(-3, 4, size=d)
         w = rng.normal(size=d) * (4.0 if kind == "separable" else 1.0)
         z = X @ w + 0.3 * rng.normal()
-        y = (rng.uniform(size=n) < 1.0 / (1.0 + np.exp(-z))).astype(np.int64)
+        with np.errstate(over="ignore"):  # exp(-z) = inf for wide scales: P(y=1) = 0
+            y = (rng.uniform(size=n) < 1.0 / (1.0 + np.exp(-z))).astype(np.int64)
         if kind == "separable":
             y = (z > 0).astype(np.int64)
         if n >= 2 and y.min() == y.max():
@@ -611,7 +612,8 @@ def _csr_parts(A, keep, rng, *, unsorted, duplicates, zeros):
             j, v = row[k]
             if A.dtype.kind == "f":
                 row[k] = (j, v / 2)
-                row.append((j, v - v / 2))  # j twice: the two values sum to v
+                with np.errstate(invalid="ignore"):  # v = ±inf: NaN, still a non-finite entry
+                    row.append((j, v - v / 2))  # j twice: the two values sum to v
             else:
                 row.append((j, A.dtype.type(0)))
         if zeros:
@@ -687,7 +689,8 @@ def present_sparse(draw, rng, V, *, name="X", allow_bad=True, allow_scale=True, 
     if tail is not None and sdt != "complex":
         k = int(rng.integers(1, 4))
         extra = {"nan": np.nan, "huge": 1e308, "oob_index": 1.0}[tail]
-        data = np.concatenate([data, np.full(k, extra if sdt in ("f64", "f32") else 1, dtype=data.dtype)])
+        with np.errstate(over="ignore"):  # "huge" overflows to inf in float32
+            data = np.concatenate([data, np.full(k, extra if sdt in ("f64", "f32") else 1, dtype=data.dtype)])
         indices = np.concatenate([indices, np.full(k, d + 7 if tail == "oob_index" else 0, dtype=indices.dtype)])
     idx = draw(st.sampled_from(["int32", "int64", "mixed"]))
     mal = draw(st.sampled_from(MALFORMED)) if allow_bad and draw(st.integers(0, 7)) == 0 else None
@@ -2004,7 +2007,7 @@ def _influence_body(data):
             continue
         if kind == "robustness" and not tc.bind_early:
             call(test, "Robustness.bind", lambda t=t: t.bind(m), bad=tc.use_bad, names=tc.names, snap=[m], soft=tc.soft,
-                 example=lambda ext=ext: f"{ext()}; t.bind(m)", isolate=tc.risky)
+                 example=lambda tc=tc: f"{ext()}; t.bind(m)", isolate=tc.risky)
             if tc.use_bad:
                 continue
         built.append((tc, t))
@@ -2187,13 +2190,26 @@ VALUES = ([0.25, -1.5, 0, np.float64(2.0), np.float32(0.5), 3, 1e300, -1e-300],
           [NAN, INF, "abc", None, np.array([1.0, 2.0]), [0.5]], [np.array(0.5), np.array([0.5]), True])
 
 
+def _quiet_cast(a, dtype):
+    """a.astype(dtype), values beyond the range becoming ±inf without a warning (deliberate test data)."""
+    with np.errstate(over="ignore"):
+        return a.astype(dtype)
+
+
+def _matrix(a):
+    """np.asmatrix(a): the deprecated matrix class is deliberate test input."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        return np.asmatrix(a)
+
+
 def draw_gradient(draw, rng, p):
     kind, status = _sampled(draw, GRAD_OK, GRAD_BAD, GRAD_EITHER, p_bad=3)
     g = rng.normal(size=p)
     scale = draw(st.sampled_from([1.0, 1.0, 1.0, 1e-300, 1e300, 1e-8]))
     g = g * scale
     obj = {
-        "f64": lambda: g.copy(), "list": lambda: g.tolist(), "f32": lambda: g.astype(np.float32),
+        "f64": lambda: g.copy(), "list": lambda: g.tolist(), "f32": lambda: _quiet_cast(g, np.float32),
         "int": lambda: np.round(g).astype(np.int64) if scale == 1.0 else g.copy(),
         "readonly": lambda: _layout(g, "readonly", rng), "strided": lambda: _layout(g, "strided", rng),
         "short": lambda: g[:-1], "long": lambda: np.append(g, 1.0), "double": lambda: np.concatenate([g, g]),
@@ -2202,7 +2218,7 @@ def draw_gradient(draw, rng, p):
         "two_by_p": lambda: np.vstack([g, g]), "scalar": lambda: 1.0, "none": lambda: None, "str": lambda: "grad",
         "dict": lambda: {"g": g}, "complex": lambda: g.astype(np.complex128), "sparse": lambda: sp.csr_matrix(g),
         "3d": lambda: g.reshape(1, 1, p), "col": lambda: g.reshape(-1, 1), "row": lambda: g.reshape(1, -1),
-        "obj": lambda: g.astype(object), "bool": lambda: g > 0, "matrix": lambda: np.asmatrix(g),
+        "obj": lambda: g.astype(object), "bool": lambda: g > 0, "matrix": lambda: _matrix(g),
     }[kind]()
     if kind == "int":
         val = np.asarray(obj, dtype=np.float64)
@@ -2288,6 +2304,7 @@ def _duck_body(data):
     tu = T.Utility(base.X[: max(2, base.n // 2)], base.y[: max(2, base.n // 2)])
 
     def chk_list(S, w):
+        r = TargetCase.__new__(TargetCase)
         return check_scores(S, w, ctx, [(ga.val, float(_nrm(ga.val))), _utility_ref(m, base, ctx)], False)
 
     call(test, f"scores[[{form}, Utility]]", lambda: inf.scores([tgt, tu]), bad=tbad, either=geither,
