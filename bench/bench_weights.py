@@ -17,8 +17,8 @@ import warnings
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
-from softunlearn import _core  # noqa: E402
-from softunlearn import weights as W  # noqa: E402
+from softunlearn import _core
+from softunlearn import weights as W
 
 
 def scores(n, seed=0):
@@ -87,7 +87,7 @@ def main():
             warnings.simplefilter("ignore")
             ms, res = timed(lambda: W.hard_weights(T, fraction=0.2), args.repeat)
         print(f"{'hard_weights fraction=0.2':<44} {n:>10} {fmt(ms)}")
-        del T, U
+        T = U = None  # free the scores before the next size is drawn
 
 
 if __name__ == "__main__":

@@ -27,9 +27,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 
-import softunlearn as su  # noqa: E402
-from softunlearn import datasets  # noqa: E402
-from softunlearn.certified import GAMMA_EXACT, CertifiedLogisticRegression, UnitBallScaler, newton_step  # noqa: E402
+import softunlearn as su
+from softunlearn import datasets
+from softunlearn.certified import GAMMA_EXACT, CertifiedLogisticRegression, UnitBallScaler, newton_step
 
 
 def evaluate(model, te, target):
@@ -72,7 +72,8 @@ def main(argv=None):
     rows = [dict(weights="-", method="original (no noise)", epsilon=None, seconds=t_fit, **evaluate(model, te, target))]
     for name, eps in plans.items():
         refit, t_refit = timed(lambda: su.refit(model, tr.X, tr.y, eps))
-        rows.append(dict(weights=name, method="exact refit", epsilon=None, seconds=t_refit, **evaluate(refit, te, target)))
+        rows.append(dict(weights=name, method="exact refit", epsilon=None, seconds=t_refit,
+                         **evaluate(refit, te, target)))
         newton, t_newton = timed(lambda: inf.newton_update(eps))
         rows.append(dict(weights=name, method="newton (influence, full H)", epsilon=None, seconds=t_newton,
                          **evaluate(newton, te, target)))
@@ -83,7 +84,8 @@ def main(argv=None):
         rows.append(dict(weights=name, method="Guo Newton step, no noise", epsilon=None, seconds=t_step,
                          bound_guo=dry.bound, bound_taylor=tight.bound, actual_residual=actual,
                          **evaluate(guo0, te, target)))
-        budgets = {"guo": 1.05 * (dry.bound + dry.start_residual), "taylor": 1.05 * (tight.bound + tight.start_residual)}
+        budgets = {"guo": 1.05 * (dry.bound + dry.start_residual),
+                   "taylor": 1.05 * (tight.bound + tight.start_residual)}
         for e in args.epsilons:
             for method in ("objective", "objective-taylor", "output", "dvwu-output"):
                 acc = []
@@ -92,7 +94,8 @@ def main(argv=None):
                         kind = "taylor" if method.endswith("taylor") else "guo"
                         cm = CertifiedLogisticRegression(C=C, epsilon=e, delta=args.delta, budget=budgets[kind],
                                                          noise="objective", bound=kind, random_state=seed,
-                                                         gamma=GAMMA_EXACT if kind == "taylor" else 0.25).fit(tr.X, tr.y)
+                                                         gamma=GAMMA_EXACT if kind == "taylor" else 0.25)
+                        cm.fit(tr.X, tr.y)
                         new, secs = timed(lambda: cm.reweight(tr.X, tr.y, eps))
                         info = dict(sigma=cm.sigma_, beta=new.beta_, budget=cm.budget_, certified=new.certified_,
                                     retrained=new.retrained_)
@@ -116,14 +119,16 @@ def main(argv=None):
                 print(f"{name:10s} {method:12s} ε={e:<5g} acc {avg['accuracy']:.4f} dp {avg['dp_gap']:+.4f} "
                       f"σ {avg['sigma']:.3g} β {avg['beta']:.3g} {avg['seconds'] * 1e3:.0f} ms", file=sys.stderr)
 
-    out = {"config": vars(args) | {"out": os.path.basename(args.out),"C_scaled": C, "scale": sc.scale_, "n_train": n, "n_features": tr.X.shape[1],
-                                   "dp_delta": delta_dp, "machine": platform.processor() or platform.machine(),
+    out = {"config": vars(args) | {"out": os.path.basename(args.out), "C_scaled": C, "scale": sc.scale_, "n_train": n,
+                                   "n_features": tr.X.shape[1], "dp_delta": delta_dp,
+                                   "machine": platform.processor() or platform.machine(),
                                    "note": "shared 2-core machine: timings are rough"},
            "n_moved": {k: int(np.count_nonzero(v)) for k, v in plans.items()}, "rows": rows}
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(out, f, indent=1)
-    cols = ["weights", "method", "epsilon", "accuracy", "dp_gap", "soft_dp_gap", "sigma", "beta", "retrained", "seconds"]
+    cols = ["weights", "method", "epsilon", "accuracy", "dp_gap", "soft_dp_gap", "sigma", "beta", "retrained",
+            "seconds"]
     print(" | ".join(cols))
     for r in rows:
         print(" | ".join("" if r.get(c) is None else (f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]))

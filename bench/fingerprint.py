@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
-import softunlearn as su  # noqa: E402
+import softunlearn as su
 
 
 def _data(seed, n, d, dtype):

@@ -181,14 +181,17 @@ def extras_text(R):
 
 
 def grid_table(doc):
-    lines = ["| data | n | d | su e2e (ms) | tuned/su | official/su | scratch H / X.T@X | fused H / X.T@X | "
-             "scores / pass | f32 H speedup | mem su | mem tuned | mem official | Δθ su–tuned | "
-             "rel Δscores su–tuned | rel Δscores su–official | rel Δscores f32 | other CPU |",
+    lines = [("| data | n | d | su e2e (ms) | tuned/su | official/su | scratch H / X.T@X | fused H / X.T@X | "
+              "scores / pass | f32 H speedup | mem su | mem tuned | mem official | Δθ su–tuned | "
+              "rel Δscores su–tuned | rel Δscores su–official | rel Δscores f32 | other CPU |"),
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for R in doc["results"]:
         q = ratios(R)
         name = "synthetic" if R["kind"] == "synthetic" else R["name"]
-        off = fx(q["official_over_su"], 0) if q["official_over_su"] else ("skipped" if "official" in R["skipped"] else "—")
+        if q["official_over_su"]:
+            off = fx(q["official_over_su"], 0)
+        else:
+            off = "skipped" if "official" in R["skipped"] else "—"
         e = lambda v: "—" if v is None else f"{v:.0e}"  # noqa: E731
         lines.append(
             f"| {name} | {R['n']} | {R['d']} | {ms(R['pipelines'].get('softunlearn', {}).get('end_to_end'))} | "
@@ -257,7 +260,7 @@ def merge_best(docs):
         for R in doc["results"]:
             by.setdefault(R["name"], []).append(R)
     results = []
-    for name, runs in by.items():
+    for runs in by.values():
         M = copy.deepcopy(runs[0])
         for R in runs[1:]:
             for key in ("softunlearn_extras", "roofline"):
@@ -275,7 +278,7 @@ def merge_best(docs):
         M.pop("other_processes", None)
         results.append(M)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from run import complexity  # noqa: E402 - imports softunlearn; only needed here
+    from run import complexity
 
     first = docs[0][1]
     return {"command": " + ".join(d["command"] for _, d in docs), "mode": "best of " + str(len(docs)) + " runs",
@@ -301,7 +304,8 @@ def main(argv=None):
         m = doc["machine"]
         print(f"## {path}\n")
         env = {k: v for k, v in m.get("env_threads", {}).items() if v}
-        print(f"`{' '.join(f'{k}={v}' for k, v in env.items())}{' ' if env else ''}{doc['command']}` — {doc['mode']} mode, {doc.get('elapsed_s', 0):.0f} s, started {doc['started']}, "
+        print(f"`{' '.join(f'{k}={v}' for k, v in env.items())}{' ' if env else ''}{doc['command']}` — "
+              f"{doc['mode']} mode, {doc.get('elapsed_s', 0):.0f} s, started {doc['started']}, "
               f"load average {doc.get('loadavg_start')} → {doc.get('loadavg_end')}; {m.get('cpu_model')} × "
               f"{m.get('cpu_logical')}, numpy {m['numpy']}, scipy {m['scipy']}, sklearn {m['sklearn']}\n")
         if doc.get("not_run"):

@@ -45,8 +45,8 @@ try:  # the one-line command works with or without PYTHONPATH=python
 except ImportError:  # pragma: no cover - depends on the environment
     sys.path.insert(0, str(HERE.parent / "python"))
     import softunlearn as su
-from softunlearn import _core, reference
-from softunlearn import targets as sut
+from softunlearn import _core, reference  # noqa: E402 (after the sys.path fallback above)
+from softunlearn import targets as sut  # noqa: E402
 
 GB = 1024.0 ** 3
 MB = 1024.0 ** 2
@@ -71,13 +71,16 @@ def machine_info() -> dict:
         "os_cpu_count": os.cpu_count(),
         "sched_getaffinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "softunlearn_max_threads": int(_core.max_threads()),
-        "env_threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OPENBLAS_THREAD_TIMEOUT")},
+        "env_threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                                       "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OPENBLAS_THREAD_TIMEOUT")},
     }
     try:
         import subprocess
 
         root = HERE.parent
-        git = lambda *a: subprocess.run(["git", *a], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()  # noqa: E731
+        def git(*a):
+            return subprocess.run(["git", *a], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+
         info["git_head"] = git("rev-parse", "HEAD")
         info["git_dirty_python_csrc"] = git("status", "--porcelain", "--", "python", "csrc")
         so = Path(_core.__file__).resolve()
@@ -136,7 +139,8 @@ def foreign_cpu(s0, s1):
     """CPU seconds other processes used between two snapshots, and as a share of the machine."""
     other = max(0.0, (s1[0] - s0[0]) - (s1[1] - s0[1]))
     wall = s1[2] - s0[2]
-    return {"foreign_cpu_s": round(other, 2), "foreign_share": round(other / max(wall * (os.cpu_count() or 1), 1e-9), 3)}
+    share = other / max(wall * (os.cpu_count() or 1), 1e-9)
+    return {"foreign_cpu_s": round(other, 2), "foreign_share": round(share, 3)}
 
 
 def wait_quiet(max_s: float, share: float = 0.10, window: float = 3.0) -> dict:
@@ -307,7 +311,7 @@ def weights_21(T, delta):
 
 _SU_WEIGHTS_NOTE = "numpy closed form (softunlearn.weights not importable)"
 try:  # resolved once: a failed import is not cached and costs ~10 ms of file-system probing per attempt
-    from softunlearn.weights import soft_weights as _su_soft_weights  # type: ignore
+    from softunlearn.weights import soft_weights as _su_soft_weights
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -455,7 +459,6 @@ def tuned_scores(X, y, p, fac, Xv, yv, sv, th):
 
 def run_tuned(D, T):
     X, y, Xv, yv, sv = D["X"], D["y"], D["Xv"], D["yv"], D["sv"]
-    d = X.shape[1]
     out = {}
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
@@ -599,12 +602,16 @@ def memory_entry(probe: MemProbe, D, X, p):
     return r
 
 
+PIPELINE_INFO = ("n_iter", "n_hessian_evals", "reused_hessian", "weights_impl", "warnings")
+
+
 def bench_one(D, args, dtypes):
     X64 = D["X"]
     n, d = X64.shape
     p = d + 1
     R = {"name": D["name"], "kind": D["kind"], "n": n, "d": d, "p": p, "n_val": int(D["Xv"].shape[0]),
-         "X_mb": X64.nbytes / MB, "loadavg_start": loadavg(), "started": _dt.datetime.now().isoformat(timespec="seconds"),
+         "X_mb": X64.nbytes / MB, "loadavg_start": loadavg(),
+         "started": _dt.datetime.now().isoformat(timespec="seconds"),
          "pipelines": {}, "skipped": {}, "memory": {}, "roofline": {}, "softunlearn_extras": {}, "agreement": {}}
     reps, fast = args.reps, args.fast
     t_size = time.perf_counter()
@@ -621,8 +628,7 @@ def bench_one(D, args, dtypes):
         T = Timer(reps, fast)
         res["softunlearn"] = run_softunlearn(D, T)
         R["pipelines"]["softunlearn"] = stage_summary(T)
-        R["pipelines"]["softunlearn"].update({k: res["softunlearn"][k] for k in
-                                              ("n_iter", "n_hessian_evals", "reused_hessian", "weights_impl", "warnings")})
+        R["pipelines"]["softunlearn"].update({k: res["softunlearn"][k] for k in PIPELINE_INFO})
         R["softunlearn_extras"]["float64"] = su_extras(D, res["softunlearn"], X64, reps, fast)
         R["roofline"]["float64"] = roofline(X64, reps, fast)
 
@@ -718,8 +724,7 @@ def bench_one(D, args, dtypes):
         T = Timer(reps, fast)
         r32 = run_softunlearn(D, T, X=X32, Xv=Xv32)
         R["pipelines"]["softunlearn_float32"] = stage_summary(T)
-        R["pipelines"]["softunlearn_float32"].update({k: r32[k] for k in
-                                                      ("n_iter", "n_hessian_evals", "reused_hessian", "weights_impl", "warnings")})
+        R["pipelines"]["softunlearn_float32"].update({k: r32[k] for k in PIPELINE_INFO})
         R["softunlearn_extras"]["float32"] = su_extras(D, r32, X32, reps, fast)
         R["roofline"]["float32"] = roofline(X32, reps, fast)
         if "softunlearn" in res:
@@ -822,11 +827,13 @@ def warm_up():
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="n∈{1e4,1e5} × d∈{50,200} + the headline, float64 only (< 2 min)")
+    ap.add_argument("--quick", action="store_true",
+                    help="n∈{1e4,1e5} × d∈{50,200} + the headline, float64 only (< 2 min)")
     ap.add_argument("--sizes", nargs="*", help="synthetic sizes NxD, e.g. 1e5x100 1e6x50 (default: the grid; "
                                                "give none, with --datasets, for real data only)")
     ap.add_argument("--datasets", nargs="*", default=None,
-                    help="real data sets (census_kdd heritage_health); default both in full mode, none with --quick/--sizes")
+                    help="real data sets (census_kdd heritage_health); default both in full mode, "
+                         "none with --quick/--sizes")
     ap.add_argument("--dtypes", nargs="+", default=None, choices=("float64", "float32"))
     ap.add_argument("--pipelines", nargs="+", default=("tuned", "official"), choices=("tuned", "official"),
                     help="baselines to run besides softunlearn and the roofline")
@@ -856,7 +863,10 @@ def main(argv=None):
         sizes = [HEADLINE] + [(n, d) for n in (10_000, 100_000) for d in (50, 200)]
     else:
         sizes = [HEADLINE] + [(n, d) for n in (10_000, 100_000, 1_000_000) for d in (50, 200, 1000)]
-    datasets = args.datasets if args.datasets is not None else ([] if mode != "full" else ["census_kdd", "heritage_health"])
+    if args.datasets is not None:
+        datasets = args.datasets
+    else:
+        datasets = [] if mode != "full" else ["census_kdd", "heritage_health"]
     dtypes = tuple(args.dtypes or (("float64",) if args.quick else ("float64", "float32")))
     out = Path(args.out) if args.out else HERE / "results" / f"{mode}-{_dt.date.today().isoformat()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -922,7 +932,8 @@ def short_line(R):
     ex = R["softunlearn_extras"].get("float64")
     rf = R["roofline"].get("float64")
     if ex and rf:
-        parts.append(f"gram/XtX {ex['weighted_gram'] / rf['XtX']:.2f} scratch/XtX {ex['influence_from_scratch'] / rf['XtX']:.2f}")
+        parts.append(f"gram/XtX {ex['weighted_gram'] / rf['XtX']:.2f} "
+                     f"scratch/XtX {ex['influence_from_scratch'] / rf['XtX']:.2f}")
     parts.append(f"({R['seconds']:.0f}s, load {R['loadavg_start']}, other processes used "
                  f"{100 * R['other_processes']['foreign_share']:.0f}% of the CPUs)")
     return " ".join(parts)

@@ -100,8 +100,9 @@ def run_target(kind, data, configs, lam, hard_fraction, repeats, threads):
 
 
 def markdown(result):
-    out = [f"**{result['target'].upper()}** (Δ = {result['delta']:+.4f}; exact refit: hard "
-           f"{result['refit_seconds']['hard'] * 1e3:.0f} ms, soft {result['refit_seconds']['soft'] * 1e3:.0f} ms)", "",
+    out = [(f"**{result['target'].upper()}** (Δ = {result['delta']:+.4f}; exact refit: hard "
+            f"{result['refit_seconds']['hard'] * 1e3:.0f} ms, "
+            f"soft {result['refit_seconds']['soft'] * 1e3:.0f} ms)"), "",
            "| method | weights | test acc | test gap | val soft gap | val log-loss | time | × refit |",
            "|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:

@@ -12,8 +12,16 @@ from sklearn.linear_model import LogisticRegression as SkLR
 
 import softunlearn as su
 from softunlearn import reference as ref
-from softunlearn.certified import (GAMMA_EXACT, BudgetExceededError, CertifiedLogisticRegression, UnitBallScaler,
-                                   analytic_gaussian_sigma, certified_update, newton_step, noise_multiplier)
+from softunlearn.certified import (
+    GAMMA_EXACT,
+    BudgetExceededError,
+    CertifiedLogisticRegression,
+    UnitBallScaler,
+    analytic_gaussian_sigma,
+    certified_update,
+    newton_step,
+    noise_multiplier,
+)
 from softunlearn.dvwu import data_value_weights, dvwu_remove, dvwu_update
 
 
@@ -113,7 +121,7 @@ def test_noise_multiplier_matches_the_formulas():
         c = math.sqrt(2 * math.log(1.5 / delta))
         sig = analytic_gaussian_sigma(1.0, eps, delta)
 
-        def bw(s):  # Balle & Wang's δ(σ) for sensitivity 1, with scipy's normal cdf
+        def bw(s, eps=eps):  # Balle & Wang's δ(σ) for sensitivity 1, with scipy's normal cdf
             return scipy.stats.norm.cdf(0.5 / s - eps * s) - math.exp(eps) * scipy.stats.norm.cdf(-0.5 / s - eps * s)
 
         assert bw(sig) <= delta * (1 + 1e-9) and bw(sig * 0.999) > delta
@@ -153,7 +161,7 @@ def test_budget_accumulates_and_triggers_the_policy():
     kw = dict(C=C, epsilon=1.0, delta=1e-4, sigma=5.0, random_state=0)
     m = CertifiedLogisticRegression(policy="raise", **kw).fit(X, y)
     Xc, yc, betas = X, y, [m.beta_]
-    with pytest.raises(BudgetExceededError, match="exceeds the budget"):
+    with pytest.raises(BudgetExceededError, match="exceeds the budget"):  # noqa: PT012 (raised by some removal)
         for _ in range(100):
             m = m.remove(Xc, yc, np.arange(2))
             Xc, yc = Xc[2:], yc[2:]
@@ -227,6 +235,14 @@ def test_data_value_weights_maps():
         assert w[np.argmax(v)] == pytest.approx(1 - kappa)  # most valuable: smallest unlearning step
     assert np.array_equal(data_value_weights(np.array([3.0]), 0.9), [1.0])
     np.testing.assert_allclose(data_value_weights(np.array([1.0, 1.0, 2.0]), 0.5), [1.25, 1.25, 0.5])
+    np.testing.assert_allclose(data_value_weights(np.array([1.0, 2.0]), np.float32(0.5)), [1.5, 0.5])
+
+
+@pytest.mark.parametrize("kappa", ["0.5", 0.5 + 0j, np.True_, True, 1.5, -0.1, float("nan"), np.array(0.5)])
+def test_data_value_weights_needs_a_real_kappa_in_0_1(kappa):
+    # A string used to be converted with float(), a complex number raised a TypeError from float().
+    with pytest.raises(ValueError, match=r"kappa: expected a number in \[0, 1\]"):
+        data_value_weights(np.arange(3.0), kappa)
 
 
 def test_utility_values_are_validation_loss_increase_on_deletion():
@@ -405,7 +421,8 @@ def test_certified_update_noise_has_the_calibrated_distribution():
     """θ_released − θ_Newton (oracle) over 400 seeds: N(0, σ²I) with σ = σ_AGM(β) of the oracle's β.
 
     Small C and 4 deletions keep σ (0.075) below the step (‖v‖ = 0.12): a released θ̂ + noise (no Newton
-    step) shifts the mean by up to 22 standard errors per coordinate; dropped, halved or doubled noise fails the variance test."""
+    step) shifts the mean by up to 22 standard errors per coordinate; dropped, halved or doubled noise fails the
+    variance test."""
     X, y, _, _ = unit_data(n=200, d=5, seed=13)
     n, C = X.shape[0], 0.5
     m = su.LogisticRegression(C=C, fit_intercept=False, tol=1e-14).fit(X, y)
@@ -522,10 +539,22 @@ def test_reference_value_weights_and_agm_oracles_agree_with_the_formulas():
     ranks = np.empty(9)
     ranks[np.argsort(v)] = np.arange(9)
     np.testing.assert_allclose(ref.data_value_weights(v, 0.3), 1 - 0.3 * (ranks / 4 - 1), rtol=1e-15)
-    np.testing.assert_allclose(ref.data_value_weights([2.0, 1.0, 2.0, 0.0], 1.0), [1 / 3, 4 / 3, 1 / 3, 2.0])  # tied: rank 2.5
+    # tied: rank 2.5
+    np.testing.assert_allclose(ref.data_value_weights([2.0, 1.0, 2.0, 0.0], 1.0), [1 / 3, 4 / 3, 1 / 3, 2.0])
     np.testing.assert_allclose(ref.data_value_weights([5.0, 5.0], 0.5, "minmax"), [1.0, 1.0])
     for eps, delta in [(0.1, 1e-4), (1.0, 1e-5), (10.0, 1e-4)]:
         s = ref.analytic_gaussian_sigma(1.0, eps, delta)
         bw = scipy.stats.norm.cdf(0.5 / s - eps * s) - math.exp(eps) * scipy.stats.norm.cdf(-0.5 / s - eps * s)
         assert bw == pytest.approx(delta, rel=1e-8)
         assert analytic_gaussian_sigma(1.0, eps, delta) == pytest.approx(s, rel=1e-9)
+
+
+def test_hessian_free_fit_is_refused_with_a_clear_error(monkeypatch):
+    """A problem wide enough for the Hessian-free Newton fit keeps no gradient cache; the certified model
+    needs the dense Hessian anyway and says so (it used to fail with an AttributeError on the missing cache)."""
+    import softunlearn.linear_model as lm
+
+    X, y, _, _ = unit_data(n=60, d=4, seed=2)
+    monkeypatch.setattr(lm, "fit_hessian_free", lambda *args, **kwargs: True)
+    with pytest.raises(ValueError, match="fitted Hessian-free"):
+        CertifiedLogisticRegression(C=1.0, epsilon=1.0, delta=1e-4, sigma=1.0, random_state=0).fit(X, y)

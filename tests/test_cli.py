@@ -199,8 +199,13 @@ def _sigmoid(z):
 
 def _independent_metrics(sk, split, kind):
     """Test-set metrics of a scikit-learn model, from sklearn.metrics and fairlearn only."""
-    from fairlearn.metrics import (MetricFrame, demographic_parity_difference, equal_opportunity_difference,
-                                   selection_rate, true_positive_rate)
+    from fairlearn.metrics import (
+        MetricFrame,
+        demographic_parity_difference,
+        equal_opportunity_difference,
+        selection_rate,
+        true_positive_rate,
+    )
     from sklearn.metrics import accuracy_score, log_loss
 
     X, y, s = split.X, split.y, split.s
@@ -332,7 +337,7 @@ def test_plots_are_png_files_written_atomically(tmp_path, capsys, monkeypatch):
     # every output was moved into place from a temporary file in the same directory, the report last
     dsts = [os.path.basename(d) for _, d in replaced]
     assert sorted(dsts) == sorted(OUTPUTS) and dsts[-1] == "report.json"
-    for src, dst in replaced:
+    for src, _ in replaced:
         assert os.path.dirname(os.path.abspath(src)) == str(out_dir) and os.path.basename(src) not in OUTPUTS
 
 
@@ -488,7 +493,7 @@ def test_run_weight_warnings_in_report_others_shown(tmp_path, capsys, monkeypatc
     def noisy(model, X, y, eps, *, influence, sample_weight=None):
         import warnings
 
-        warnings.warn("noisy update did not converge", RuntimeWarning)
+        warnings.warn("noisy update did not converge", RuntimeWarning, stacklevel=2)
         return influence.newton_update(eps)
 
     monkeypatch.setitem(su.methods.UPDATE_METHODS, "noisy", noisy)

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fairlearn.metrics import (MetricFrame, demographic_parity_difference, equal_opportunity_difference,
-                               selection_rate, true_positive_rate)
+from fairlearn.metrics import (
+    MetricFrame,
+    demographic_parity_difference,
+    equal_opportunity_difference,
+    selection_rate,
+    true_positive_rate,
+)
 from sklearn.metrics import accuracy_score, log_loss
 
 import softunlearn as su

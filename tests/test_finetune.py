@@ -201,7 +201,8 @@ def test_gradient_ascent_float32_callback_and_bad_input(data):
     eps = np.zeros(data.n)
     eps[:10] = -1
     seen = []
-    ga = su.gradient_ascent(m, X, data.y, eps, steps=4, callback=lambda i: seen.append(i["objective"]) or len(seen) == 2)
+    ga = su.gradient_ascent(m, X, data.y, eps, steps=4,
+                            callback=lambda i: seen.append(i["objective"]) or len(seen) == 2)
     assert ga.theta_.dtype == np.float32 and ga.n_iter_ == 2 and ga.unlearn_info_["stopped"]
     expected = _numpy_ascent(m.theta_, X.astype(np.float64), data.y, eps, 0.7, 0.0, ga.unlearn_info_["lr"], 2)
     np.testing.assert_allclose(ga.theta_, expected, rtol=1e-4, atol=1e-5)

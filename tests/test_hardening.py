@@ -4,6 +4,7 @@ array lengths; nothing returns NaN silently."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 
 import softunlearn as su
 from softunlearn import _core, reference
@@ -32,7 +33,7 @@ def fitted(data):
 def test_robustness_target_wider_or_narrower_than_model(data, fitted, width):
     X, y, _ = data
     inf = su.Influence(fitted, X, y)
-    with pytest.raises(ValueError, match=r"^X: the target has %d features, the model %d" % (width, D)):
+    with pytest.raises(ValueError, match=rf"^X: the target has {width} features, the model {D}"):
         inf.scores(su.targets.Robustness(np.ones((10, width)), np.ones(10)))
 
 
@@ -128,19 +129,25 @@ def test_influence_solve_matches_numpy(data, fitted):
     lambda X, y, th: _core.predict(X, np.ones(P + 3), True, 0),
     lambda X, y, th: _core.xtv(X, y[:-1], True, 0),
     lambda X, y, th: _core.weighted_gram(X, y[:3], True, 0),
-    lambda X, y, th: _core.loss_pass(X, y[:-1], np.empty(0), th, 1.0, True, True, True, True, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.loss_pass(X, y[:-1], np.empty(0), th, 1.0, True, True, True, True, 0, _core.Loss.logistic,
+                                     0.0),
     lambda X, y, th: _core.loss_pass(X, y, np.ones(3), th, 1.0, True, True, True, True, 0, _core.Loss.logistic, 0.0),
-    lambda X, y, th: _core.loss_pass(X, y, np.empty(0), th[:2], 1.0, True, True, True, True, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.loss_pass(X, y, np.empty(0), th[:2], 1.0, True, True, True, True, 0, _core.Loss.logistic,
+                                     0.0),
     lambda X, y, th: _core.fit(X, y[:7], np.empty(0), th, 1.0, True, 1e-10, 10, 0, _core.Loss.logistic, 0.0),
     lambda X, y, th: _core.fit(X, y, np.empty(0), th[:1], 1.0, True, 1e-10, 10, 0, _core.Loss.logistic, 0.0),
     lambda X, y, th: _core.fit(X, y, np.empty(0), th, 1.0, True, 1e-10, 10, 0, _core.Loss.logistic, 0.0, 0, np.ones(2)),
     lambda X, y, th: _core.fit(X, y, np.empty(0), th, 1.0, True, 1e-10, -1, 0, _core.Loss.logistic, 0.0),
     lambda X, y, th: _core.fit(X, y, np.empty(0), th, 0.0, True, 1e-10, 10, 0, _core.Loss.logistic, 0.0),
     lambda X, y, th: _core.predict(X, th, True, -3),
-    lambda X, y, th: _core.evaluate_target(_core.TargetKind.utility, X, th, y[:5], np.empty(0), True, 0, _core.Loss.logistic, 0.0),
-    lambda X, y, th: _core.evaluate_target(_core.TargetKind.dp, X, th, np.empty(0), y[:5], True, 0, _core.Loss.logistic, 0.0),
-    lambda X, y, th: _core.evaluate_target(_core.TargetKind.eop, X, th, y, np.empty(0), True, 0, _core.Loss.logistic, 0.0),
-    lambda X, y, th: _core.evaluate_target(_core.TargetKind.utility, X, th[:3], y, np.empty(0), True, 0, _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.evaluate_target(_core.TargetKind.utility, X, th, y[:5], np.empty(0), True, 0,
+                                           _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.evaluate_target(_core.TargetKind.dp, X, th, np.empty(0), y[:5], True, 0,
+                                           _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.evaluate_target(_core.TargetKind.eop, X, th, y, np.empty(0), True, 0,
+                                           _core.Loss.logistic, 0.0),
+    lambda X, y, th: _core.evaluate_target(_core.TargetKind.utility, X, th[:3], y, np.empty(0), True, 0,
+                                           _core.Loss.logistic, 0.0),
     lambda X, y, th: _core.evaluate_target(7, X, th, y, y, True, 0, _core.Loss.logistic, 0.0),
     lambda X, y, th: _core.loss_pass(X, y, np.empty(0), th, 1.0, True, True, True, True, 0, 9, 0.0),
     lambda X, y, th: _core.mirror_attack(np.ascontiguousarray(X[:, :3]), th, True, 1.3, 0),
@@ -167,7 +174,7 @@ def test_influence_solve_matches_numpy(data, fitted):
 ])
 def test_compiled_entry_points_check_lengths(data, fitted, call):
     X, y, _ = data
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError):  # noqa: PT011 (any ValueError, not a crash; each entry point has its message)
         call(X, y, fitted.theta_)
 
 
@@ -188,7 +195,8 @@ def test_compiled_cg_with_unreachable_tolerance_stays_finite(data, fitted):
     # Below machine precision the recursive residual underflows; the core stops instead of dividing 0 by 0.
     X, y, _ = data
     inf = su.Influence(fitted, X, y)
-    h = _core.loss_pass(X, y, np.empty(0), fitted.theta_, 1.0, True, False, False, True, 0, _core.Loss.logistic, 0.0)["h"]
+    h = _core.loss_pass(X, y, np.empty(0), fitted.theta_, 1.0, True, False, False, True, 0, _core.Loss.logistic,
+                        0.0)["h"]
     reg = np.r_[np.ones(D), 0.0]
     B = np.ones((P, 2))
     U, its, res, _ = _core.cg_solve(X, h, reg, B, True, 1e-300, 10_000, 0)
@@ -283,8 +291,8 @@ def test_finetune_and_gradient_ascent_on_sparse_equal_dense(data, fitted, fmt):
     Xs = sp.csr_matrix(X).asformat(fmt)
     dense, sparse = su.finetune(fitted, X, y, eps), su.finetune(fitted, Xs, y, eps)
     np.testing.assert_allclose(sparse.theta_, dense.theta_, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(sparse.theta_, reference.refit(X, y, eps, C=1.0, fit_intercept=True, theta0=fitted.theta_),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        sparse.theta_, reference.refit(X, y, eps, C=1.0, fit_intercept=True, theta0=fitted.theta_), rtol=1e-6)
     ga_d = su.gradient_ascent(fitted, X, y, eps, steps=5)
     ga_s = su.gradient_ascent(fitted, Xs, y, eps, steps=5)
     np.testing.assert_allclose(ga_s.theta_, ga_d.theta_, rtol=1e-9, atol=1e-12)
@@ -465,6 +473,37 @@ def test_influence_on_a_cached_hessian_that_overflowed_names_x():
     # max_iter=0: the fit returns θ₀ = 0 with the Hessian it assembled there, which overflowed
     X = sp.csr_matrix(np.array([[1e300], [0.0]]))
     y = np.array([0.0, 1.0])
-    m = su.LogisticRegression(C=1e-50, fit_intercept=False, max_iter=0).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="did not converge in 0 Newton iterations"):
+        m = su.LogisticRegression(C=1e-50, fit_intercept=False, max_iter=0).fit(X, y)
     with pytest.raises(su.errors.NonFiniteError, match=r"^X: the Hessian at θ̂ overflowed"):
         su.Influence(m, X, y, solver="cholesky")
+
+
+def test_real_parameters_that_numpy_cannot_test_for_finiteness():
+    """A Fraction is a real number (accepted); an int beyond the float range is not a finite float (the
+    parameter error, not NumPy's TypeError from np.isfinite)."""
+    from fractions import Fraction
+
+    from softunlearn._validation import check_positive
+
+    assert check_positive(Fraction(1, 2), "C") == 0.5
+    with pytest.raises(su.InvalidParameterError, match="C: expected a finite number > 0"):
+        check_positive(10**400, "C")
+    assert su.targets.checked_value(Fraction(3, 4)) == 0.75
+    with pytest.raises(ValueError, match="target value: expected a finite real number"):
+        su.targets.checked_value(10**400)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_parameter_change_of_a_subnormal_eps_keeps_its_digits(data, dtype):
+    # linear in ε: the change for ε·2ᵏ is the change for ε times 2ᵏ, to rounding, also where ε ⊙ r is
+    # subnormal (a small C makes r small)
+    X, y, _ = data
+    m = su.LogisticRegression(C=1e-6).fit(X.astype(dtype), y)
+    inf = su.Influence(m, X.astype(dtype), y)
+    eps = np.random.default_rng(3).uniform(-1, 1, N)
+    k = -1040 if dtype == np.float64 else -120
+    want = np.ldexp(inf.parameter_change(eps).astype(np.float64), k)
+    got = inf.parameter_change(np.ldexp(eps, k)).astype(np.float64)
+    spacing = np.ldexp(1.0, -1074 if dtype == np.float64 else -149)  # the subnormal grid
+    np.testing.assert_allclose(got, want, rtol=0, atol=2 * spacing + 1e-6 * np.abs(want).max())

@@ -3,8 +3,6 @@ scikit-learn's LogisticRegression (same objective at the same C), the NumPy refe
 (softunlearn.reference), fairlearn's fairness metrics and sklearn.metrics."""
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from fairlearn.metrics import demographic_parity_difference, equal_opportunity_difference
@@ -17,9 +15,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import softunlearn as su
-from softunlearn import metrics
+from softunlearn import metrics, targets
 from softunlearn import reference as ref
-from softunlearn import targets
 
 
 def rel(a, b):

@@ -54,7 +54,7 @@ def test_pipeline_first_order_methods_equal_direct_calls(data, method, options):
                                                                           data.sv)
     direct = getattr(su, method)(m, data.X, data.y, out.eps_, **options)
     np.testing.assert_array_equal(out.model_.theta_, direct.theta_)
-    assert out.model_.n_iter_ == list(options.values())[0]
+    assert out.model_.n_iter_ == next(iter(options.values()))
 
 
 # ---- with sample weights, against softunlearn.reference (issue 15) -------------------------------------
@@ -143,7 +143,7 @@ def test_pipeline_records_the_weight_warnings(data, monkeypatch):
 
     def diagnosed(T, U, delta, *args, bounds=None, **kw):
         if bounds is None:
-            warnings.warn("from the unbounded QP", UserWarning)
+            warnings.warn("from the unbounded QP", UserWarning, stacklevel=2)
         return real(T, U, delta, *args, bounds=bounds, **kw)
 
     monkeypatch.setattr(su.weights, "soft_weights", diagnosed)

@@ -85,7 +85,8 @@ def test_influence_from_sklearn_equals_our_fit(data):
     sk = SkLR(C=0.5, solver="lbfgs").fit(data.X, data.y, sample_weight=data.sw)  # default tol 1e-4
     m = su.from_sklearn(sk, data.X, data.y, data.sw)
     assert rel(su.Influence(m, data.X, data.y, data.sw).scores(tl), S) <= 1e-8
-    sk_tight = SkLR(C=0.5, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(data.X, data.y, sample_weight=data.sw)
+    sk_tight = SkLR(C=0.5, solver="newton-cholesky", tol=1e-12, max_iter=1000)
+    sk_tight.fit(data.X, data.y, sample_weight=data.sw)
     copied = su.from_sklearn(sk_tight)
     assert rel(su.Influence(copied, data.X, data.y, data.sw).scores(tl), S) <= 1e-6
 
@@ -202,7 +203,8 @@ def test_to_sklearn_needs_a_fitted_model():
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("est", [su.LogisticRegression(C=0.5), su.LinearSVC(C=0.5, loss="smooth_hinge", temperature=0.2)])
+@pytest.mark.parametrize("est", [su.LogisticRegression(C=0.5),
+                                 su.LinearSVC(C=0.5, loss="smooth_hinge", temperature=0.2)])
 def test_clone_pipeline_gridsearch(data, est):
     c = clone(est)
     assert c.get_params() == est.get_params() and not hasattr(c, "coef_")
@@ -210,7 +212,8 @@ def test_clone_pipeline_gridsearch(data, est):
     Xs = StandardScaler().fit(data.X).transform(data.X)
     direct = clone(est).fit(Xs, data.y)
     np.testing.assert_allclose(pipe[-1].coef_, direct.coef_, rtol=1e-10)
-    np.testing.assert_array_equal(pipe.predict(data.Xv), direct.predict(StandardScaler().fit(data.X).transform(data.Xv)))
+    Xvs = StandardScaler().fit(data.X).transform(data.Xv)
+    np.testing.assert_array_equal(pipe.predict(data.Xv), direct.predict(Xvs))
     grid = {"C": [0.01, 1.0]}
     if isinstance(est, su.LinearSVC):
         grid["temperature"] = [0.1, 1.0]

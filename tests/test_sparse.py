@@ -12,8 +12,10 @@ import pytest
 import scipy.sparse as sp
 
 import softunlearn as su
-from softunlearn import _core, influence as inf_mod, reference as ref
+from softunlearn import _core
 from softunlearn import _solver_choice as solver_choice
+from softunlearn import influence as inf_mod
+from softunlearn import reference as ref
 from softunlearn import targets as T
 
 RTOL = {np.float64: 1e-9, np.float32: 2e-4}
@@ -117,7 +119,8 @@ def test_real_one_hot_adult_matches_dense_and_reference(adult_onehot):
     assert rel(m.theta_, md.theta_) <= 1e-9
     theta_ref = ref.fit(X, y, C=0.5)  # the reference on the sparse matrix itself
     assert rel(m.theta_, theta_ref) <= 1e-7
-    G = np.column_stack([ref.target_gradient("dp", theta_ref, Xv, s=sv), ref.target_gradient("utility", theta_ref, Xv, yv)])
+    G = np.column_stack([ref.target_gradient("dp", theta_ref, Xv, s=sv),
+                         ref.target_gradient("utility", theta_ref, Xv, yv)])
     S_ref = ref.influence_scores(theta_ref, X, y, G, C=0.5)
     S = su.Influence(m, X, y).scores([T.DemographicParity(Xv, sv), T.Utility(Xv, yv)])
     assert rel(S, S_ref) <= 1e-6

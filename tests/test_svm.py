@@ -49,17 +49,17 @@ def test_reference_derivatives_match_finite_differences(loss):
     keep = np.abs(1 - m) > 1e-3  # away from the squared hinge's kink
     z, y = z[keep], y[keep]
     h = 1e-6
-    l, d1, d2 = ref.loss_derivatives(z, y, loss, TEMP)
+    ell, d1, d2 = ref.loss_derivatives(z, y, loss, TEMP)
     lp, d1p, _ = ref.loss_derivatives(z + h, y, loss, TEMP)
     lm, d1m, _ = ref.loss_derivatives(z - h, y, loss, TEMP)
     np.testing.assert_allclose(d1, (lp - lm) / (2 * h), atol=1e-7)
     np.testing.assert_allclose(d2, (d1p - d1m) / (2 * h), atol=1e-6)
     mm = (2 * y - 1) * z
     if loss == "squared_hinge":
-        np.testing.assert_allclose(l, np.maximum(0, 1 - mm) ** 2)
+        np.testing.assert_allclose(ell, np.maximum(0, 1 - mm) ** 2)
     elif loss == "smooth_hinge":
         hinge = np.maximum(0, 1 - mm)
-        assert np.all(l >= hinge) and np.all(l - hinge <= TEMP * np.log(2) + 1e-15)
+        assert np.all(ell >= hinge) and np.all(ell - hinge <= TEMP * np.log(2) + 1e-15)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

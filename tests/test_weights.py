@@ -3,19 +3,18 @@ import math
 import warnings
 import zlib
 
-import numpy as np
-import pytest
-
-from softunlearn import _core
-from softunlearn import weights as W
-
 # Hard imports: cvxpy, Clarabel and Hypothesis are in the test extra, and a broken install must fail loudly
 # rather than skip the oracle tests.
 import clarabel  # noqa: F401  (the solver cvxpy is asked for below)
 import cvxpy as cp
+import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+from softunlearn import _core
+from softunlearn import weights as W
 
 CLARABEL = dict(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12, max_iter=500)
 RTOL = 1e-6
@@ -559,7 +558,7 @@ def test_path_explicit_scheme_and_infeasible():
     assert not p.feasible.any() and set(p.schemes) == {"closest"}
     single = quiet(W.soft_weights, T, U, 1e6, 1.0, bounds=(-1, 0))
     np.testing.assert_array_equal(p[1].eps, single.eps)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="out of reach within bounds"):
         W.soft_weights_path(T, U, 1e6, lams, bounds=(-1, 0), on_infeasible="raise")
     with pytest.raises(ValueError, match="lams"):
         W.soft_weights_path(T, U, 1.0, [1.0, -1.0])

@@ -11,12 +11,11 @@ from ._runtime import load_core
 
 _core = load_core()
 
-from . import backend, certified, dvwu, methods, metrics, targets  # noqa: E402
-from . import errors  # noqa: E402
-from .errors import InvalidParameterError, NonFiniteError, NotPositiveDefiniteError, SoftunlearnError  # noqa: E402
+from . import backend, certified, dvwu, errors, methods, metrics, targets  # noqa: E402
 from .backend import available_backends  # noqa: E402
 from .certified import CertifiedLogisticRegression, certified_update  # noqa: E402
 from .dvwu import dvwu_update  # noqa: E402
+from .errors import InvalidParameterError, NonFiniteError, NotPositiveDefiniteError, SoftunlearnError  # noqa: E402
 from .finetune import finetune, gradient_ascent  # noqa: E402
 from .influence import Influence, newton_update, refit  # noqa: E402
 from .iterated import IteratedSoftWeights, iterated_soft_weights  # noqa: E402

@@ -2,7 +2,7 @@
 softunlearn.backend). Every class exists for float64 (``_f64``) and float32 (``_f32``) arrays: X, y, s,
 theta, r, v and w C-contiguous of the exact dtype (not converted), U Fortran-ordered. Results and dict
 keys are those of the matching softunlearn._core functions."""
-from typing import Any, Dict
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,9 +32,9 @@ class Data_f64:
     @property
     def n_params(self) -> int: ...
     def loss_pass(self, theta: F, C: float, want_hessian: bool, want_r: bool, want_h: bool,
-                  loss: int) -> Dict[str, Any]:
+                  loss: int) -> dict[str, Any]:
         """keys loss, objective, grad, and hessian / r / h when asked."""
-    def fit(self, theta0: F, C: float, tol: float, max_iter: int, loss: int, subsample: int = 0) -> Dict[str, Any]:
+    def fit(self, theta0: F, C: float, tol: float, max_iter: int, loss: int, subsample: int = 0) -> dict[str, Any]:
         """Newton fit; keys theta, loss, objective, grad, hessian, n_iter, converged, grad_norm, grad_scale,
         n_hessian, n_passes, n_warm_iter."""
     def scores(self, U: F, r: F) -> F: ...

@@ -6,7 +6,6 @@ Hessian-free (truncated) Newton steps under the same rule.
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 import numpy as np
 
@@ -17,7 +16,7 @@ _CG_AUTO_PARAMS = 4000
 _DENSE_MEMORY_SHARE = 0.5
 
 
-def available_memory() -> Optional[int]:
+def available_memory() -> int | None:
     """Bytes of memory available to new allocations, or None when unknown.
 
     Linux's ``MemAvailable`` (free memory plus what the page cache can give back) when /proc/meminfo is
@@ -43,7 +42,7 @@ def available_memory() -> Optional[int]:
     return limited if physical is None else min(physical, limited)
 
 
-def _address_space_left() -> Optional[int]:
+def _address_space_left() -> int | None:
     """RLIMIT_AS minus this process's current virtual size, or None without such a limit."""
     try:
         import resource

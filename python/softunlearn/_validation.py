@@ -3,7 +3,9 @@ core only ever sees C-contiguous float32/float64 arrays of matching shapes, or C
 data is float32/float64 and whose indptr and indices share one dtype (int32 or int64)."""
 from __future__ import annotations
 
+import math
 import numbers
+from typing import Literal, overload
 
 import numpy as np
 import scipy.sparse as sp
@@ -85,7 +87,8 @@ def _check_csr_structure(X, name):
     if ip.dtype.kind not in "iu" or ix.dtype.kind not in "iu":
         raise ValueError(f"{name}: malformed CSR matrix (indptr and indices must be integer arrays)")
     if ip.ndim != 1 or ip.shape[0] != n + 1 or ip[0] != 0 or np.any(np.diff(ip) < 0):
-        raise ValueError(f"{name}: malformed CSR matrix (indptr must start at 0, be non-decreasing and have n_rows+1 entries)")
+        raise ValueError(f"{name}: malformed CSR matrix "
+                         "(indptr must start at 0, be non-decreasing and have n_rows+1 entries)")
     nnz = int(ip[-1])
     if ix.shape[0] < nnz or X.data.shape[0] < nnz:
         raise ValueError(f"{name}: malformed CSR matrix (indices/data shorter than indptr[-1] = {nnz})")
@@ -131,6 +134,10 @@ def as_matrix(X, name: str = "X", dtype=None, n_features: int | None = None):
     return out
 
 
+@overload
+def as_vector(v, n: int, name: str, dtype, *, allow_none: Literal[False] = ...) -> np.ndarray: ...
+@overload
+def as_vector(v, n: int, name: str, dtype, *, allow_none: bool) -> np.ndarray | None: ...
 def as_vector(v, n: int, name: str, dtype, *, allow_none: bool = False) -> np.ndarray | None:
     if v is None:
         if allow_none:
@@ -168,11 +175,13 @@ def as_group(s, n: int, dtype, name: str = "s") -> np.ndarray:
     out = as_labels(s, n, dtype, name)
     n1 = int(np.count_nonzero(out))
     if n1 == 0 or n1 == n:
-        raise ValueError(f"{name}: the sensitive attribute has only one group ({'1' if n1 else '0'}); need both 0 and 1")
+        raise ValueError(f"{name}: the sensitive attribute has only one group ({'1' if n1 else '0'}); "
+                         "need both 0 and 1")
     return out
 
 
-def as_sample_weight(sample_weight, n: int, dtype, name: str = "sample_weight", *, allow_negative: bool = False) -> np.ndarray:
+def as_sample_weight(sample_weight, n: int, dtype, name: str = "sample_weight", *,
+                     allow_negative: bool = False) -> np.ndarray:
     """Sample weights (finite, ≥ 0 unless negative weights are allowed on purpose); empty array means ones."""
     if sample_weight is None:
         return np.empty(0, dtype=dtype)
@@ -191,11 +200,20 @@ def _plain(value):
     return value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value
 
 
+def is_finite_real(value: numbers.Real) -> bool:
+    """math.isfinite for any real number: np.isfinite raises TypeError on a Fraction or an int beyond the
+    float range (which counts as not finite here)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def check_positive(value, name: str) -> float:
     value = _plain(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise InvalidParameterError(f"{name}: expected a positive number, got {value!r}")
-    if not np.isfinite(value) or value <= 0:
+    if not is_finite_real(value) or value <= 0:
         raise InvalidParameterError(f"{name}: expected a finite number > 0, got {value!r}")
     return float(value)
 
@@ -221,7 +239,7 @@ def check_int(value, name: str, minimum: int = 0, maximum: int = MAX_COUNT) -> i
         raise InvalidParameterError(f"{name}: expected an integer ≥ {minimum}, got {value!r}")
     if value < minimum:
         raise InvalidParameterError(f"{name}: expected an integer ≥ {minimum}, got {value!r}")
-    if value > maximum:
+    if int(value) > maximum:
         raise InvalidParameterError(f"{name}: expected an integer ≤ {maximum}, got {value!r}")
     return int(value)
 
@@ -265,7 +283,7 @@ def check_n_threads(n_threads) -> int:
         return 0
     n_threads = _plain(n_threads)
     if (isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral)
-            or not 0 <= n_threads <= MAX_THREADS):
+            or not 0 <= int(n_threads) <= MAX_THREADS):
         raise InvalidParameterError(
             f"n_threads: expected None or a positive integer (at most {MAX_THREADS}), got {n_threads!r}")
     return int(n_threads)

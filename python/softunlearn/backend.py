@@ -36,7 +36,7 @@ CUDA_AUTO_MIN_WORK = 5e9
 _LOGISTIC = _core.Loss.logistic  # the only loss the CUDA code implements
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cuda_status():
     """(module, "") when the CUDA backend can run, else (None, why not)."""
     try:

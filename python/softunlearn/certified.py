@@ -95,7 +95,7 @@ def analytic_gaussian_sigma(sensitivity, epsilon, delta) -> float:
     """Smallest σ with Φ(Δ/2σ − εσ/Δ) − e^ε Φ(−Δ/2σ − εσ/Δ) ≤ δ: N(μ, σ²I) and N(μ', σ²I) with
     ‖μ − μ'‖ ≤ Δ are then (ε, δ)-indistinguishable (Balle & Wang 2018, Theorem 8; any ε > 0)."""
     eps, d = check_privacy(epsilon, delta)
-    if isinstance(sensitivity, bool) or not isinstance(sensitivity, numbers.Real) or not sensitivity >= 0:
+    if isinstance(sensitivity, bool) or not isinstance(sensitivity, numbers.Real) or not float(sensitivity) >= 0:
         raise ValueError(f"sensitivity: expected a number ≥ 0, got {sensitivity!r}")
     if sensitivity == 0:
         return 0.0
@@ -327,7 +327,9 @@ class CertifiedLogisticRegression(LogisticRegression):
         budget = check_positive(self.budget, "budget")
         return k, k * budget, budget
 
-    def fit(self, X, y, sample_weight=None):
+    # No warm start (theta0): every certified fit starts from fresh noise, so the signature is narrower
+    # than LogisticRegression.fit's.
+    def fit(self, X, y, sample_weight=None):  # type: ignore[override]
         """Fit with fresh noise; ‖xᵢ‖ ≤ 1 is required. Float64 throughout."""
         self.multiplier_, self.sigma_, self.budget_ = self._check_params()
         Xc = as_matrix(X, "X", dtype=np.float64)
@@ -344,14 +346,21 @@ class CertifiedLogisticRegression(LogisticRegression):
         if self.noise == "objective":
             self.b_ = self._rng.normal(0.0, self.sigma_, p)
             LogisticRegression._fit(self, X, y, sample_weight, theta0=theta0, linear=self.b_)
-            self.beta_ = float(np.linalg.norm(self._fit_cache.grad + self.b_))
+            self.beta_ = float(np.linalg.norm(self._fit_gradient() + self.b_))
             self.theta_exact_ = self.theta_
         else:
             self.b_ = None
             LogisticRegression._fit(self, X, y, sample_weight, theta0=theta0)
-            self.beta_ = float(np.linalg.norm(self._fit_cache.grad))
+            self.beta_ = float(np.linalg.norm(self._fit_gradient()))
             self.theta_exact_ = self.theta_
             self._release(self.theta_exact_)
+
+    def _fit_gradient(self) -> np.ndarray:
+        """∇J at the fitted θ (without the bᵀθ term), as the Newton fit left it."""
+        if self._fit_cache is None:  # a Hessian-free fit (very many parameters) keeps no gradient
+            raise ValueError(f"{type(self).__name__}: certified updates need the dense Hessian, and this problem "
+                             f"({self.theta_.shape[0]} parameters) was fitted Hessian-free; use fewer features")
+        return self._fit_cache.grad
 
     def _release(self, theta):
         out = theta if self.noise == "objective" else theta + self._rng.normal(0.0, self.sigma_, theta.shape[0])

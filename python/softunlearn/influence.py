@@ -8,19 +8,27 @@ Koh–Liang up-weighting influence is −score. Weight changes ε (sample weight
 from __future__ import annotations
 
 import numbers
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import numpy as np
 
-from . import _core, backend as _backend
-from ._validation import (as_labels, as_matrix, as_sample_weight, as_vector, check_bool, check_choice, check_int,
-                          check_n_threads, check_positive, is_sparse)
-from ._solver_choice import (auto_solver, available_memory, check_dense_memory,  # noqa: F401 (public here too)
-                             dense_hessian_bytes)
+from . import _core
+from . import backend as _backend
+from ._solver_choice import auto_solver, available_memory, check_dense_memory, dense_hessian_bytes  # noqa: F401 (public here too)
+from ._validation import (
+    as_labels,
+    as_sample_weight,
+    as_vector,
+    check_bool,
+    check_choice,
+    check_int,
+    check_n_threads,
+    check_positive,
+    is_sparse,
+)
 from .errors import NonFiniteError
 from .linear_model import check_model
 from .targets import Target, as_target, checked_gradient
-
 
 
 class Influence:
@@ -99,7 +107,7 @@ class Influence:
             check_dense_memory(self.n_params, dt, self._nt, "Influence")
         self.cg_tol = (1e-10 if dt == np.float64 else 1e-5) if cg_tol is None else check_positive(cg_tol, "cg_tol")
         self.cg_max_iter = max(100, 10 * self.n_params) if cg_max_iter is None else int(cg_max_iter)
-        self.cg_info = None
+        self.cg_info: dict[str, list] | None = None
 
         cache = getattr(self.model, "_fit_cache", None)
         reusable = (reuse_hessian and self.solver == "cholesky" and cache is not None
@@ -115,8 +123,11 @@ class Influence:
         self.grad = res["grad"]
         self.grad_norm = float(np.max(np.abs(self.grad)))
         eps = np.finfo(dt).eps
-        if reusable and np.max(np.abs(self.grad - cache.grad)) <= 1e3 * eps * cache.grad_scale \
-                and self._probe_matches(cache, res["h"]):
+        if reusable and cache is not None and not np.isfinite(cache.hessian).all():  # a fit stopped by max_iter=0
+            raise NonFiniteError("X: the Hessian at θ̂ overflowed the working precision (X, sample_weight or C too "
+                                 "large); rescale X, e.g. with StandardScaler")
+        if (reusable and cache is not None and np.max(np.abs(self.grad - cache.grad)) <= 1e3 * eps * cache.grad_scale
+                and self._probe_matches(cache, res["h"])):
             self._hessian = cache.hessian
             self.reused_hessian = True
         else:
@@ -124,9 +135,6 @@ class Influence:
             self.reused_hessian = False
             if reusable:  # data changed in place since the fit: assemble afresh
                 self._hessian = self._loss_pass(hessian=True)["hessian"]
-        if self._hessian is not None and not np.isfinite(self._hessian).all():  # e.g. a fit stopped by max_iter=0
-            raise NonFiniteError("X: the Hessian at θ̂ overflowed the working precision (X, sample_weight or C too "
-                                 "large); rescale X, e.g. with StandardScaler")
         self._chol = None
         if self.solver == "cholesky":
             self._chol = _cholesky(self._hessian) if self._dev is None else _backend.cuda_cholesky(self._hessian)
@@ -194,6 +202,7 @@ class Influence:
             norms = np.max(np.abs(B), axis=0)
             scale = np.where(norms > 0, norms, 1).astype(self.model.dtype)
             B = np.asfortranarray(B / scale)
+            assert self._h is not None  # the CG solver always keeps the curvature weights h
             U, its, res, cond = _core.cg_solve(self.X, self._h, self._regulariser(), B,
                                                bool(self.model.fit_intercept), self.model.dtype.type(self.cg_tol),
                                                self.cg_max_iter, self._nt)
@@ -210,13 +219,13 @@ class Influence:
         return U[:, 0] if one else U
 
     # ---- influence -----------------------------------------------------------------------------
-    def scores(self, targets: Union[Target, Sequence[Target]]) -> np.ndarray:
+    def scores(self, targets: Target | Sequence[Target]) -> np.ndarray:
         """Removal-convention scores: (n,) for one target, (n, k) for a list of k targets.
 
         One solve H U = [∇f₁ … ∇f_k] and one pass r ⊙ (X̃U) over the training data."""
         single = not isinstance(targets, (list, tuple)) or (
             isinstance(targets, tuple) and len(targets) == 2 and isinstance(targets[0], numbers.Real))
-        tlist = [targets] if single else list(targets)
+        tlist = [targets] if single or not isinstance(targets, (list, tuple)) else list(targets)
         if not tlist:
             raise ValueError("targets: expected at least one target")
         G = np.column_stack([checked_gradient(_gradient(as_target(t), self.model), self.model) for t in tlist])
@@ -246,14 +255,22 @@ class Influence:
     def parameter_change(self, eps) -> np.ndarray:
         """First-order change of θ for weight changes ε: −H⁻¹ X̃ᵀ(ε ⊙ r)."""
         e = self._eps(eps)
+        # The map is linear: an ε of subnormal size is solved as ε·2ᵏ (exact) and the result scaled back, so
+        # X̃ᵀ(ε ⊙ r) does not lose its digits to underflow. A normal-sized ε is not touched.
+        top = float(np.max(np.abs(e))) if e.size else 0.0
+        dt = self.model.dtype
+        k = -int(np.frexp(top)[1]) if 0 < top < np.finfo(dt).tiny / np.finfo(dt).eps else 0
+        if k:
+            e = np.ldexp(e, k).astype(dt)
         with np.errstate(over="ignore"):
             v = self._xtv(e * self.r)
         if not np.isfinite(v).all():
             raise NonFiniteError("eps: X̃ᵀ(ε ⊙ r) overflows the working precision; ε is too large")
         try:
-            return -self.solve(v)
+            change = -self.solve(v)
         except NonFiniteError:
             raise NonFiniteError("eps: the parameter change H⁻¹X̃ᵀ(ε ⊙ r) overflows the working precision") from None
+        return np.ldexp(change, -k).astype(dt) if k else change
 
     def predicted_change(self, target, eps) -> float:
         """First-order change of a target for weight changes ε: −εᵀ score(f)."""
@@ -279,7 +296,7 @@ def _cholesky(H):
     return cls(np.asfortranarray(H))
 
 
-def newton_update(model, X, y, eps, *, sample_weight=None, influence: Influence = None):
+def newton_update(model, X, y, eps, *, sample_weight=None, influence: Influence | None = None):
     """One-step Newton (influence) unlearning: θ_new = θ̂ − H⁻¹ X̃ᵀ(ε ⊙ r).
 
     ``eps`` changes sample weights sᵢ → sᵢ(1 + εᵢ) (εᵢ = −1 deletes sample i). Pass the ``influence`` you

@@ -35,7 +35,6 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import List, Optional
 
 import numpy as np
 
@@ -69,11 +68,11 @@ class IteratedSoftWeights:
 
     model: object
     eps: np.ndarray
-    history: List[dict]
+    history: list[dict]
     goal: float
     target_value: float
     reached: bool
-    last_weights: Optional[SoftWeights] = field(default=None, repr=False)
+    last_weights: SoftWeights | None = field(default=None, repr=False)
 
     @property
     def n_steps(self) -> int:
@@ -98,7 +97,7 @@ def _step_bounds(bounds, steps):
 
 def iterated_soft_weights(model, X, y, target, utility, delta, *, steps=10, lam=0.1, scheme="auto",
                           bounds=(-1.0, None), inner="refit", inner_options=None, step_rule="remaining", tol=0.01,
-                          max_steps=None, sample_weight=None, solver="auto", influence: Influence = None,
+                          max_steps=None, sample_weight=None, solver="auto", influence: Influence | None = None,
                           callback=None) -> IteratedSoftWeights:
     """Lower ``target`` by ``delta`` in up to ``steps`` re-linearised soft-weighting steps (module docstring).
 
@@ -150,7 +149,7 @@ def iterated_soft_weights(model, X, y, target, utility, delta, *, steps=10, lam=
     factor = np.ones(n)  # 1 + E
     current, f_cur = model, f0
     u_cur = evaluate(utility, model)[0]
-    history: List[dict] = []
+    history: list[dict] = []
     last = None
     infeasible = []
     for k in range(1, int(max_steps) + 1):

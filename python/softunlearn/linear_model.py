@@ -14,14 +14,14 @@ import copy
 import warnings
 import weakref
 from dataclasses import dataclass
-from typing import Any, Optional
 
 import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
 
-from . import _core, backend as _backend
+from . import _core
+from . import backend as _backend
 from ._solver_choice import fit_hessian_free
 from ._validation import (
     as_labels,
@@ -40,7 +40,7 @@ from .errors import InvalidParameterError
 _DEFAULT_TOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-7}
 
 
-def _ref(obj) -> Optional[weakref.ref]:
+def _ref(obj) -> weakref.ref | None:
     try:
         return weakref.ref(obj)
     except TypeError:
@@ -77,7 +77,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
     """Shared machinery of the binary linear models; subclasses fix the loss through ``_loss``."""
 
     @property
-    def _loss(self) -> tuple:
+    def _loss(self) -> tuple[int, float]:
         """(loss code, loss parameter) for the compiled core; validates the loss hyper-parameters."""
         raise NotImplementedError
 
@@ -116,10 +116,10 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         n, d = Xc.shape
         if y is None:
             raise ValueError(f"y: {type(self).__name__} requires y to be passed, but the target y is None")
+        yc = as_labels(y, n, dt)  # before the warning: a y that is then refused (e.g. sparse) gets no warning
         if np.ndim(y) == 2 and not allow_negative:  # scikit-learn's convention for a column-vector y
-            warnings.warn("A column-vector y was passed when a 1d array was expected; y is raveled to shape (n_samples,)",
-                          DataConversionWarning, stacklevel=3)
-        yc = as_labels(y, n, dt)
+            warnings.warn("A column-vector y was passed when a 1d array was expected; "
+                          "y is raveled to shape (n_samples,)", DataConversionWarning, stacklevel=3)
         sc = as_sample_weight(sample_weight, n, dt, allow_negative=allow_negative)
         if sc.size and not (sc != 0).any():
             raise ValueError("sample_weight: all sample weights are zero; the objective has no data term")
@@ -189,7 +189,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         self.intercept_ = (theta[n_features:n_features + 1] if self.fit_intercept
                            else np.zeros(1, dtype=theta.dtype)).copy()
 
-    def _with_theta(self, theta) -> "_LinearModel":
+    def _with_theta(self, theta) -> _LinearModel:
         """A new fitted model with parameters θ; the original is untouched."""
         new = copy.copy(self)
         new._set_theta(np.array(theta, dtype=self.dtype), self.n_features_in_)
@@ -250,7 +250,8 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             raise ValueError("intercept_: missing on a model fitted with fit_intercept=True")
         b = np.asarray(self.intercept_).reshape(-1)
         if b.shape != (1,):
-            raise ValueError(f"intercept_: expected shape (1,) with fit_intercept=True, got {np.shape(self.intercept_)}")
+            raise ValueError("intercept_: expected shape (1,) with fit_intercept=True, "
+                             f"got {np.shape(self.intercept_)}")
         theta = np.ascontiguousarray(np.concatenate([w, b.astype(w.dtype, copy=False)]))
         if not np.isfinite(theta).all():
             raise ValueError("coef_ or intercept_ contains NaN or infinity")
@@ -262,8 +263,8 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
 
     def _as_X(self, X, name="X"):
         self._check_fitted()
-        self.theta_  # the fitted state (coef_, intercept_, n_features_in_) is checked before the data
-        shape = np.shape(X) if X is not None else ()
+        _ = self.theta_  # the fitted state (coef_, intercept_, n_features_in_) is checked before the data
+        shape: tuple[int, ...] = np.shape(X) if X is not None else ()
         if len(shape) == 2 and shape[1] != self.n_features_in_:
             raise ValueError(f"{name}: X has {shape[1]} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input (as in training)")
@@ -321,7 +322,7 @@ class LogisticRegression(_LinearModel):
     """
 
     @property
-    def _loss(self) -> tuple:
+    def _loss(self) -> tuple[int, float]:
         return (_core.Loss.logistic, 0.0)
 
     def predict_proba(self, X) -> np.ndarray:
@@ -374,7 +375,7 @@ class LinearSVC(_LinearModel):
         self.temperature = temperature
 
     @property
-    def _loss(self) -> tuple:
+    def _loss(self) -> tuple[int, float]:
         if not isinstance(self.loss, str) or self.loss not in _SVM_LOSSES:
             raise ValueError(f"loss: expected one of {tuple(_SVM_LOSSES)}, got {self.loss!r}")
         t = check_positive(self.temperature, "temperature")
@@ -388,8 +389,8 @@ class LinearSVC(_LinearModel):
 def check_model(model, name: str = "model") -> _LinearModel:
     if not isinstance(model, _LinearModel):
         raise TypeError(
-            f"{name}: expected a fitted softunlearn model (LogisticRegression or LinearSVC), got {type(model).__name__}; "
-            "convert scikit-learn estimators with softunlearn.from_sklearn"
+            f"{name}: expected a fitted softunlearn model (LogisticRegression or LinearSVC), "
+            f"got {type(model).__name__}; convert scikit-learn estimators with softunlearn.from_sklearn"
         )
     model._check_fitted()
     return model

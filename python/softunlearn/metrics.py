@@ -58,7 +58,7 @@ def robust_accuracy(model, robustness: Robustness) -> float:
     return accuracy(y, model.predict(robustness.adversarial_X))
 
 
-def summary(model, X, y, s, robustness: Robustness = None) -> dict:
+def summary(model, X, y, s, robustness: Robustness | None = None) -> dict:
     """Accuracy, loss, label and soft gaps (and robust accuracy when given) in one dict.
 
     ``log_loss`` (name kept for the CLI's reports) is the mean validation loss of the model's own loss:

@@ -173,7 +173,8 @@ class SoftUnlearner:
         self.fraction_ = self.fraction if self.fraction is not None else default_fraction(self.target)
         self.delta_ = required_change(self.target_, model, self.fraction_)
         self.target_before_ = self.target_.value(model)
-        self.timings_, self.warnings_ = {}, []
+        self.timings_: dict[str, float] = {}
+        self.warnings_: list[warnings.WarningMessage] = []
 
         t = time.perf_counter()
         self.influence_ = Influence(model, X, y, sample_weight, solver=self.solver, backend=self.backend)
@@ -217,7 +218,8 @@ class SoftUnlearner:
                                                        lam=self.lam, scheme=self.scheme, bounds=self.bounds,
                                                        sample_weight=sample_weight, solver=self.solver,
                                                        influence=self.influence_, **options)
-            self.weights_, self.eps_, self.model_ = self.iterated_.last_weights, self.iterated_.eps, self.iterated_.model
+            it = self.iterated_
+            self.weights_, self.eps_, self.model_ = it.last_weights, it.eps, it.model
         else:
             self.weights_ = self.one_shot_weights_
             self.eps_ = self.weights_.eps

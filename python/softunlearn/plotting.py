@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable
 
 import numpy as np
 
@@ -107,7 +107,7 @@ class TradeoffPoints:
     fraction, the share of Δ or λ that produced the point. ``hard`` and ``lam_grid`` are the labels of the
     hard curve and of the λ-grid curve; ``lam_star`` the λ* the grid starts from."""
 
-    curves: Dict[str, List[Tuple[float, float, float]]] = field(default_factory=dict)
+    curves: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)
     hard: str = ""
     lam_grid: str = ""
     lam_star: float = 1.0
@@ -128,7 +128,7 @@ def _no_progress(iterable, desc):
 
 
 def tradeoff_points(influence, scores, utility_scores, delta, evaluator, *, lam=0.1, bounds=(-1.0, None),
-                    progress: Optional[Callable] = None) -> TradeoffPoints:
+                    progress: Callable | None = None) -> TradeoffPoints:
     """Evaluate hard and soft weightings along three families, all applied with the Newton update
     (``influence.newton_update``) and measured by ``evaluator`` (an :class:`~softunlearn.evaluation.Evaluator`):
 
@@ -147,7 +147,7 @@ def tradeoff_points(influence, scores, utility_scores, delta, evaluator, *, lam=
     ls = lam_star(T, delta)
     ls = 1.0 if ls is None else ls
     lams = np.geomspace(ls, min(lam, ls / 100), 6)
-    left = [("hard (deleted fraction)", f, None) for f in HARD_FRACTIONS]
+    left: list[tuple[str, float, tuple | None]] = [("hard (deleted fraction)", f, None) for f in HARD_FRACTIONS]
     left += [(f"soft, bounds {b}, λ={lam:g} (share of Δ)", f, (lam, TRADEOFF_BOUNDS[b], f))
              for b in TRADEOFF_BOUNDS for f in DELTA_SHARES]
     right = [(f"soft, bounds {bounds_label(bounds)} (λ)", lam_, (lam_, bounds, 1.0)) for lam_ in lams]

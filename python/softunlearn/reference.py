@@ -448,7 +448,8 @@ def _target_parts(kind, theta, X, y, s, fit_intercept):
             groups = [(+1.0, (s == 0) & pos), (-1.0, (s == 1) & pos)]
         for _, m in groups:
             if not np.any(m):
-                raise ValueError(f"target {kind!r}: a group (s == 0 or s == 1{', y == 1' if kind == 'eop' else ''}) is empty")
+                which = ", y == 1" if kind == "eop" else ""
+                raise ValueError(f"target {kind!r}: a group (s == 0 or s == 1{which}) is empty")
     return Xa, z, p, y, groups
 
 

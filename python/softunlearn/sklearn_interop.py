@@ -21,6 +21,7 @@ Influence scores assume the model sits at the optimum of softunlearn's objective
 """
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 
@@ -64,7 +65,7 @@ def _logistic_penalty(est):
 def _from_logistic(est, kw):
     penalty = _logistic_penalty(est)
     C = float(np.ravel(est.C_)[0]) if hasattr(est, "C_") else est.C
-    if penalty is None or penalty == "none" or (isinstance(C, numbers.Real) and np.isinf(C)):
+    if penalty is None or penalty == "none" or (isinstance(C, numbers.Real) and abs(C) == math.inf):
         _fail("an unpenalised logistic regression has no unique optimum in general; softunlearn needs the L2 "
               "penalty (finite C)")
     if penalty != "l2":

@@ -32,12 +32,12 @@ pair (see :func:`as_target`).
 from __future__ import annotations
 
 import numbers
-from typing import Optional
+from typing import SupportsFloat
 
 import numpy as np
 
 from . import _core
-from ._validation import as_group, as_labels, as_matrix, check_n_threads, check_positive
+from ._validation import as_group, as_labels, as_matrix, check_n_threads, check_positive, is_finite_real
 from .errors import NonFiniteError
 from .linear_model import check_model
 
@@ -60,7 +60,7 @@ class Target:
 class _BuiltinTarget(Target):
     """Validation data is checked once; it is cast to a model's dtype on first use with that dtype."""
 
-    _kind: "_core.TargetKind"
+    _kind: _core.TargetKind
 
     def __init__(self, X, y=None, s=None):
         X64 = as_matrix(X, "X")
@@ -90,8 +90,9 @@ class _BuiltinTarget(Target):
         value, grad = _core.evaluate_target(self._kind, X, model.theta_, y, s, bool(model.fit_intercept),
                                             check_n_threads(model.n_threads), *model._loss)
         if not (np.isfinite(value) and np.isfinite(grad).all()):
-            raise NonFiniteError(f"{self._overflow_names}: the target's value or gradient overflowed {model.dtype.name} "
-                                 "(validation X too large for this model); rescale X, e.g. with StandardScaler")
+            raise NonFiniteError(f"{self._overflow_names}: the target's value or gradient overflowed "
+                                 f"{model.dtype.name} (validation X too large for this model); rescale X, e.g. with "
+                                 "StandardScaler")
         return float(value), grad
 
     _overflow_names = "X"
@@ -145,7 +146,8 @@ class EqualOpportunity(_BuiltinTarget):
         yy = as_labels(y, n, dtype)
         for grp in (0, 1):
             if not np.any((g == grp) & (yy == 1)):
-                raise ValueError(f"s: group {grp} has no positive labels (y=1); equal opportunity needs positives in both groups")
+                raise ValueError(f"s: group {grp} has no positive labels (y=1); "
+                                 "equal opportunity needs positives in both groups")
         return g
 
 
@@ -170,7 +172,7 @@ class Robustness(_BuiltinTarget):
         if model is not None:
             self.bind(model)
 
-    def bind(self, model) -> "Robustness":
+    def bind(self, model) -> Robustness:
         """Compute the adversarial points from ``model``'s θ (once)."""
         model = check_model(model)
         if self._clean.shape[1] != model.n_features_in_:
@@ -202,7 +204,7 @@ class Custom(Target):
 
     name = "custom"
 
-    def __init__(self, gradient, value: Optional[float] = None):
+    def __init__(self, gradient, value: SupportsFloat | None = None):
         if gradient is None or (hasattr(gradient, "tocsr") and hasattr(gradient, "nnz")):
             raise TypeError(f"gradient: expected a dense 1-D array, got {type(gradient).__name__}")
         raw = np.asarray(gradient)
@@ -258,7 +260,7 @@ def evaluate(target, model):
 def checked_value(value) -> float:
     """A target's value as a finite float (duck-typed targets may return anything)."""
     v = value.item() if isinstance(value, np.ndarray) and value.size == 1 else value
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not is_finite_real(v):
         raise ValueError(f"target value: expected a finite real number, got {value!r}")
     return float(v)
 

@@ -34,7 +34,7 @@ import math
 import numbers
 import warnings
 from dataclasses import dataclass, field
-from typing import NamedTuple, Optional, Tuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -121,7 +121,7 @@ class SoftWeights:
     eps: np.ndarray
     scheme: str
     requested_scheme: str
-    mu: Tuple[float, float]
+    mu: tuple[float, float]
     target_change: float
     utility_change: float
     norm: float
@@ -130,7 +130,7 @@ class SoftWeights:
     feasible: bool
     delta: float
     lam: float
-    bounds: Optional[Tuple[float, float]] = None
+    bounds: tuple[float, float] | None = None
     max_decrease: float = float("nan")
     info: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -140,7 +140,7 @@ class SoftWeights:
         return PredictedChanges(self.target_change, self.utility_change)
 
     @property
-    def multipliers(self) -> Tuple[float, float]:
+    def multipliers(self) -> tuple[float, float]:
         """Alias of :attr:`mu`."""
         return self.mu
 
@@ -300,7 +300,7 @@ class _Unbounded:
         self.a, self.b, self.c = _core.weight_moments(P.Tc, P.Uc, P.nt)
         P.norms = (math.sqrt(self.a), math.sqrt(self.b))
         self.cp = P.s * self.c
-        self._g2 = None
+        self._g2: float | None = None
 
     @property
     def r(self):
@@ -357,7 +357,7 @@ class _Unbounded:
                            "(schemes 2.2/2.3 need c·sign(Δ) ≤ 0; 2.0/2.1 handle c·sign(Δ) ≥ 0)")
         if dp > 0:
             thr_a = a / (2 * dp)
-            thr_g = (self.g2 / (2 * dp)) if scheme in ("2.2", "2.3") else None
+            thr_g = (self.g2 / (2 * dp)) if scheme in ("2.2", "2.3") else math.nan  # g2 costs a pass
             if scheme == "2.0" and lam > thr_a * (1 + _EDGE):
                 reasons.append(f"λ = {lam:.6g} is above a/(2|Δ|) = {thr_a:.6g}: T/(2λ) falls short of the "
                                "required decrease (use 2.1)")
@@ -376,7 +376,7 @@ class _Unbounded:
         return reasons
 
 
-def _scales(P, st):
+def _scales(P, st) -> tuple[float, float]:
     """Rounding scales of the two constraint residuals: ‖ε‖‖T‖ + |Δ| and ‖ε‖‖U‖ (they bound Σ|Tᵢεᵢ|
     and Σ|Uᵢεᵢ|; unlike those they do not vanish when ε has no overlap with U's support)."""
     ne = math.sqrt(max(st["ee"], 0.0))
@@ -393,7 +393,9 @@ def _kkt_of(P, st, mu1, mu2, lam):
 
 def _kkt(tt_o, tu, s_t, s_u, dp, mu1, mu2, s_obj):
     """Scale-free KKT residual (see SoftWeights.kkt_residual); tt_o = εᵀT' (oriented)."""
-    rel = lambda v, s: (v / s) if s > 0 else (0.0 if v == 0 else math.inf)
+    def rel(v, s):
+        return (v / s) if s > 0 else (0.0 if v == 0 else math.inf)
+
     gap = max(mu1, 0.0) * abs(tt_o - dp) + max(mu2, 0.0) * abs(tu)
     parts = [
         rel(max(0.0, dp - tt_o), s_t),
@@ -629,15 +631,15 @@ class SoftWeightsPath:
     objective: np.ndarray
     mu1: np.ndarray
     mu2: np.ndarray
-    schemes: Tuple[str, ...]
+    schemes: tuple[str, ...]
     feasible: np.ndarray
     requested_scheme: str
     delta: float
-    bounds: Optional[Tuple[float, float]]
-    _problem: object = field(repr=False, compare=False)
+    bounds: tuple[float, float] | None
+    _problem: _Problem = field(repr=False, compare=False)
     _coef: np.ndarray = field(repr=False, compare=False)      # (L, 2): ε = clip(α T + β U) with α, β on the original T
-    _fixed_eps: Optional[np.ndarray] = field(repr=False, compare=False, default=None)  # LP point (infeasible/degenerate)
-    _status: Optional[np.ndarray] = field(repr=False, compare=False, default=None)
+    _fixed_eps: np.ndarray | None = field(repr=False, compare=False, default=None)  # LP point (infeasible/degenerate)
+    _status: np.ndarray | None = field(repr=False, compare=False, default=None)
 
     def __len__(self):
         return len(self.lams)
@@ -760,7 +762,6 @@ def _path_bounded(P, scheme, lams, on_infeasible):
     if scheme != "auto":
         raise ValueError(f"scheme {scheme!r} is a closed form of the unbounded QP; with bounds use scheme='auto'")
     lo, hi = P.bounds
-    L = lams.size
     out = _core.weights_bounded_path(P.Tc, P.Uc, P.s, P.dp, 1.0 / (2.0 * lams), lo, hi, P.nt)
     status = np.asarray(out["status"])
     if (status == _STATUS_INFEASIBLE).any():

@@ -6,8 +6,9 @@ none imports pandas."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,7 +27,7 @@ class Flag:
 
     column: str
 
-    def __call__(self, raw: "pd.DataFrame", where: str) -> np.ndarray:
+    def __call__(self, raw: pd.DataFrame, where: str) -> np.ndarray:
         return raw[self.column].to_numpy().astype(np.int64)
 
 
@@ -36,10 +37,10 @@ class OneOf:
     value is an error."""
 
     column: str
-    positive: Tuple[str, ...]
-    negative: Tuple[str, ...]
+    positive: tuple[str, ...]
+    negative: tuple[str, ...]
 
-    def __call__(self, raw: "pd.DataFrame", where: str) -> np.ndarray:
+    def __call__(self, raw: pd.DataFrame, where: str) -> np.ndarray:
         v = raw[self.column].astype(str)
         pos = v.isin(list(self.positive))
         neg = v.isin(list(self.negative))
@@ -56,7 +57,7 @@ class Equals:
     column: str
     value: Any
 
-    def __call__(self, raw: "pd.DataFrame", where: str) -> np.ndarray:
+    def __call__(self, raw: pd.DataFrame, where: str) -> np.ndarray:
         return (raw[self.column] == self.value).to_numpy().astype(np.int64)
 
 
@@ -67,7 +68,7 @@ class Above:
     column: str
     threshold: float
 
-    def __call__(self, raw: "pd.DataFrame", where: str) -> np.ndarray:
+    def __call__(self, raw: pd.DataFrame, where: str) -> np.ndarray:
         return (raw[self.column] > self.threshold).to_numpy().astype(np.int64)
 
 
@@ -82,14 +83,14 @@ class OneHot:
     ``prefix`` (in file order), or exactly ``columns``; a category is a column name minus the prefix."""
 
     prefix: str
-    columns: Optional[Tuple[str, ...]] = None
+    columns: tuple[str, ...] | None = None
 
-    def sources(self, names: Sequence[str]) -> List[str]:
+    def sources(self, names: Sequence[str]) -> list[str]:
         if self.columns is not None:
             return list(self.columns)
         return [c for c in names if c.startswith(self.prefix)]
 
-    def __call__(self, raw: "pd.DataFrame", where: str) -> np.ndarray:
+    def __call__(self, raw: pd.DataFrame, where: str) -> np.ndarray:
         cols = self.sources(list(raw.columns))
         onehot = raw[cols].to_numpy()
         if not (onehot.sum(axis=1) == 1).all():
@@ -105,10 +106,10 @@ class Recode:
     column: str
     names: Mapping[Any, str]
 
-    def sources(self, names: Sequence[str]) -> List[str]:
+    def sources(self, names: Sequence[str]) -> list[str]:
         return [self.column]
 
-    def __call__(self, raw: "pd.DataFrame", where: str) -> np.ndarray:
+    def __call__(self, raw: pd.DataFrame, where: str) -> np.ndarray:
         codes = raw[self.column].to_numpy()
         if not np.isin(codes, list(self.names)).all():
             raise ValueError(f"{where}: {self.column} is not coded {'/'.join(map(str, self.names))}")

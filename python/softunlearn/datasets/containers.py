@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Tuple
 
 import numpy as np
 
@@ -63,10 +62,10 @@ class Dataset:
     train: Split
     val: Split
     test: Split
-    feature_names: List[str]
+    feature_names: list[str]
     sensitive_name: str
     description: str
-    numeric_features: Tuple[str, ...] = field(default=())
+    numeric_features: tuple[str, ...] = field(default=())
 
     @property
     def n_features(self) -> int:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def require_pandas():
 # --------------------------------------------------------------------------
 
 
-def _read(spec: Spec, directory: str) -> Tuple["pd.DataFrame", ...]:
+def _read(spec: Spec, directory: str) -> tuple[pd.DataFrame, ...]:
     """Parse the raw file(s) (pool first, then the test file) and apply the row filters every call
     shares (``dropna``, ``rows``)."""
     pd = require_pandas()
@@ -57,11 +58,11 @@ def _read(spec: Spec, directory: str) -> Tuple["pd.DataFrame", ...]:
 
 
 @functools.lru_cache(maxsize=16)
-def _read_cached(name: str, directory: str) -> Tuple["pd.DataFrame", ...]:
+def _read_cached(name: str, directory: str) -> tuple[pd.DataFrame, ...]:
     return _read(SPECS[name], directory)
 
 
-def read_raw(name: str, directory: str) -> Tuple["pd.DataFrame", ...]:
+def read_raw(name: str, directory: str) -> tuple[pd.DataFrame, ...]:
     """The parsed raw frames of data set ``name`` in ``directory``, memoised unless the spec says
     ``cache=False`` (the large files). Callers never modify them."""
     spec = SPECS[name]
@@ -72,12 +73,12 @@ def _is_dropped(column: str, drop: Sequence[str]) -> bool:
     return any(column == d or (d.endswith("*") and column.startswith(d[:-1])) for d in drop)
 
 
-def feature_columns(spec: Spec, columns: Sequence[str]) -> Tuple[List[str], List[str]]:
+def feature_columns(spec: Spec, columns: Sequence[str]) -> tuple[list[str], list[str]]:
     """The numeric and categorical feature columns of ``spec`` (``REST`` resolved against the raw
     ``columns``), before ``include_sensitive`` is applied."""
     sources = {c for d in spec.derived.values() for c in d.sources(columns)}
 
-    def rest(other: Sequence[str]) -> List[str]:
+    def rest(other: Sequence[str]) -> list[str]:
         return [c for c in columns if c != spec.label.column and c not in sources and c not in other
                 and not _is_dropped(c, spec.drop)]
 
@@ -88,11 +89,11 @@ def feature_columns(spec: Spec, columns: Sequence[str]) -> Tuple[List[str], List
     return list(spec.numeric), list(spec.categorical)
 
 
-def _frame(spec: Spec, raw: "pd.DataFrame", columns: Sequence[str]) -> "pd.DataFrame":
+def _frame(spec: Spec, raw: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """The feature ``columns`` (raw or derived) plus ``_y`` and ``_s``, one row per raw row."""
     pd = require_pandas()
     where = spec.files[0]
-    data: Dict[str, Any] = {}
+    data: dict[str, Any] = {}
     for c in columns:
         data[c] = spec.derived[c](raw, where) if c in spec.derived else raw[c]
     data["_y"] = spec.label(raw, where)
@@ -146,7 +147,7 @@ def _stratified_pick(strata: np.ndarray, k: int, rng: np.random.Generator) -> np
 
 
 def _subsample(
-    idx: np.ndarray, strata: np.ndarray, n_train: Optional[int], rng: np.random.Generator
+    idx: np.ndarray, strata: np.ndarray, n_train: int | None, rng: np.random.Generator
 ) -> np.ndarray:
     if n_train is None:
         return idx
@@ -159,13 +160,13 @@ def _subsample(
 
 
 def split_pool(
-    pool: "pd.DataFrame",
+    pool: pd.DataFrame,
     *,
     val_fraction: float,
     test_fraction: float,
-    n_train: Optional[int],
+    n_train: int | None,
     seed: int,
-) -> Tuple["pd.DataFrame", "pd.DataFrame", "pd.DataFrame"]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Stratified (y, s) split of ``pool`` into train / val / test (+ train subsample).
 
     ``val_fraction`` and ``test_fraction`` are fractions of the whole pool; ``pool`` has ``_y`` and
@@ -206,25 +207,25 @@ class Encoder:
         self,
         numeric: Sequence[str],
         categorical: Sequence[str],
-        categories_frame: "pd.DataFrame",
+        categories_frame: pd.DataFrame,
     ) -> None:
         pd = require_pandas()
         self.numeric = list(numeric)
         self.categorical = list(categorical)
-        self.categories: Dict[str, List[str]] = {
+        self.categories: dict[str, list[str]] = {
             c: sorted(pd.unique(categories_frame[c].astype(str))) for c in self.categorical
         }
         self.mean = np.zeros(len(self.numeric))
         self.std = np.ones(len(self.numeric))
 
     @property
-    def feature_names(self) -> List[str]:
+    def feature_names(self) -> list[str]:
         names = list(self.numeric)
         for c in self.categorical:
             names += [f"{c}={v}" for v in self.categories[c]]
         return names
 
-    def fit(self, fit_rows: "pd.DataFrame") -> "Encoder":
+    def fit(self, fit_rows: pd.DataFrame) -> Encoder:
         if self.numeric:
             A = fit_rows[self.numeric].to_numpy(dtype=np.float64)
             self.mean = A.mean(axis=0) if len(A) else np.zeros(len(self.numeric))
@@ -232,7 +233,7 @@ class Encoder:
             self.std = np.where(std > 0, std, 1.0)
         return self
 
-    def transform(self, df: "pd.DataFrame") -> np.ndarray:
+    def transform(self, df: pd.DataFrame) -> np.ndarray:
         pd = require_pandas()
         n = len(df)
         d = len(self.feature_names)
@@ -257,12 +258,12 @@ class Encoder:
 
 def _load(
     spec: Spec,
-    path: Optional[PathLike],
+    path: PathLike | None,
     *,
     val_fraction: float,
     test_fraction: float = 0.0,
     seed: int,
-    n_train: Optional[int],
+    n_train: int | None,
     include_sensitive: bool,
     **options: str,
 ) -> Dataset:
@@ -294,7 +295,7 @@ def _load(
         categorical = [c for c in categorical if c not in spec.sensitive_features]
     enc = Encoder(numeric, categorical, pool).fit(train)
 
-    def encode(df: "pd.DataFrame") -> Split:
+    def encode(df: pd.DataFrame) -> Split:
         return Split(enc.transform(df), df["_y"].to_numpy(), df["_s"].to_numpy())
 
     return Dataset(
@@ -311,7 +312,7 @@ def _load(
 
 #: The keywords of every loader, in signature order (after ``path``): name, default, annotation.
 #: ``test_fraction`` only where the data set has no test file of its own; a spec's ``options`` follow.
-KEYWORDS: Tuple[Tuple[str, Any, str], ...] = (
+KEYWORDS: tuple[tuple[str, Any, str], ...] = (
     ("val_fraction", 0.2, "float"),
     ("test_fraction", 0.2, "float"),
     ("seed", 0, "int"),
@@ -349,14 +350,14 @@ def make_loader(name: str) -> Callable[..., Dataset]:
     loader.__name__ = loader.__qualname__ = fname
     loader.__module__ = __package__ or __name__
     loader.__doc__ = spec.doc
-    loader.__signature__ = signature  # type: ignore[attr-defined]
+    loader.__signature__ = signature  # type: ignore[attr-defined]  # inspect reads it; functions do not declare it
     return loader
 
 
-LOADERS: Dict[str, Callable[..., Dataset]] = {name: make_loader(name) for name in SPECS}
+LOADERS: dict[str, Callable[..., Dataset]] = {name: make_loader(name) for name in SPECS}
 
 
-def load(name: str, path: Optional[PathLike] = None, **kwargs) -> Dataset:
+def load(name: str, path: PathLike | None = None, **kwargs) -> Dataset:
     """Load data set ``name`` (one of :data:`DATASETS`); keyword arguments go to its loader."""
     get_spec(name)
     return LOADERS[name](path, **kwargs)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Union
 
 from .specs import DATASETS, Spec, get_spec
 
@@ -33,7 +34,7 @@ def _has_files(d: Path, files: Sequence[str]) -> bool:
     return all((d / f).is_file() for f in files)
 
 
-def _candidates(base: Path, spec: Spec) -> List[Path]:
+def _candidates(base: Path, spec: Spec) -> list[Path]:
     """Directories under ``base`` where the files of ``spec`` may live.
 
     ``base`` may be the data directory itself, a directory with a sub-directory named after the data
@@ -45,20 +46,20 @@ def _candidates(base: Path, spec: Spec) -> List[Path]:
     return out
 
 
-def _package_dir(module: str) -> Optional[Path]:
+def _package_dir(module: str) -> Path | None:
     try:
         found = importlib.util.find_spec(module)
     except (ImportError, ValueError):
         return None
     if found is None or not found.submodule_search_locations:
         return None
-    return Path(list(found.submodule_search_locations)[0])
+    return Path(next(iter(found.submodule_search_locations)))
 
 
-def _search(name: str, path: Optional[PathLike]) -> Tuple[Optional[Path], List[str]]:
+def _search(name: str, path: PathLike | None) -> tuple[Path | None, list[str]]:
     spec = get_spec(name)
-    looked: List[str] = []
-    bases: List[Path] = []
+    looked: list[str] = []
+    bases: list[Path] = []
     if path is not None:
         bases.append(Path(path).expanduser())
     else:
@@ -78,7 +79,7 @@ def _search(name: str, path: Optional[PathLike]) -> Tuple[Optional[Path], List[s
     return None, looked
 
 
-def find_data_dir(name: str, path: Optional[PathLike] = None) -> Path:
+def find_data_dir(name: str, path: PathLike | None = None) -> Path:
     """Directory holding the raw files of data set ``name``.
 
     Raises :class:`DatasetNotFoundError` (a :class:`FileNotFoundError`) with
@@ -97,12 +98,12 @@ def find_data_dir(name: str, path: Optional[PathLike] = None) -> Path:
     )
 
 
-def available() -> Dict[str, Optional[str]]:
+def available() -> dict[str, str | None]:
     """Map every known data set name to the directory where its files were found, or None.
 
     Honours ``SOFTUNLEARN_DATA``; never raises and never imports the data packages.
     """
-    out: Dict[str, Optional[str]] = {}
+    out: dict[str, str | None] = {}
     for name in DATASETS:
         try:
             found, _ = _search(name, None)

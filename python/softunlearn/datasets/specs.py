@@ -5,8 +5,9 @@ become features. ``loader.py`` turns any entry into a :class:`~softunlearn.datas
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Union
 
 from .columns import Above, Equals, Flag, OneHot, OneOf, Recode
 
@@ -40,23 +41,23 @@ class Spec:
     name: str
     package: Package
     subdir: str  # directory of the files inside the package
-    files: Tuple[str, ...]  # the pool file, then the test file when test_file
+    files: tuple[str, ...]  # the pool file, then the test file when test_file
     test_file: bool  # files[1] is a fixed test set (the loader has no test_fraction keyword)
     label: Rule  # y
     sensitive: Rule  # s
     sensitive_name: str  # what s encodes
-    sensitive_features: Tuple[str, ...]  # feature columns that include_sensitive=False removes
-    numeric: Union[Tuple[str, ...], str]  # standardised columns (or REST)
-    categorical: Union[Tuple[str, ...], str]  # one-hot columns (or REST), raw or derived
+    sensitive_features: tuple[str, ...]  # feature columns that include_sensitive=False removes
+    numeric: tuple[str, ...] | str  # standardised columns (or REST)
+    categorical: tuple[str, ...] | str  # one-hot columns (or REST), raw or derived
     description: str
     doc: str
     csv: Mapping[str, Any] = field(default_factory=dict)  # pandas.read_csv keywords (every file)
     test_csv: Mapping[str, Any] = field(default_factory=dict)  # extra read_csv keywords, test file
     dropna: bool = False  # drop rows with a missing value
-    rows: Optional[Callable[[Any], Any]] = None  # raw frame -> boolean mask of the rows kept
-    keep: Optional[Mapping[str, Tuple[Any, ...]]] = None  # column -> values of the rows kept
-    derived: Mapping[str, Union[OneHot, Recode]] = field(default_factory=dict)  # categorical features built
-    drop: Tuple[str, ...] = ()  # never features ("prefix*" drops every column starting with prefix)
+    rows: Callable[[Any], Any] | None = None  # raw frame -> boolean mask of the rows kept
+    keep: Mapping[str, tuple[Any, ...]] | None = None  # column -> values of the rows kept
+    derived: Mapping[str, OneHot | Recode] = field(default_factory=dict)  # categorical features built
+    drop: tuple[str, ...] = ()  # never features ("prefix*" drops every column starting with prefix)
     options: Mapping[str, Option] = field(default_factory=dict)  # extra loader keywords
     cache: bool = True  # memoise the parsed files (False for the large ones)
 
@@ -388,10 +389,10 @@ _TABLE = (
     ),
 )
 
-SPECS: Dict[str, Spec] = {s.name: s for s in _TABLE}
+SPECS: dict[str, Spec] = {s.name: s for s in _TABLE}
 
 #: Names of all data sets known to :func:`load` and :func:`available`.
-DATASETS: Tuple[str, ...] = tuple(SPECS)
+DATASETS: tuple[str, ...] = tuple(SPECS)
 
 
 def get_spec(name: str) -> Spec:
