@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import softunlearn as su
 from softunlearn import datasets
-from softunlearn.certified import GAMMA_EXACT, CertifiedLogisticRegression, UnitBallScaler, newton_step
+from softunlearn.methods.certified import GAMMA_EXACT, CertifiedLogisticRegression, UnitBallScaler, newton_step
 
 
 def evaluate(model, te, target):

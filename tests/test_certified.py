@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression as SkLR
 
 import softunlearn as su
 from softunlearn import reference as ref
-from softunlearn.certified import (
+from softunlearn.methods.certified import (
     GAMMA_EXACT,
     BudgetExceededError,
     CertifiedLogisticRegression,
@@ -22,7 +22,7 @@ from softunlearn.certified import (
     newton_step,
     noise_multiplier,
 )
-from softunlearn.dvwu import data_value_weights, dvwu_remove, dvwu_update
+from softunlearn.methods.dvwu import data_value_weights, dvwu_remove, dvwu_update
 
 
 def unit_data(n=300, d=5, seed=0, scale=3.0):
@@ -248,7 +248,7 @@ def test_data_value_weights_needs_a_real_kappa_in_0_1(kappa):
 def test_utility_values_are_validation_loss_increase_on_deletion():
     X, y, Xv, yv = unit_data(seed=10)
     m = su.LogisticRegression(C=2.0, fit_intercept=False).fit(X, y)
-    v = su.dvwu.utility_values(m, X, y, Xv, yv)
+    v = su.methods.dvwu.utility_values(m, X, y, Xv, yv)
     top = int(np.argmax(np.abs(v)))
     eps = np.zeros(X.shape[0])
     eps[top] = -1

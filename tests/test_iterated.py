@@ -81,7 +81,7 @@ def test_soft_unlearner_iterated_and_bad_arguments(data, setup):
 # ---- inner="newton" against an independent re-implementation of the path (issue 15) --------------------
 def newton_path_oracle(theta0, X, y, Xv, yv, sv, delta, *, C, steps, lam, tol, max_steps, sample_weight=None,
                        compound=True):
-    """The iterated path of softunlearn.iterated's docstring, step_rule "remaining", bounds (−1, None), from
+    """The iterated path of softunlearn.methods.iterated's docstring, step_rule "remaining", bounds (−1, None), from
     softunlearn.reference's blocks: at each step the DP and utility scores on the *compounded* weights
     s⊙(1+E), the closed-form weight QP, the Newton update with those weights' Hessian and gradients.
 

@@ -8,8 +8,8 @@ import pytest
 import scipy.sparse as sp
 
 import softunlearn as su
-from softunlearn.certified import certified_update
-from softunlearn.dvwu import dvwu_update
+from softunlearn.methods.certified import certified_update
+from softunlearn.methods.dvwu import dvwu_update
 
 
 def unit_sparse(n=300, d=8, seed=0):
@@ -57,7 +57,7 @@ def test_dvwu_update_sparse_equals_dense(mapping):
 
 
 def test_unit_ball_scaler_on_sparse_equals_dense():
-    from softunlearn.certified import UnitBallScaler
+    from softunlearn.methods.certified import UnitBallScaler
     X, Xs, *_ = unit_sparse()
     for add_constant in (False, True):
         dense = UnitBallScaler(add_constant=add_constant).fit(3 * X)

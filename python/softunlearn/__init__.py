@@ -11,15 +11,20 @@ from ._runtime import load_core
 
 _core = load_core()
 
-from . import backend, certified, dvwu, errors, methods, metrics, targets  # noqa: E402
+from . import backend, errors, methods, metrics, targets  # noqa: E402
 from .backend import available_backends  # noqa: E402
-from .certified import CertifiedLogisticRegression, certified_update  # noqa: E402
-from .dvwu import dvwu_update  # noqa: E402
 from .errors import InvalidParameterError, NonFiniteError, NotPositiveDefiniteError, SoftunlearnError  # noqa: E402
-from .finetune import finetune, gradient_ascent  # noqa: E402
 from .influence import Influence, newton_update, refit  # noqa: E402
-from .iterated import IteratedSoftWeights, iterated_soft_weights  # noqa: E402
 from .linear_model import LinearSVC, LogisticRegression  # noqa: E402
+from .methods import (  # noqa: E402
+    CertifiedLogisticRegression,
+    IteratedSoftWeights,
+    certified_update,
+    dvwu_update,
+    finetune,
+    gradient_ascent,
+    iterated_soft_weights,
+)
 from .pipeline import SoftUnlearner  # noqa: E402
 from .sklearn_interop import from_sklearn, to_sklearn  # noqa: E402
 from .weights import hard_weights, soft_weights  # noqa: E402
@@ -28,9 +33,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CertifiedLogisticRegression",
-    "certified",
     "certified_update",
-    "dvwu",
     "dvwu_update",
     "Influence",
     "LinearSVC",

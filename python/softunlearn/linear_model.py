@@ -104,7 +104,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         return self._fit(X, y, sample_weight, theta0=theta0, allow_negative=False)
 
     def _fit(self, X, y, sample_weight, *, theta0=None, allow_negative=False, linear=None):
-        # `linear`: b of an extra bᵀθ term (objective perturbation, see softunlearn.certified); the cached
+        # `linear`: b of an extra bᵀθ term (objective perturbation, see softunlearn.methods.certified); the cached
         # gradient is that of J without it, the function Influence recomputes.
         check_positive(self.C, "C")
         loss = self._loss

@@ -56,7 +56,7 @@ def unit_ball(X, *others, C=1.0):
     training row has ‖x‖ ≤ 1, with a constant column appended (fit the model with ``fit_intercept=False``),
     the same transform of every array in ``others`` (validation, test), and ``C·k²``: the C that keeps the
     unscaled model's regularisation."""
-    from .certified import UnitBallScaler
+    from .methods.certified import UnitBallScaler
 
     sc = UnitBallScaler(add_constant=True).fit(X)
     return (sc.transform(X), *(sc.transform(o) for o in others), C * sc.scale_**2)
@@ -146,7 +146,7 @@ class SoftUnlearner:
     ``one_shot_weights_`` when ``method="iterated"``) are only recorded.
 
     With ``method="iterated"``: ``eps_`` is the total change E (weights s⊙(1+E)), ``weights_`` the last
-    step's solver result, ``iterated_`` the full :class:`~softunlearn.iterated.IteratedSoftWeights`
+    step's solver result, ``iterated_`` the full :class:`~softunlearn.IteratedSoftWeights`
     (per-step history).
     """
 
@@ -211,7 +211,7 @@ class SoftUnlearner:
         t = time.perf_counter()
         self.iterated_ = None
         if iterated:
-            from .iterated import iterated_soft_weights
+            from .methods.iterated import iterated_soft_weights
 
             with _recorded(self.warnings_, reemit=True):
                 self.iterated_ = iterated_soft_weights(model, X, y, self.target_, Utility(Xv, yv), self.delta_,

@@ -29,7 +29,7 @@ import numbers
 import numpy as np
 from scipy.stats import rankdata
 
-from ._validation import as_matrix, as_vector
+from .._validation import as_matrix, as_vector
 from .certified import CertifiedLogisticRegression, _as_index, certified_update
 
 MAPPINGS = ("rank", "minmax")
@@ -58,8 +58,8 @@ def data_value_weights(values, kappa=0.5, mapping="rank") -> np.ndarray:
 def utility_values(model, X, y, Xv, yv, *, sample_weight=None, influence=None) -> np.ndarray:
     """vᵢ = gᵢᵀH⁻¹∇Σ_V ℓ for every training row (removal convention: deleting i raises the validation loss
     by ≈ vᵢ)."""
-    from .influence import Influence
-    from .targets import Utility
+    from ..influence import Influence
+    from ..targets import Utility
 
     if influence is None:
         influence = Influence(model, X, y, sample_weight)
@@ -70,7 +70,7 @@ def dvwu_update(model, X, y, eps, *, Xv=None, yv=None, values=None, kappa=0.5, m
                 influence=None, **certified_options):
     """Value-weighted certified change s → s(1 + ε): step weights ω ⊙ ε with ω from the values of the rows
     that move (ε ≠ 0). Give ``values`` (one per training row) or validation data ``Xv, yv``. Other keyword
-    arguments go to :func:`softunlearn.certified.certified_update`. The result carries ``dvwu_weights_``
+    arguments go to :func:`softunlearn.methods.certified.certified_update`. The result carries ``dvwu_weights_``
     (ω on the moved rows, in row order)."""
     Xc = as_matrix(X, "X", dtype=np.float64)
     n = Xc.shape[0]

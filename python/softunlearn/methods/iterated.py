@@ -38,12 +38,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_sample_weight
-from .influence import Influence
-from .linear_model import check_model
-from .methods import UPDATE_METHODS, apply_weights
-from .targets import as_target, evaluate
-from .weights import InfeasibleWarning, SoftWeights, soft_weights
+from .._validation import as_sample_weight
+from ..influence import Influence
+from ..linear_model import check_model
+from ..targets import as_target, evaluate
+from ..weights import InfeasibleWarning, SoftWeights, soft_weights
+from . import UPDATE_METHODS, apply_weights
 
 STEP_RULES = ("remaining", "fixed")
 

@@ -1,4 +1,8 @@
-"""Registry of the ways to apply weight changes ε to a fitted model.
+"""The ways to apply weight changes ε to a fitted model, and their registry.
+
+Modules: :mod:`.certified` (Guo et al.'s certified removal), :mod:`.dvwu` (value-weighted certified
+deletion), :mod:`.first_order` (L-BFGS fine-tuning and gradient ascent), :mod:`.iterated` (path-following
+soft weighting). The one-step Newton update and the exact refit live with :class:`~softunlearn.Influence`.
 
 Every entry has the signature ``apply(model, X, y, eps, *, influence, sample_weight, **options) -> model``
 and returns a new fitted model (the input model is never modified). ``influence`` is the
@@ -12,10 +16,10 @@ CLI accept it as a method name (:func:`method_names`) and use one of the table's
 """
 from __future__ import annotations
 
-from .certified import certified_update
+from ..influence import refit
+from .certified import CertifiedLogisticRegression, certified_update
 from .dvwu import dvwu_update
-from .finetune import finetune, gradient_ascent
-from .influence import refit
+from .first_order import finetune, gradient_ascent
 
 
 def _newton(model, X, y, eps, *, influence, sample_weight=None, **options):
@@ -27,13 +31,13 @@ def _refit(model, X, y, eps, *, influence, sample_weight=None, **options):
 
 
 def _certified(model, X, y, eps, *, influence, sample_weight=None, **options):
-    # Guo et al.'s Newton removal with a gradient-residual certificate (softunlearn.certified); options:
+    # Guo et al.'s Newton removal with a gradient-residual certificate (softunlearn.methods.certified); options:
     # epsilon, delta, sigma, budget, policy, gamma, random_state. Needs fit_intercept=False and ‖x‖ ≤ 1.
     return certified_update(model, X, y, eps, sample_weight=sample_weight, **options)
 
 
 def _dvwu(model, X, y, eps, *, influence, sample_weight=None, **options):
-    # Data value-weighted certified update (softunlearn.dvwu); options: Xv, yv (or values), kappa,
+    # Data value-weighted certified update (softunlearn.methods.dvwu); options: Xv, yv (or values), kappa,
     # mapping, and certified_update's options.
     return dvwu_update(model, X, y, eps, sample_weight=sample_weight, influence=influence, **options)
 
@@ -76,3 +80,11 @@ def apply_weights(method: str, model, X, y, eps, *, influence, sample_weight=Non
     except (KeyError, TypeError):
         raise ValueError(f"method: expected one of {tuple(UPDATE_METHODS)}, got {method!r}") from None
     return fn(model, X, y, eps, influence=influence, sample_weight=sample_weight, **options)
+
+
+# After the registry: the iterated method applies its steps with the registry's entries.
+from .iterated import IteratedSoftWeights, iterated_soft_weights  # noqa: E402
+
+__all__ = ["CERTIFIED_METHODS", "ITERATIVE_METHODS", "UPDATE_METHODS", "CertifiedLogisticRegression",
+           "IteratedSoftWeights", "apply_weights", "certified_update", "dvwu_update", "finetune", "gradient_ascent",
+           "iterated_soft_weights", "method_names", "refit"]

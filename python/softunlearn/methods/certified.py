@@ -30,7 +30,7 @@ Gradient-residual bound (Guo's Corollary 1, with weights): with A = diag(√(C s
 
 The first term is the residual the model already had (the fit's ~1e-10, or the budget β spent by
 earlier removals: β accumulates, Guo's Algorithm 2), the second is zero unless the step uses weights
-other than the target's (DVWU, see softunlearn.dvwu), the third is Guo's Taylor remainder:
+other than the target's (DVWU, see softunlearn.methods.dvwu), the third is Guo's Taylor remainder:
 ∇J(θ⁻) − ∇J(θ̂) − H'v = Aᵀdiag(ρ)Av with |ρᵢ| ≤ γ|xᵢᵀṽ| ≤ γ‖v‖ for some ṽ on the segment.
 The noise masks a residual of norm up to the budget; a request that would take β past it triggers the
 policy: "retrain" (default: exact refit on D' with fresh noise, β restarts), "raise"
@@ -61,9 +61,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, log_ndtr
 
-from . import _core
-from ._validation import as_labels, as_matrix, as_sample_weight, as_vector, check_n_threads, check_positive
-from .linear_model import LogisticRegression, check_model
+from .. import _core
+from .._validation import as_labels, as_matrix, as_sample_weight, as_vector, check_n_threads, check_positive
+from ..linear_model import LogisticRegression, check_model
 
 GAMMA_LOGISTIC = 0.25  # Guo et al.'s Lipschitz constant of ℓ'' for the logistic loss
 GAMMA_EXACT = 1.0 / (6.0 * math.sqrt(3.0))  # max|ℓ'''|: the smallest valid γ
@@ -148,7 +148,7 @@ def check_unit_ball(X, name="X", tol=1e-9):
     i = int(np.argmax(norms))
     if norms[i] > 1.0 + tol:
         raise ValueError(f"{name}: certified removal needs ‖xᵢ‖₂ ≤ 1 for every row, row {i} has norm "
-                         f"{norms[i]:.4g}; rescale with softunlearn.certified.UnitBallScaler (and raise C by "
+                         f"{norms[i]:.4g}; rescale with softunlearn.methods.certified.UnitBallScaler (and raise C by "
                          "the square of its scale to keep the same regularisation)")
 
 
@@ -371,7 +371,7 @@ class CertifiedLogisticRegression(LogisticRegression):
         """Certified removal of rows ``idx`` of the data (X, y, sample_weight) the model currently stands for.
 
         ``weights`` (one per removed row, default ones = Guo's update) scale each removed sample's step
-        (DVWU; see softunlearn.dvwu). Returns a new model for the remaining data; pass X without those rows
+        (DVWU; see softunlearn.methods.dvwu). Returns a new model for the remaining data; pass X without those rows
         (or sample weights with zeros there) to the next call."""
         Xc = as_matrix(X, "X", dtype=np.float64)
         n = Xc.shape[0]
@@ -491,7 +491,7 @@ def certified_update(model, X, y, eps, *, sample_weight=None, epsilon=None, delt
         if policy == "flag":
             certified = False
         else:
-            from .influence import refit
+            from ..influence import refit
             theta = refit(model, as_matrix(X, "X", dtype=model.dtype), y, eps, sample_weight=sample_weight).theta_
             theta = theta.astype(np.float64)
             retrained = True

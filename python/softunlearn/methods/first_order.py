@@ -21,10 +21,10 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from . import _core
-from ._validation import as_labels, as_sample_weight, as_vector, check_int, check_n_threads, check_positive
-from .errors import NonFiniteError
-from .linear_model import _DEFAULT_TOL, check_model
+from .. import _core
+from .._validation import as_labels, as_sample_weight, as_vector, check_int, check_n_threads, check_positive
+from ..errors import NonFiniteError
+from ..linear_model import _DEFAULT_TOL, check_model
 
 
 def _callback(callback):
