@@ -415,3 +415,18 @@ def test_refit_deleting_rows_equals_fit_without_them(data):
     predicted = inf.scores(t)[drop].sum()
     actual = t.value(m._with_theta(expected)) - t.value(m)
     assert abs(actual - predicted) <= 0.1 * abs(actual)
+
+
+def test_fit_hessian_is_reused_only_at_the_fitted_theta():
+    # the fit's cache is keyed by θ: output noise released on the fitted object itself moves θ away from it
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 4))
+    X /= np.linalg.norm(X, axis=1).max()
+    y = (X[:, 0] + 0.1 * rng.standard_normal(300) > 0).astype(float)
+    exact = su.CertifiedLogisticRegression(sigma=0.1, noise="objective", random_state=0).fit(X, y)
+    assert su.Influence(exact, X, y).reused_hessian  # objective noise releases the fitted θ itself
+    noisy = su.CertifiedLogisticRegression(sigma=0.1, noise="output", random_state=0).fit(X, y)
+    inf = su.Influence(noisy, X, y)
+    assert not inf.reused_hessian
+    fresh = su.Influence(noisy, X, y, reuse_hessian=False)
+    np.testing.assert_array_equal(inf.hessian, fresh.hessian)

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import _core
 from . import backend as _backend
 from ._solver_choice import auto_solver, available_memory, check_dense_memory, dense_hessian_bytes  # noqa: F401 (public here too)
 from ._validation import (
@@ -26,6 +25,7 @@ from ._validation import (
     check_positive,
     is_sparse,
 )
+from .engine import make_engine
 from .errors import NonFiniteError
 from .linear_model import check_model
 from .targets import Target, as_target, checked_gradient
@@ -96,12 +96,12 @@ class Influence:
             raise ValueError("backend: 'cuda' needs a dense X; scipy.sparse input runs on backend='cpu'")
         self.backend = _backend.resolve("cpu" if cpu_only and backend == "auto" else backend, n_samples=n,
                                         n_params=self.n_params, loss_code=self.model._loss[0])
-        self._dev = None
         if self.backend == "cuda":
             if solver == "cg":
                 raise ValueError("solver: 'cg' runs on the CPU backend only; use solver='cholesky' or backend='cpu'")
             solver = "cholesky"
-            self._dev = _backend.cuda_data(self.X, self.y, self.sample_weight, self.model.fit_intercept)
+        self._engine = make_engine(self.backend, self.X, self.y, self.sample_weight,
+                                   fit_intercept=self.model.fit_intercept, loss=self.model._loss, n_threads=self._nt)
         self.solver = solver if solver != "auto" else auto_solver(self.n_params, dt, self._nt)
         if self.solver == "cholesky":
             check_dense_memory(self.n_params, dt, self._nt, "Influence")
@@ -111,7 +111,7 @@ class Influence:
 
         cache = getattr(self.model, "_fit_cache", None)
         reusable = (reuse_hessian and self.solver == "cholesky" and cache is not None
-                    and cache.matches(X, y, sample_weight))
+                    and cache.matches(self.model.theta_, X, y, sample_weight))
         want_h = self.solver == "cg" or reusable
         res = self._loss_pass(hessian=self.solver == "cholesky" and not reusable, r=True, h=want_h)
         if not (np.isfinite(res["r"]).all() and np.isfinite(res["grad"]).all()
@@ -137,44 +137,21 @@ class Influence:
                 self._hessian = self._loss_pass(hessian=True)["hessian"]
         self._chol = None
         if self.solver == "cholesky":
-            self._chol = _cholesky(self._hessian) if self._dev is None else _backend.cuda_cholesky(self._hessian)
+            self._chol = self._engine.cholesky(self._hessian)
 
     def _loss_pass(self, *, hessian=False, r=False, h=False) -> dict:
         """One fused pass over the training data at θ̂ (loss, ∇J, and ∇²J / r / h on request)."""
-        m = self.model
-        if self._dev is not None:
-            return self._dev.loss_pass(m.theta_, m.dtype.type(m.C), hessian, r, h, int(m._loss[0]))
-        return _core.loss_pass(self.X, self.y, self.sample_weight, m.theta_, m.dtype.type(m.C), bool(m.fit_intercept),
-                               hessian, r, h, self._nt, *m._loss)
+        return self._engine.loss_pass(self.model.theta_, self.model.C, hessian=hessian, r=r, h=h)
 
     def _xtv(self, v):
-        if self._dev is not None:
-            return self._dev.xtv(v)
-        return _core.xtv(self.X, v, bool(self.model.fit_intercept), self._nt)
-
-    def _predict(self, theta):
-        if self._dev is not None:
-            return self._dev.predict(theta)
-        return _core.predict(self.X, theta, bool(self.model.fit_intercept), self._nt)
+        return self._engine.xtv(v)
 
     def _probe_matches(self, cache, h) -> bool:
         v = cache.probe
-        if self._dev is not None:
-            Hv = self._xtv(h * self._predict(v))
-            Hv[: self.X.shape[1]] += v[: self.X.shape[1]]
-        else:
-            Hv = _core.hessian_matvec(self.X, h, self._regulariser(), v.reshape(-1, 1), bool(self.model.fit_intercept),
-                                      self._nt)[:, 0]
+        Hv = self._engine.hessian_matvec(h, v.reshape(-1, 1))[:, 0]
         ref = cache.hessian @ v
         tol = 1e3 * np.finfo(self.model.dtype).eps * (np.abs(cache.hessian) @ np.abs(v)).max()
         return bool(np.max(np.abs(Hv - ref)) <= tol)
-
-    def _regulariser(self) -> np.ndarray:
-        """diag(R): 1 for every weight, 0 for the unpenalised intercept."""
-        reg = np.ones(self.n_params, dtype=self.model.dtype)
-        if self.model.fit_intercept:
-            reg[-1] = 0
-        return reg
 
     # ---- linear algebra ------------------------------------------------------------------------
     @property
@@ -203,9 +180,7 @@ class Influence:
             scale = np.where(norms > 0, norms, 1).astype(self.model.dtype)
             B = np.asfortranarray(B / scale)
             assert self._h is not None  # the CG solver always keeps the curvature weights h
-            U, its, res, cond = _core.cg_solve(self.X, self._h, self._regulariser(), B,
-                                               bool(self.model.fit_intercept), self.model.dtype.type(self.cg_tol),
-                                               self.cg_max_iter, self._nt)
+            U, its, res, cond = self._engine.cg_solve(self._h, B, self.cg_tol, self.cg_max_iter)
             self.cg_info = {"iterations": list(its), "residuals": list(res), "condition_estimate": list(cond)}
             if max(res, default=0.0) > self.cg_tol:
                 import warnings
@@ -240,10 +215,7 @@ class Influence:
                                  "gradient, C or X too large); rescale the target or the data") from None
         if U.ndim == 1:
             U = U.reshape(-1, 1)
-        if self._dev is not None:
-            S = self._dev.scores(U, self.r)
-        else:
-            S = _core.scores(self.X, U, self.r, bool(self.model.fit_intercept), self._nt)
+        S = self._engine.scores(U, self.r)
         if not (np.isfinite(U).all() and np.isfinite(S).all()):
             raise NonFiniteError("targets: the scores overflowed the working precision (a target gradient, C or X "
                                  "too large); rescale the target or the data")
@@ -289,11 +261,6 @@ class Influence:
 def _gradient(target, model):
     # Scores need only ∇f: a target given without a value must still work.
     return target.evaluate(model)[1] if hasattr(target, "evaluate") else target.gradient(model)
-
-
-def _cholesky(H):
-    cls = _core.Cholesky_f32 if H.dtype == np.float32 else _core.Cholesky_f64
-    return cls(np.asfortranarray(H))
 
 
 def newton_update(model, X, y, eps, *, sample_weight=None, influence: Influence | None = None):

@@ -35,6 +35,7 @@ from ._validation import (
     check_tol,
     is_sparse,
 )
+from .engine import make_engine
 from .errors import InvalidParameterError
 
 _DEFAULT_TOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-7}
@@ -56,13 +57,16 @@ class _FitCache:
     recomputed from the data (two O(np) passes instead of an O(np²) assembly) matches H·probe: an array
     changed in place would have to keep both the gradient and H·v for a random v to be missed."""
 
+    theta: np.ndarray  # where the Hessian was taken: a model with another θ (an update, released noise) misses
     hessian: np.ndarray
     grad: np.ndarray
     grad_scale: float
     refs: tuple
     probe: np.ndarray  # random v; H v is recomputed from the data to detect arrays changed in place
 
-    def matches(self, X, y, sample_weight) -> bool:
+    def matches(self, theta, X, y, sample_weight) -> bool:
+        if not np.array_equal(theta, self.theta):
+            return False
         now = (X, y, sample_weight)
         for r, obj in zip(self.refs, now):
             if r is None:
@@ -152,12 +156,9 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             if getattr(self, "backend", "auto") == "cuda":
                 raise ValueError("backend: 'cuda' does not support the objective perturbation bᵀθ; use backend='cpu'")
             be = "cpu"
-        if be == "cuda":
-            res = _backend.cuda_data(Xc, yc, sc, fit_intercept).fit(
-                th0, dt.type(C), dt.type(tol), max_iter, int(loss[0]), 8 if theta0 is None else 0)
-        else:
-            res = _core.fit(Xc, yc, sc, th0, dt.type(C), fit_intercept, dt.type(tol),
-                            max_iter, nt, *loss, 8 if theta0 is None else 0, lin, hessian_free)
+        engine = make_engine(be, Xc, yc, sc, fit_intercept=fit_intercept, loss=loss, n_threads=nt)
+        res = engine.fit(th0, C, tol, max_iter, subsample=8 if theta0 is None else 0, linear=linear,
+                         hessian_free=hessian_free)
         self.backend_ = be
         if not res["converged"]:
             warnings.warn(
@@ -174,8 +175,8 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         self.objective_ = float(res["objective"])
         self.hessian_free_ = bool(hessian_free)
         self._fit_cache = None if hessian_free else _FitCache(
-                                    res["hessian"], res["grad"] - lin if lin.size else res["grad"],
-                                    float(res["grad_scale"]),
+                                    np.array(res["theta"]), res["hessian"],
+                                    res["grad"] - lin if lin.size else res["grad"], float(res["grad_scale"]),
                                     (_ref(X), _ref(y), None if sample_weight is None else _ref(sample_weight)),
                                     np.random.default_rng().standard_normal(p).astype(dt))
         return self
@@ -193,7 +194,6 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         """A new fitted model with parameters θ; the original is untouched."""
         new = copy.copy(self)
         new._set_theta(np.array(theta, dtype=self.dtype), self.n_features_in_)
-        new.__dict__.pop("_fit_cache", None)
         for attr in ("n_iter_", "converged_", "objective_", "n_hessian_evals_", "backend_", "hessian_free_"):
             new.__dict__.pop(attr, None)
         return new

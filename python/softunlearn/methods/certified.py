@@ -365,7 +365,6 @@ class CertifiedLogisticRegression(LogisticRegression):
     def _release(self, theta):
         out = theta if self.noise == "objective" else theta + self._rng.normal(0.0, self.sigma_, theta.shape[0])
         self._set_theta(out, theta.shape[0])
-        self.__dict__.pop("_fit_cache", None)  # the released θ is not where the fit's Hessian was taken
 
     def remove(self, X, y, idx, sample_weight=None, *, weights=None):
         """Certified removal of rows ``idx`` of the data (X, y, sample_weight) the model currently stands for.
@@ -394,7 +393,6 @@ class CertifiedLogisticRegression(LogisticRegression):
         step = newton_step(self.theta_exact_, X, y, eps, C=self.C, sample_weight=sample_weight, step_eps=step_eps,
                            gamma=self.gamma, bound=self.bound, n_threads=check_n_threads(self.n_threads))
         new = copy.copy(self)
-        new.__dict__.pop("_fit_cache", None)
         new.n_updates_ = self.n_updates_ + 1
         new.last_bound_ = step.bound
         new.last_step_ = step

@@ -1,0 +1,119 @@
+"""Engines: the one object per (model, training data) through which every algorithm reaches the data.
+
+An engine owns X, y, the sample weights s, the intercept flag, the loss and the thread count, and supplies
+the passes over the data that the fit, :class:`~softunlearn.Influence` and the updates are written
+against:
+
+* ``loss_pass(theta, C, hessian=, r=, h=)``: J, ∇J and on request ∇²J, r = C s ⊙ ℓ'(z) or h = C s ⊙ ℓ''(z);
+* ``predict(theta)`` (z = X̃θ), ``xtv(v)`` (X̃ᵀv), ``hessian_matvec(h, V)`` (X̃ᵀ(h ⊙ X̃V) + RV, the Hessian
+  times V when h = C s ⊙ ℓ''), ``scores(U, r)`` (r ⊙ X̃U);
+* ``fit(...)``: the damped Newton fit, ``cholesky(H)``, and (CPU) ``cg_solve``.
+
+:class:`CpuEngine` runs the compiled core (dense or CSR X), :class:`CudaEngine` the CUDA extension (dense X
+on the device). Nothing outside this module branches on the backend. The algorithms themselves run inside
+the compiled modules; this seam is where a further engine (a distributed one) plugs in.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+from . import backend as _backend
+
+
+class CpuEngine:
+    """The compiled core on validated host arrays (X dense C-contiguous or CSR, y, s in X's dtype)."""
+
+    name = "cpu"
+
+    def __init__(self, X, y, s, *, fit_intercept: bool, loss: tuple[int, float], n_threads: int):
+        self.X, self.y, self.s = X, y, s
+        self.fit_intercept = bool(fit_intercept)
+        self.loss = loss
+        self.n_threads = n_threads
+        self.dtype = X.dtype
+        self.n_samples, n_features = X.shape
+        self.n_params = n_features + self.fit_intercept
+
+    def regulariser(self) -> np.ndarray:
+        """diag(R): 1 for every weight, 0 for the unpenalised intercept."""
+        reg = np.ones(self.n_params, dtype=self.dtype)
+        if self.fit_intercept:
+            reg[-1] = 0
+        return reg
+
+    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False) -> dict:
+        lin = np.zeros(0, dtype=self.dtype) if linear is None else np.ascontiguousarray(linear, dtype=self.dtype)
+        return _core.fit(self.X, self.y, self.s, theta0, self.dtype.type(C), self.fit_intercept, self.dtype.type(tol),
+                         max_iter, self.n_threads, *self.loss, subsample, lin, hessian_free)
+
+    def loss_pass(self, theta, C, *, hessian=False, r=False, h=False) -> dict:
+        return _core.loss_pass(self.X, self.y, self.s, theta, self.dtype.type(C), self.fit_intercept, hessian, r, h,
+                               self.n_threads, *self.loss)
+
+    def predict(self, theta) -> np.ndarray:
+        return _core.predict(self.X, theta, self.fit_intercept, self.n_threads)
+
+    def xtv(self, v) -> np.ndarray:
+        return _core.xtv(self.X, v, self.fit_intercept, self.n_threads)
+
+    def hessian_matvec(self, h, V) -> np.ndarray:
+        return _core.hessian_matvec(self.X, h, self.regulariser(), V, self.fit_intercept, self.n_threads)
+
+    def scores(self, U, r) -> np.ndarray:
+        return _core.scores(self.X, U, r, self.fit_intercept, self.n_threads)
+
+    def cg_solve(self, h, B, tol, max_iter):
+        return _core.cg_solve(self.X, h, self.regulariser(), B, self.fit_intercept, self.dtype.type(tol), max_iter,
+                              self.n_threads)
+
+    @staticmethod
+    def cholesky(H):
+        cls = _core.Cholesky_f32 if H.dtype == np.float32 else _core.Cholesky_f64
+        return cls(np.asfortranarray(H))
+
+
+class CudaEngine(CpuEngine):
+    """The CUDA extension: X, y, s copied to the device once (or streamed when X does not fit there)."""
+
+    name = "cuda"
+
+    def __init__(self, X, y, s, *, fit_intercept: bool, loss: tuple[int, float], n_threads: int):
+        super().__init__(X, y, s, fit_intercept=fit_intercept, loss=loss, n_threads=n_threads)
+        self._dev = _backend.cuda_data(X, y, s, self.fit_intercept)
+
+    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False) -> dict:
+        if linear is not None or hessian_free:
+            raise ValueError("backend: 'cuda' fits with a dense Hessian and no bᵀθ term; use backend='cpu'")
+        return self._dev.fit(theta0, self.dtype.type(C), self.dtype.type(tol), max_iter, int(self.loss[0]), subsample)
+
+    def loss_pass(self, theta, C, *, hessian=False, r=False, h=False) -> dict:
+        return self._dev.loss_pass(theta, self.dtype.type(C), hessian, r, h, int(self.loss[0]))
+
+    def predict(self, theta) -> np.ndarray:
+        return self._dev.predict(theta)
+
+    def xtv(self, v) -> np.ndarray:
+        return self._dev.xtv(v)
+
+    def hessian_matvec(self, h, V) -> np.ndarray:
+        # X̃ᵀ(h ⊙ X̃V) + RV column by column: the device has no fused kernel for it.
+        V = np.asarray(V).reshape(self.n_params, -1)
+        out = np.column_stack([self.xtv(h * self.predict(np.ascontiguousarray(V[:, j]))) for j in range(V.shape[1])])
+        return (out + self.regulariser()[:, None] * V).astype(self.dtype)
+
+    def scores(self, U, r) -> np.ndarray:
+        return self._dev.scores(U, r)
+
+    def cg_solve(self, h, B, tol, max_iter):
+        raise ValueError("solver: 'cg' runs on the CPU backend only; use solver='cholesky' or backend='cpu'")
+
+    @staticmethod
+    def cholesky(H):
+        return _backend.cuda_cholesky(H)
+
+
+def make_engine(backend: str, X, y, s, *, fit_intercept: bool, loss: tuple[int, float], n_threads: int):
+    """The engine of a resolved backend ("cpu" or "cuda") on validated arrays."""
+    cls = CudaEngine if backend == "cuda" else CpuEngine
+    return cls(X, y, s, fit_intercept=fit_intercept, loss=loss, n_threads=n_threads)
