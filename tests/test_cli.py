@@ -519,3 +519,11 @@ def test_no_matplotlib_note_in_process(tmp_path, capsys, monkeypatch):
     assert "matplotlib is not installed" in err
     assert json.loads(out)["plots"] == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "report.json"]  # the old plots are gone
+
+
+def test_version_is_the_installed_distribution_version():
+    from importlib.metadata import version
+
+    r = cli("--version")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"softunlearn {version('softunlearn')}"

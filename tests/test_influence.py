@@ -430,3 +430,23 @@ def test_fit_hessian_is_reused_only_at_the_fitted_theta():
     assert not inf.reused_hessian
     fresh = su.Influence(noisy, X, y, reuse_hessian=False)
     np.testing.assert_array_equal(inf.hessian, fresh.hessian)
+
+
+@pytest.mark.parametrize("solver", ["cholesky", "cg"])
+@pytest.mark.parametrize("copy", ["pickle", "deepcopy"])
+def test_influence_pickles_and_copies_to_an_equal_object(solver, copy):
+    import copy as copy_module
+    import pickle
+
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((200, 4))
+    y = (X[:, 0] + rng.standard_normal(200) > 0).astype(float)
+    m = su.LogisticRegression().fit(X, y)
+    inf = su.Influence(m, X, y, solver=solver)
+    other = pickle.loads(pickle.dumps(inf)) if copy == "pickle" else copy_module.deepcopy(inf)
+    # equal to rounding: the copied arrays may sit at another alignment, which changes Eigen's SIMD sums
+    t = su.targets.Utility(X[:50], y[:50])
+    np.testing.assert_allclose(other.scores(t), inf.scores(t), rtol=1e-12, atol=1e-15)
+    eps = rng.uniform(-1, 0, 200)
+    np.testing.assert_allclose(other.newton_update(eps).theta_, inf.newton_update(eps).theta_, rtol=1e-12,
+                               atol=1e-15)

@@ -11,6 +11,7 @@ import time
 import warnings
 from typing import Any
 
+from . import __version__
 from .methods import method_names
 from .pipeline import MODELS, TARGETS
 from .plotting import bounds_label as _bounds_str
@@ -460,6 +461,7 @@ def _join_bounds(argv):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="softunlearn", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"softunlearn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="hard vs soft unlearning of the demographic-parity gap on Adult")
     d.add_argument("--data", default=None,

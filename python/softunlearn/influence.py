@@ -139,6 +139,21 @@ class Influence:
         if self.solver == "cholesky":
             self._chol = self._engine.cholesky(self._hessian)
 
+    def __getstate__(self):
+        # The engine (device buffers with backend="cuda") and the compiled factorisation are rebuilt on load
+        # from the data and the stored Hessian, so pickle, deepcopy and joblib workers get an equal object.
+        state = self.__dict__.copy()
+        state.pop("_engine", None)
+        state["_chol"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._engine = make_engine(self.backend, self.X, self.y, self.sample_weight,
+                                   fit_intercept=self.model.fit_intercept, loss=self.model._loss, n_threads=self._nt)
+        if self.solver == "cholesky":
+            self._chol = self._engine.cholesky(self._hessian)
+
     def _loss_pass(self, *, hessian=False, r=False, h=False) -> dict:
         """One fused pass over the training data at θ̂ (loss, ∇J, and ∇²J / r / h on request)."""
         return self._engine.loss_pass(self.model.theta_, self.model.C, hessian=hessian, r=r, h=h)
