@@ -73,10 +73,15 @@ PYBIND11_MODULE(_core, m) {
       .value("infeasible", softunlearn::WeightStatus::Infeasible)
       .value("degenerate", softunlearn::WeightStatus::Degenerate)
       .value("not_converged", softunlearn::WeightStatus::NotConverged);
-  sb::bind_model(m);
-  sb::bind_linalg(m);
-  sb::bind_influence(m);
-  sb::bind_targets(m);
+  sb::bind_model_f64(m);
+  sb::bind_model_f32(m);
+  sb::bind_linalg_f64(m);
+  sb::bind_linalg_f32(m);
+  sb::bind_influence_f64(m);
+  sb::bind_influence_f32(m);
+  sb::bind_targets_f64(m);
+  sb::bind_targets_f32(m);
   sb::bind_weights(m);
-  sb::bind_finetune(m);
+  sb::bind_finetune_f64(m);
+  sb::bind_finetune_f32(m);
 }

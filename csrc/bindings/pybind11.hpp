@@ -105,11 +105,18 @@ template <class F> decltype(auto) with_loss(int loss, double param, F&& f) {
   throw py::value_error("loss: unknown loss code " + std::to_string(loss));
 }
 
-void bind_model(py::module_& m);
-void bind_linalg(py::module_& m);
-void bind_influence(py::module_& m);
-void bind_targets(py::module_& m);
+// One function per binding file, called in this order by module.cpp (the order of pybind11's overloads:
+// float64 first). Each area has one translation unit per dtype; bind_weights is float64 only.
+void bind_model_f64(py::module_& m);
+void bind_model_f32(py::module_& m);
+void bind_linalg_f64(py::module_& m);
+void bind_linalg_f32(py::module_& m);
+void bind_influence_f64(py::module_& m);
+void bind_influence_f32(py::module_& m);
+void bind_targets_f64(py::module_& m);
+void bind_targets_f32(py::module_& m);
 void bind_weights(py::module_& m);
-void bind_finetune(py::module_& m);
+void bind_finetune_f64(py::module_& m);
+void bind_finetune_f32(py::module_& m);
 
 }  // namespace softunlearn::bindings

@@ -1,3 +1,7 @@
+// Cholesky and the matrix-free Hessian products / CG solver as templates over dtype and X type.
+// Included only by bind_linalg_f64.cpp and bind_linalg_f32.cpp (one translation unit per dtype).
+#pragma once
+
 #include <softunlearn/linalg.hpp>
 
 #include "pybind11.hpp"
@@ -67,12 +71,5 @@ template <class T, class XArg> void def_cg(py::module_& m) {
 }
 
 }  // namespace
-
-void bind_linalg(py::module_& m) {
-  def_linalg<double>(m);
-  for_each_design<double>([&](auto* x) { def_cg<double, std::remove_pointer_t<decltype(x)>>(m); });
-  def_linalg<float>(m);
-  for_each_design<float>([&](auto* x) { def_cg<float, std::remove_pointer_t<decltype(x)>>(m); });
-}
 
 }  // namespace softunlearn::bindings

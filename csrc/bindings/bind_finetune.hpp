@@ -1,3 +1,7 @@
+// The first-order loops (L-BFGS, gradient ascent) as templates over dtype and X type.
+// Included only by bind_finetune_f64.cpp and bind_finetune_f32.cpp (one translation unit per dtype).
+#pragma once
+
 #include <softunlearn/finetune.hpp>
 #include <softunlearn/gradient_ascent.hpp>
 
@@ -108,10 +112,5 @@ template <class T, class XArg> void def_finetune(py::module_& m) {
 }
 
 }  // namespace
-
-void bind_finetune(py::module_& m) {
-  for_each_design<double>([&](auto* x) { def_finetune<double, std::remove_pointer_t<decltype(x)>>(m); });
-  for_each_design<float>([&](auto* x) { def_finetune<float, std::remove_pointer_t<decltype(x)>>(m); });
-}
 
 }  // namespace softunlearn::bindings

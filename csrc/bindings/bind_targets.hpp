@@ -1,3 +1,7 @@
+// The built-in targets and the mirror attack as templates over dtype and X type.
+// Included only by bind_targets_f64.cpp and bind_targets_f32.cpp (one translation unit per dtype).
+#pragma once
+
 #include <softunlearn/targets.hpp>
 
 #include "pybind11.hpp"
@@ -45,10 +49,5 @@ template <class T, class XArg> void def_targets(py::module_& m) {
 }
 
 }  // namespace
-
-void bind_targets(py::module_& m) {
-  for_each_design<double>([&](auto* x) { def_targets<double, std::remove_pointer_t<decltype(x)>>(m); });
-  for_each_design<float>([&](auto* x) { def_targets<float, std::remove_pointer_t<decltype(x)>>(m); });
-}
 
 }  // namespace softunlearn::bindings

@@ -1,3 +1,8 @@
+// The model functions (fit, loss_pass, predict, xtv, weighted_gram) as templates over dtype and X type.
+// Included only by bind_model_f64.cpp and bind_model_f32.cpp: each dtype is its own translation unit, so
+// the two halves of the heaviest instantiations compile in parallel.
+#pragma once
+
 #include <softunlearn/fit.hpp>
 
 #include "pybind11.hpp"
@@ -122,10 +127,5 @@ template <class T, class XArg> void def_model(py::module_& m) {
 }
 
 }  // namespace
-
-void bind_model(py::module_& m) {
-  for_each_design<double>([&](auto* x) { def_model<double, std::remove_pointer_t<decltype(x)>>(m); });
-  for_each_design<float>([&](auto* x) { def_model<float, std::remove_pointer_t<decltype(x)>>(m); });
-}
 
 }  // namespace softunlearn::bindings

@@ -1,3 +1,7 @@
+// Influence scores as a template over dtype and X type.
+// Included only by bind_influence_f64.cpp and bind_influence_f32.cpp (one translation unit per dtype).
+#pragma once
+
 #include <softunlearn/kernels.hpp>
 
 #include "pybind11.hpp"
@@ -24,10 +28,5 @@ template <class T, class XArg> void def_influence(py::module_& m) {
 }
 
 }  // namespace
-
-void bind_influence(py::module_& m) {
-  for_each_design<double>([&](auto* x) { def_influence<double, std::remove_pointer_t<decltype(x)>>(m); });
-  for_each_design<float>([&](auto* x) { def_influence<float, std::remove_pointer_t<decltype(x)>>(m); });
-}
 
 }  // namespace softunlearn::bindings
