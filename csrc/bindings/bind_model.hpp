@@ -5,6 +5,7 @@
 
 #include <softunlearn/fit.hpp>
 
+#include "fit_counters.hpp"
 #include "pybind11.hpp"
 
 namespace softunlearn::bindings {
@@ -45,13 +46,7 @@ template <class T, class XArg> void def_model(py::module_& m) {
         }
         py::dict out = pass_to_dict(std::move(r.at_optimum));
         out["theta"] = std::move(r.theta);
-        out["n_iter"] = r.n_iter;
-        out["converged"] = r.converged;
-        out["grad_norm"] = r.grad_norm;
-        out["grad_scale"] = r.grad_scale;
-        out["n_hessian"] = r.n_hessian;
-        out["n_passes"] = r.n_passes;
-        out["n_warm_iter"] = r.n_warm_iter;
+        put_fit_counters(out, r);
         out["n_cg_iter"] = r.n_cg_iter;
         return out;
       },

@@ -9,6 +9,7 @@
 
 #include <softunlearn/kinds.hpp>
 
+#include "../bindings/fit_counters.hpp"
 #include "api.hpp"
 
 namespace py = pybind11;
@@ -119,13 +120,7 @@ template <class T> void def_data(py::module_& m) {
             py::dict out;
             pass_to_dict(out, r.at_optimum, p);
             out["theta"] = to_array(r.theta);
-            out["n_iter"] = r.n_iter;
-            out["converged"] = r.converged;
-            out["grad_norm"] = r.grad_norm;
-            out["grad_scale"] = r.grad_scale;
-            out["n_hessian"] = r.n_hessian;
-            out["n_passes"] = r.n_passes;
-            out["n_warm_iter"] = r.n_warm_iter;
+            put_fit_counters(out, r);
             return out;
           },
           arg("theta0").noconvert(), arg("C"), arg("tol"), arg("max_iter"), arg("loss"), arg("subsample") = 0,
