@@ -17,6 +17,7 @@ Needs a CUDA device and a build with the CUDA extension (see bench/README.md, "G
     python bench/bench_gpu.py                           # n = 1e6, d in {100, 1000}, float32 and float64
     python bench/bench_gpu.py --n 200000 --d 100 --repeats 1 --out bench/results/gpu-small.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,11 @@ def pipeline(backend, X, y, Xv, yv, sv):
     inf = su.Influence(m, X, y, backend=backend)
     t["factor"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    targets = [su.targets.DemographicParity(Xv, sv), su.targets.EqualOpportunity(Xv, yv, sv),
-               su.targets.Utility(Xv, yv)]
+    targets = [
+        su.targets.DemographicParity(Xv, sv),
+        su.targets.EqualOpportunity(Xv, yv, sv),
+        su.targets.Utility(Xv, yv),
+    ]
     S = inf.scores(targets)
     t["scores"] = time.perf_counter() - t2
     t3 = time.perf_counter()
@@ -67,8 +71,13 @@ def pipeline(backend, X, y, Xv, yv, sv):
     m2 = inf.newton_update(res.eps)
     t["update"] = time.perf_counter() - t4
     t["total"] = time.perf_counter() - t0
-    info = {"backend_fit": m.backend_, "backend_influence": inf.backend, "n_iter": m.n_iter_,
-            "n_hessian_evals": m.n_hessian_evals_, "reused_hessian": bool(inf.reused_hessian)}
+    info = {
+        "backend_fit": m.backend_,
+        "backend_influence": inf.backend,
+        "n_iter": m.n_iter_,
+        "n_hessian_evals": m.n_hessian_evals_,
+        "reused_hessian": bool(inf.reused_hessian),
+    }
     return t, info, (m.theta_, S, m2.theta_)
 
 
@@ -93,20 +102,26 @@ def main(argv=None):
         sys.exit(f"bench_gpu.py needs the CUDA backend: {why}")
     t0 = time.perf_counter()
     tiny = np.random.default_rng(0).standard_normal((256, 4))
-    su.Influence(su.LogisticRegression(backend="cuda").fit(tiny, tiny[:, 0] > 0), tiny, tiny[:, 0] > 0,
-                 backend="cuda")
+    su.Influence(su.LogisticRegression(backend="cuda").fit(tiny, tiny[:, 0] > 0), tiny, tiny[:, 0] > 0, backend="cuda")
     init_s = time.perf_counter() - t0
 
     out = {
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "cpu_threads_used": int(su._core.max_threads()),
-                    "gpu": module.device_name(0), "cuda_runtime": module.runtime_version(),
-                    "python": platform.python_version(), "numpy": np.__version__},
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "cpu_threads_used": int(su._core.max_threads()),
+            "gpu": module.device_name(0),
+            "cuda_runtime": module.runtime_version(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+        },
         "init_s": init_s,
         "runs": [],
     }
-    print(f"GPU {out['machine']['gpu']}, CPU threads {out['machine']['cpu_threads_used']}, init {init_s:.2f} s",
-          flush=True)
+    print(
+        f"GPU {out['machine']['gpu']}, CPU threads {out['machine']['cpu_threads_used']}, init {init_s:.2f} s",
+        flush=True,
+    )
     for dt_name in args.dtypes:
         dtype = np.dtype(dt_name).type
         for d in args.d:
@@ -123,8 +138,11 @@ def main(argv=None):
                 best[backend] = min(runs, key=lambda r: r["total"])
                 row[backend] = {"best": best[backend], "runs": runs, **info}
                 row[f"{backend}_results"] = res
-                print(f"n={args.n} d={d} {dt_name} {backend}: " +
-                      ", ".join(f"{k} {v:.3f}s" for k, v in best[backend].items()), flush=True)
+                print(
+                    f"n={args.n} d={d} {dt_name} {backend}: "
+                    + ", ".join(f"{k} {v:.3f}s" for k, v in best[backend].items()),
+                    flush=True,
+                )
             if "cpu" in best:
                 row["speedup_total"] = best["cpu"]["total"] / best["cuda"]["total"]
                 (tc, Sc, uc), (tg, Sg, ug) = row.pop("cpu_results"), row.pop("cuda_results")

@@ -10,6 +10,7 @@ instead (for machines without the data package). Writes JSON to bench/results/.
 Timing: best of ``--repeat`` runs with time.perf_counter (the CG solve: one run), same process, same data,
 default threads.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,12 +84,23 @@ def run(args):
     Xd, Xvd = Xs.toarray(), Xvs.toarray()
     n, d = Xs.shape
     out = {
-        "data": name, "n": n, "d": d, "nnz": int(Xs.nnz), "density": Xs.nnz / (n * d),
-        "bytes_dense": Xd.nbytes, "bytes_csr": Xs.data.nbytes + Xs.indices.nbytes + Xs.indptr.nbytes,
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "threads": _core.max_threads(),
-                    "numpy": np.__version__, "scipy": scipy.__version__,
-                    "load_average_at_start": os.getloadavg()},
-        "repeat": args.repeat, "results": {},
+        "data": name,
+        "n": n,
+        "d": d,
+        "nnz": int(Xs.nnz),
+        "density": Xs.nnz / (n * d),
+        "bytes_dense": Xd.nbytes,
+        "bytes_csr": Xs.data.nbytes + Xs.indices.nbytes + Xs.indptr.nbytes,
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "threads": _core.max_threads(),
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "load_average_at_start": os.getloadavg(),
+        },
+        "repeat": args.repeat,
+        "results": {},
     }
     C = 1.0
     res = out["results"]
@@ -131,10 +143,12 @@ def run(args):
     res["csr"]["weighted_gram_scipy_spgemm_s"] = t
     res["csr"]["weighted_gram_vs_scipy_rel"] = float(np.max(np.abs(Hs - res["csr"]["H"])) / np.max(np.abs(Hs)))
     out["agreement"] = {
-        "theta_rel": float(np.max(np.abs(res["csr"]["theta"] - res["dense"]["theta"])) /
-                           np.max(np.abs(res["dense"]["theta"]))),
-        "scores_rel": float(np.max(np.abs(res["csr"]["scores"] - res["dense"]["scores"])) /
-                            np.max(np.abs(res["dense"]["scores"]))),
+        "theta_rel": float(
+            np.max(np.abs(res["csr"]["theta"] - res["dense"]["theta"])) / np.max(np.abs(res["dense"]["theta"]))
+        ),
+        "scores_rel": float(
+            np.max(np.abs(res["csr"]["scores"] - res["dense"]["scores"])) / np.max(np.abs(res["dense"]["scores"]))
+        ),
         "hessian_rel": float(np.max(np.abs(res["csr"]["H"] - res["dense"]["H"])) / np.max(np.abs(res["dense"]["H"]))),
     }
     for r in res.values():
@@ -154,12 +168,23 @@ def main():
     out = run(args)
     Path(args.out).write_text(json.dumps(out, indent=1, default=float))
     r = out["results"]
-    print(f"{out['data']}: n={out['n']} d={out['d']} density={out['density']:.3f} "
-          f"X dense {out['bytes_dense'] / 1e6:.0f} MB, CSR {out['bytes_csr'] / 1e6:.0f} MB")
-    for key in ("fit_s", "scores_reuse_hessian_s", "scores_fresh_hessian_s", "scores_cg_s", "fit_plus_scores_s",
-                "weighted_gram_s", "predict_s"):
-        print(f"  {key:26s} csr {r['csr'][key]:8.3f} s   dense {r['dense'][key]:8.3f} s   "
-              f"dense/csr {r['dense'][key] / r['csr'][key]:6.1f}x")
+    print(
+        f"{out['data']}: n={out['n']} d={out['d']} density={out['density']:.3f} "
+        f"X dense {out['bytes_dense'] / 1e6:.0f} MB, CSR {out['bytes_csr'] / 1e6:.0f} MB"
+    )
+    for key in (
+        "fit_s",
+        "scores_reuse_hessian_s",
+        "scores_fresh_hessian_s",
+        "scores_cg_s",
+        "fit_plus_scores_s",
+        "weighted_gram_s",
+        "predict_s",
+    ):
+        print(
+            f"  {key:26s} csr {r['csr'][key]:8.3f} s   dense {r['dense'][key]:8.3f} s   "
+            f"dense/csr {r['dense'][key] / r['csr'][key]:6.1f}x"
+        )
     print(f"  weighted_gram scipy SpGEMM {r['csr']['weighted_gram_scipy_spgemm_s']:.3f} s")
     print("  agreement", out["agreement"], " CG iterations", r["csr"]["cg_info"]["iterations"])
 

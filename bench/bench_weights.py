@@ -8,6 +8,7 @@ harder case). Δ is 30 % of the largest decrease the box allows, λ = 1e-4 (most
 the box, some clipped). Reports the min and median wall time (ms) of `repeat` calls, including input
 validation and the result object.
 """
+
 import argparse
 import os
 import sys
@@ -63,9 +64,11 @@ def main():
             reach = min(reach, -T[T < 0].sum() * -lo * 3)
             delta = 0.3 * reach
             ms, res = timed(lambda: W.soft_weights(T, U, delta, lam, bounds=bounds, n_threads=nt), args.repeat)
-            print(f"{'bounded soft_weights ' + str(bounds):<44} {n:>10} {fmt(ms)} {res.info['passes']:>7}  "
-                  f"scheme={res.scheme} feasible={res.feasible} kkt={res.kkt_residual:.1e} "
-                  f"clipped={(res.eps <= lo).mean():.1%}")
+            print(
+                f"{'bounded soft_weights ' + str(bounds):<44} {n:>10} {fmt(ms)} {res.info['passes']:>7}  "
+                f"scheme={res.scheme} feasible={res.feasible} kkt={res.kkt_residual:.1e} "
+                f"clipped={(res.eps <= lo).mean():.1%}"
+            )
             # the core alone (no validation, no result object)
             ms, out = timed(lambda: _core.weights_bounded(T, U, 1.0, delta, 1 / (2 * lam), lo, hi, nt), args.repeat)
             print(f"{'  core weights_bounded':<44} {n:>10} {fmt(ms)} {out['passes']:>7}")
@@ -76,13 +79,19 @@ def main():
         if n <= 2_000_000:
             lams = np.logspace(-6, 2, 50)
             delta = 0.3 * (-T[T < 0].sum())
-            ms, path = timed(lambda: W.soft_weights_path(T, U, delta, lams, bounds=(-1.0, None), n_threads=nt),
-                             max(1, args.repeat // 2))
-            print(f"{'lambda path, 50 values, bounds (-1, None)':<44} {n:>10} {fmt(ms)} {'':>7}  "
-                  f"{1e3 * ms[0] / 50:.2f} ms per λ, schemes={sorted(set(path.schemes))}")
+            ms, path = timed(
+                lambda: W.soft_weights_path(T, U, delta, lams, bounds=(-1.0, None), n_threads=nt),
+                max(1, args.repeat // 2),
+            )
+            print(
+                f"{'lambda path, 50 values, bounds (-1, None)':<44} {n:>10} {fmt(ms)} {'':>7}  "
+                f"{1e3 * ms[0] / 50:.2f} ms per λ, schemes={sorted(set(path.schemes))}"
+            )
             ms, path = timed(lambda: W.soft_weights_path(T, U, delta, lams, n_threads=nt), max(1, args.repeat // 2))
-            print(f"{'lambda path, 50 values, unbounded':<44} {n:>10} {fmt(ms)} {'':>7}  "
-                  f"schemes={sorted(set(path.schemes))}")
+            print(
+                f"{'lambda path, 50 values, unbounded':<44} {n:>10} {fmt(ms)} {'':>7}  "
+                f"schemes={sorted(set(path.schemes))}"
+            )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ms, res = timed(lambda: W.hard_weights(T, fraction=0.2), args.repeat)

@@ -12,6 +12,7 @@ every integer count that changed. Results are not bit-reproducible run to run (E
 depend on the alignment of the arrays NumPy hands over), so differences of a few ulps are rounding;
 anything larger, or any changed count, is a behaviour change.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,12 +62,17 @@ def record() -> dict:
                 ref = su.refit(m, Xf, y, soft.eps, sample_weight=w)
                 cg = su.Influence(m, Xf, y, sample_weight=w, solver="cg").scores(su.targets.Utility(Xv, yv))
                 out[key] = {
-                    "theta": m.theta_.tolist(), "n_iter": int(m.n_iter_),
-                    "n_hessian": int(m.n_hessian_evals_), "hessian_free": bool(m.hessian_free_),
+                    "theta": m.theta_.tolist(),
+                    "n_iter": int(m.n_iter_),
+                    "n_hessian": int(m.n_hessian_evals_),
+                    "hessian_free": bool(m.hessian_free_),
                     "objective": [float(m.objective_)],
                     "reused_hessian": bool(inf.reused_hessian),
-                    "scores": S.ravel().tolist(), "cg_scores": cg.tolist(), "eps": soft.eps.tolist(),
-                    "newton_theta": new.theta_.tolist(), "refit_theta": ref.theta_.tolist(),
+                    "scores": S.ravel().tolist(),
+                    "cg_scores": cg.tolist(),
+                    "eps": soft.eps.tolist(),
+                    "newton_theta": new.theta_.tolist(),
+                    "refit_theta": ref.theta_.tolist(),
                     "refit_n_iter": int(ref.n_iter_),
                 }
     return out

@@ -7,6 +7,7 @@ Synthetic standard-normal X (n=1e5, d=100, float64, the headline size). Build th
 (``-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O3 -g -fno-omit-frame-pointer"``;
 a Release build's module is stripped) and run under ``perf record -e cpu-clock -g``.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -5,6 +5,7 @@ Prints, per file, the headline stage table (n=1e5, d=100), a ratio table over al
 targets (met / missed) and the fitted complexity exponents; with several files, the spread of the key
 ratios over the runs of the same size (the machine is shared: read the spread before the digits).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,8 @@ def ratios(R):
         "official_over_su": div(g(P.get("official", {}), "end_to_end"), su.get("end_to_end")),
         "tuned_over_su_after_fit": div(
             (P["tuned"]["end_to_end"] - P["tuned"]["fit"]) if "tuned" in P else None,
-            (su["end_to_end"] - su["fit"]) if su else None),
+            (su["end_to_end"] - su["fit"]) if su else None,
+        ),
         "fit_tuned_over_su": div(g(P.get("tuned", {}), "fit"), su.get("fit")),
         "scratch_over_xtx": div(g(e, "influence_from_scratch"), g(r64, "XtX")),
         "losspass_over_xtx": div(g(e, "loss_pass_hessian"), g(r64, "XtX")),
@@ -78,8 +80,10 @@ def headline(doc):
 def stage_table(R):
     P = R["pipelines"]
     cols = [p for p in PIPES if p in P]
-    lines = ["| stage (ms) | " + " | ".join(cols) + " | roofline | tuned / su | official / su |",
-             "|---|" + "---:|" * (len(cols) + 3)]
+    lines = [
+        "| stage (ms) | " + " | ".join(cols) + " | roofline | tuned / su | official / su |",
+        "|---|" + "---:|" * (len(cols) + 3),
+    ]
     ex = R["softunlearn_extras"].get("float64", {})
     rf = R["roofline"].get("float64", {})
     roof = {"hessian": ("X.T@X", rf.get("XtX")), "scores_3_targets": ("X@v", rf.get("X_at_v"))}
@@ -103,14 +107,16 @@ def stage_table(R):
         name = "hessian (+factor for su)" if s == "hessian" else s
         lines.append(f"| {name} | " + " | ".join(row) + f" | {rl} | {r_t} | {r_o} |")
     extra = []
-    for k, label in (("influence_from_scratch", "Influence(reuse_hessian=False)"),
-                     ("loss_pass_hessian", "fused loss/grad/Hessian pass (kernel)"),
-                     ("weighted_gram", "_core.weighted_gram(X, h, True, 0)"),
-                     ("factor_only", "Cholesky alone"),
-                     ("input_check_X", "input check of X (as_matrix)"),
-                     ("loss_pass_r_only", "loss pass without Hessian (r, gradient)"),
-                     ("scores_kernel", "_core.scores kernel, 3 columns"),
-                     ("scores_from_gradients", "inf.scores_from_gradients (solve + kernel)")):
+    for k, label in (
+        ("influence_from_scratch", "Influence(reuse_hessian=False)"),
+        ("loss_pass_hessian", "fused loss/grad/Hessian pass (kernel)"),
+        ("weighted_gram", "_core.weighted_gram(X, h, True, 0)"),
+        ("factor_only", "Cholesky alone"),
+        ("input_check_X", "input check of X (as_matrix)"),
+        ("loss_pass_r_only", "loss pass without Hessian (r, gradient)"),
+        ("scores_kernel", "_core.scores kernel, 3 columns"),
+        ("scores_from_gradients", "inf.scores_from_gradients (solve + kernel)"),
+    ):
         v64 = ex.get(k)
         v32 = R["softunlearn_extras"].get("float32", {}).get(k)
         if v64 is not None:
@@ -118,10 +124,14 @@ def stage_table(R):
     if extra:
         lines += ["", "| softunlearn pieces (ms) | float64 | float32 |", "|---|---:|---:|"] + extra
         lines.append(f"| roofline X.T@X | {ms(rf.get('XtX'))} | {ms(R['roofline'].get('float32', {}).get('XtX'))} |")
-        lines.append(f"| roofline X@v (one pass) | {ms(rf.get('X_at_v'))} | "
-                     f"{ms(R['roofline'].get('float32', {}).get('X_at_v'))} |")
-        lines.append(f"| NumPy X@V, V of 3 columns | {ms(rf.get('X_at_V3'))} | "
-                     f"{ms(R['roofline'].get('float32', {}).get('X_at_V3'))} |")
+        lines.append(
+            f"| roofline X@v (one pass) | {ms(rf.get('X_at_v'))} | "
+            f"{ms(R['roofline'].get('float32', {}).get('X_at_v'))} |"
+        )
+        lines.append(
+            f"| NumPy X@V, V of 3 columns | {ms(rf.get('X_at_V3'))} | "
+            f"{ms(R['roofline'].get('float32', {}).get('X_at_V3'))} |"
+        )
     return "\n".join(lines)
 
 
@@ -172,19 +182,26 @@ def extras_text(R):
             f"Thread interference (best of 10): DP target value alone {i['dp_value_alone'] * 1e3:.2f} ms, right after "
             f"a NumPy dot {i['dot_then_dp_value'] * 1e3:.2f} ms (dot alone {i['dot_alone'] * 1e3:.2f} ms); "
             f"X@v alone {i['X_at_v_alone'] * 1e3:.2f} ms, right after the DP value "
-            f"{i['dp_value_then_X_at_v'] * 1e3:.2f} ms.")
+            f"{i['dp_value_then_X_at_v'] * 1e3:.2f} ms."
+        )
     o = R.get("other_processes")
     if o:
-        out.append(f"Other processes used {o['foreign_cpu_s']:.1f} CPU-s ({100 * o['foreign_share']:.0f}% of the "
-                   f"machine) while this size ran.")
+        out.append(
+            f"Other processes used {o['foreign_cpu_s']:.1f} CPU-s ({100 * o['foreign_share']:.0f}% of the "
+            f"machine) while this size ran."
+        )
     return "\n".join(out)
 
 
 def grid_table(doc):
-    lines = [("| data | n | d | su e2e (ms) | tuned/su | official/su | scratch H / X.T@X | fused H / X.T@X | "
-              "scores / pass | f32 H speedup | mem su | mem tuned | mem official | Δθ su–tuned | "
-              "rel Δscores su–tuned | rel Δscores su–official | rel Δscores f32 | other CPU |"),
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        (
+            "| data | n | d | su e2e (ms) | tuned/su | official/su | scratch H / X.T@X | fused H / X.T@X | "
+            "scores / pass | f32 H speedup | mem su | mem tuned | mem official | Δθ su–tuned | "
+            "rel Δscores su–tuned | rel Δscores su–official | rel Δscores f32 | other CPU |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for R in doc["results"]:
         q = ratios(R)
         name = "synthetic" if R["kind"] == "synthetic" else R["name"]
@@ -198,7 +215,8 @@ def grid_table(doc):
             f"{fx(q['tuned_over_su'], 1)} | {off} | {fx(q['scratch_over_xtx'])} | {fx(q['losspass_over_xtx'])} | "
             f"{fx(q['scores_over_pass'])} | {fx(q['f32_speedup_losspass'])} | {fx(q['mem_su'])} | "
             f"{fx(q['mem_tuned'])} | {fx(q['mem_official'], 1)} | {e(q['theta_su_tuned'])} | "
-            f"{e(q['scores_su_tuned'])} | {e(q['scores_su_official'])} | {e(q['scores_f32'])} | {other(R)} |")
+            f"{e(q['scores_su_tuned'])} | {e(q['scores_su_official'])} | {e(q['scores_f32'])} | {other(R)} |"
+        )
     return "\n".join(lines)
 
 
@@ -215,14 +233,23 @@ def complexity_table(doc):
 
 def spread(docs):
     """Key ratios for the same synthetic size over several runs."""
-    keys = ("tuned_over_su", "official_over_su", "scratch_over_xtx", "losspass_over_xtx", "gram_over_xtx",
-            "scores_over_pass", "f32_speedup_losspass")
+    keys = (
+        "tuned_over_su",
+        "official_over_su",
+        "scratch_over_xtx",
+        "losspass_over_xtx",
+        "gram_over_xtx",
+        "scores_over_pass",
+        "f32_speedup_losspass",
+    )
     by = {}
     for path, doc in docs:
         for R in doc["results"]:
             by.setdefault((R["name"]), []).append((Path(path).stem, R))
-    lines = ["| data | runs | other CPU | su e2e ms (min–max) | " + " | ".join(keys) + " |",
-             "|---|---:|---|---|" + "---|" * len(keys)]
+    lines = [
+        "| data | runs | other CPU | su e2e ms (min–max) | " + " | ".join(keys) + " |",
+        "|---|---:|---|---|" + "---|" * len(keys),
+    ]
     for name, runs in by.items():
         if len(runs) < 2:
             continue
@@ -241,8 +268,9 @@ def spread(docs):
 def _min_tree(a, b):
     """Element-wise minimum of two nested dicts of timings (keys present in either)."""
     if isinstance(a, dict) and isinstance(b, dict):
-        return {k: _min_tree(a.get(k), b.get(k)) if (k in a and k in b) else (a[k] if k in a else b[k])
-                for k in {**a, **b}}
+        return {
+            k: _min_tree(a.get(k), b.get(k)) if (k in a and k in b) else (a[k] if k in a else b[k]) for k in {**a, **b}
+        }
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
         return min(a, b)
     return a
@@ -281,17 +309,28 @@ def merge_best(docs):
     from run import complexity
 
     first = docs[0][1]
-    return {"command": " + ".join(d["command"] for _, d in docs), "mode": "best of " + str(len(docs)) + " runs",
-            "machine": first["machine"], "started": first["started"], "loadavg_start": None, "loadavg_end": None,
-            "results": results, "not_run": first.get("not_run", []), "complexity": complexity(results),
-            "elapsed_s": sum(d.get("elapsed_s", 0) for _, d in docs)}
+    return {
+        "command": " + ".join(d["command"] for _, d in docs),
+        "mode": "best of " + str(len(docs)) + " runs",
+        "machine": first["machine"],
+        "started": first["started"],
+        "loadavg_start": None,
+        "loadavg_end": None,
+        "results": results,
+        "not_run": first.get("not_run", []),
+        "complexity": complexity(results),
+        "elapsed_s": sum(d.get("elapsed_s", 0) for _, d in docs),
+    }
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("files", nargs="+")
-    ap.add_argument("--best", action="store_true",
-                    help="also print the tables for the best timing of every quantity over all the files given")
+    ap.add_argument(
+        "--best",
+        action="store_true",
+        help="also print the tables for the best timing of every quantity over all the files given",
+    )
     ap.add_argument("--only-best", action="store_true", help="print only those")
     args = ap.parse_args(argv)
     docs = [(f, json.loads(Path(f).read_text())) for f in args.files]
@@ -304,15 +343,20 @@ def main(argv=None):
         m = doc["machine"]
         print(f"## {path}\n")
         env = {k: v for k, v in m.get("env_threads", {}).items() if v}
-        print(f"`{' '.join(f'{k}={v}' for k, v in env.items())}{' ' if env else ''}{doc['command']}` — "
-              f"{doc['mode']} mode, {doc.get('elapsed_s', 0):.0f} s, started {doc['started']}, "
-              f"load average {doc.get('loadavg_start')} → {doc.get('loadavg_end')}; {m.get('cpu_model')} × "
-              f"{m.get('cpu_logical')}, numpy {m['numpy']}, scipy {m['scipy']}, sklearn {m['sklearn']}\n")
+        print(
+            f"`{' '.join(f'{k}={v}' for k, v in env.items())}{' ' if env else ''}{doc['command']}` — "
+            f"{doc['mode']} mode, {doc.get('elapsed_s', 0):.0f} s, started {doc['started']}, "
+            f"load average {doc.get('loadavg_start')} → {doc.get('loadavg_end')}; {m.get('cpu_model')} × "
+            f"{m.get('cpu_logical')}, numpy {m['numpy']}, scipy {m['scipy']}, sklearn {m['sklearn']}\n"
+        )
         if doc.get("not_run"):
             print("Not run: " + "; ".join(doc["not_run"]) + "\n")
         skipped = [f"{R['name']}: {k} {v}" for R in doc["results"] for k, v in R["skipped"].items()]
-        notes = [f"{R['name']}: official {R['pipelines']['official']['note']}" for R in doc["results"]
-                 if "official" in R["pipelines"] and "chunks" in R["pipelines"]["official"].get("note", "")]
+        notes = [
+            f"{R['name']}: official {R['pipelines']['official']['note']}"
+            for R in doc["results"]
+            if "official" in R["pipelines"] and "chunks" in R["pipelines"]["official"].get("note", "")
+        ]
         if skipped or notes:
             print("Skipped / chunked: " + "; ".join(skipped + notes) + "\n")
         H = headline(doc)

@@ -15,6 +15,7 @@ In one process and on the same data it times, stage by stage,
 checks that the pipelines agree, measures peak memory, and writes everything to a JSON file.
 Run ``python bench/run.py --help``; see bench/README.md for the results.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 from softunlearn import _core, reference  # noqa: E402 (after the sys.path fallback above)
 from softunlearn import targets as sut  # noqa: E402
 
-GB = 1024.0 ** 3
-MB = 1024.0 ** 2
+GB = 1024.0**3
+MB = 1024.0**2
 C = 1.0
 LAM = 0.1
 HEADLINE = (100_000, 100)
@@ -58,6 +59,7 @@ HEADLINE = (100_000, 100)
 # ----------------------------------------------------------------------------------------------
 # machine description
 # ----------------------------------------------------------------------------------------------
+
 
 def machine_info() -> dict:
     info = {
@@ -71,13 +73,23 @@ def machine_info() -> dict:
         "os_cpu_count": os.cpu_count(),
         "sched_getaffinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "softunlearn_max_threads": int(_core.max_threads()),
-        "env_threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                                                       "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OPENBLAS_THREAD_TIMEOUT")},
+        "env_threads": {
+            k: os.environ.get(k)
+            for k in (
+                "OMP_NUM_THREADS",
+                "OPENBLAS_NUM_THREADS",
+                "MKL_NUM_THREADS",
+                "OMP_WAIT_POLICY",
+                "GOMP_SPINCOUNT",
+                "OPENBLAS_THREAD_TIMEOUT",
+            )
+        },
     }
     try:
         import subprocess
 
         root = HERE.parent
+
         def git(*a):
             return subprocess.run(["git", *a], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
 
@@ -105,14 +117,16 @@ def machine_info() -> dict:
         pass
     try:
         mem = Path("/proc/meminfo").read_text()
-        info["mem_total_gb"] = round(int(re.search(r"MemTotal:\s+(\d+)", mem).group(1)) / 1024 ** 2, 1)
+        info["mem_total_gb"] = round(int(re.search(r"MemTotal:\s+(\d+)", mem).group(1)) / 1024**2, 1)
     except (OSError, AttributeError):
         pass
     try:
         import threadpoolctl
 
-        info["threadpools"] = [{k: (Path(v).name if k == "filepath" else v) for k, v in pool.items()}
-                               for pool in threadpoolctl.threadpool_info()]
+        info["threadpools"] = [
+            {k: (Path(v).name if k == "filepath" else v) for k, v in pool.items()}
+            for pool in threadpoolctl.threadpool_info()
+        ]
     except Exception as e:  # noqa: BLE001 - optional dependency
         info["threadpools"] = f"threadpoolctl unavailable: {e}"
     try:
@@ -166,6 +180,7 @@ def loadavg():
 # memory probes: tracemalloc (Python/NumPy allocations) + RSS high-water mark (everything, C++ too)
 # ----------------------------------------------------------------------------------------------
 
+
 def _status_kb(key: str) -> int:
     m = re.search(key + r":\s+(\d+)\s*kB", Path("/proc/self/status").read_text())
     return int(m.group(1)) if m else 0
@@ -193,10 +208,12 @@ class MemProbe:
         self._stop = threading.Event()
         self._sampled = self.rss0
         if not self._hwm_ok:
+
             def sample():
                 while not self._stop.is_set():
                     self._sampled = max(self._sampled, _status_kb("VmRSS") * 1024)
                     time.sleep(0.001)
+
             self._thr = threading.Thread(target=sample, daemon=True)
             self._thr.start()
         tracemalloc.start()
@@ -216,13 +233,18 @@ class MemProbe:
         return False
 
     def result(self) -> dict:
-        return {"tracemalloc_peak_mb": self.tracemalloc_peak / MB, "rss_peak_delta_mb": self.rss_peak_delta / MB,
-                "peak_extra_mb": max(self.tracemalloc_peak, self.rss_peak_delta) / MB, "rss_method": self.method}
+        return {
+            "tracemalloc_peak_mb": self.tracemalloc_peak / MB,
+            "rss_peak_delta_mb": self.rss_peak_delta / MB,
+            "peak_extra_mb": max(self.tracemalloc_peak, self.rss_peak_delta) / MB,
+            "rss_method": self.method,
+        }
 
 
 # ----------------------------------------------------------------------------------------------
 # timing
 # ----------------------------------------------------------------------------------------------
+
 
 class Timer:
     """Runs a stage, best of `reps` when its first run is shorter than `fast` seconds, else once; stages
@@ -267,6 +289,7 @@ def best_of(fn, reps=3, fast=1.0):
 # data
 # ----------------------------------------------------------------------------------------------
 
+
 def synthetic(n: int, d: int, seed: int = 0):
     """Standard normal X; s = 1[x₀ + ½·noise > 0] (correlated with feature 0); y from a logistic model
     with ‖w‖ = 1.5 (moderate signal, ~75 % accuracy) in which feature 0 carries weight 1.
@@ -274,7 +297,7 @@ def synthetic(n: int, d: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     w = rng.standard_normal(d)
     w[0] = 0.0
-    w *= math.sqrt(max(1.5 ** 2 - 1.0, 0.0)) / max(np.linalg.norm(w), 1e-12)
+    w *= math.sqrt(max(1.5**2 - 1.0, 0.0)) / max(np.linalg.norm(w), 1e-12)
     w[0] = 1.0
     b = -0.3
 
@@ -286,8 +309,7 @@ def synthetic(n: int, d: int, seed: int = 0):
 
     X, y, s = draw(n)
     Xv, yv, sv = draw(max(n // 10, 100))
-    return {"X": X, "y": y, "s": s, "Xv": Xv, "yv": yv, "sv": sv, "name": f"synthetic n={n} d={d}",
-            "kind": "synthetic"}
+    return {"X": X, "y": y, "s": s, "Xv": Xv, "yv": yv, "sv": sv, "name": f"synthetic n={n} d={d}", "kind": "synthetic"}
 
 
 def real(name: str):
@@ -296,13 +318,23 @@ def real(name: str):
     loader = {"census_kdd": datasets.load_census_kdd, "heritage_health": datasets.load_heritage_health}[name]
     ds = loader()
     f = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
-    return {"X": f(ds.train.X), "y": f(ds.train.y), "s": f(ds.train.s), "Xv": f(ds.val.X), "yv": f(ds.val.y),
-            "sv": f(ds.val.s), "name": name, "kind": "real", "description": getattr(ds, "description", name)}
+    return {
+        "X": f(ds.train.X),
+        "y": f(ds.train.y),
+        "s": f(ds.train.s),
+        "Xv": f(ds.val.X),
+        "yv": f(ds.val.y),
+        "sv": f(ds.val.s),
+        "name": name,
+        "kind": "real",
+        "description": getattr(ds, "description", name),
+    }
 
 
 # ----------------------------------------------------------------------------------------------
 # shared pieces
 # ----------------------------------------------------------------------------------------------
+
 
 def weights_21(T, delta):
     """Scheme 2.1 closed form ε = Δ·T/(TᵀT) (target-only constraint active)."""
@@ -315,8 +347,7 @@ try:  # resolved once: a failed import is not cached and costs ~10 ms of file-sy
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _probe = _su_soft_weights(np.array([1.0, 2.0, -0.5]), np.array([0.5, -1.0, 0.2]), 0.1, lam=LAM,
-                                  scheme="2.1")
+        _probe = _su_soft_weights(np.array([1.0, 2.0, -0.5]), np.array([0.5, -1.0, 0.2]), 0.1, lam=LAM, scheme="2.1")
     if not np.allclose(np.asarray(getattr(_probe, "eps", _probe)), 0.1 * np.array([1.0, 2.0, -0.5]) / 5.25):
         raise ValueError("soft_weights(scheme='2.1') does not give Δ·T/(TᵀT) on a probe")
 except ImportError:
@@ -362,6 +393,7 @@ def penalty_diag(p):
 # (a) official research pipeline
 # ----------------------------------------------------------------------------------------------
 
+
 def official_hessian(theta, X, y, chunk_rows):
     """reference.hessian_einsum, on row chunks when the whole n×p×p tensor does not fit."""
     n = X.shape[0]
@@ -369,7 +401,7 @@ def official_hessian(theta, X, y, chunk_rows):
         return reference.hessian_einsum(theta, X, y, C)
     H, k = None, 0
     for i in range(0, n, chunk_rows):
-        Hi = reference.hessian_einsum(theta, X[i:i + chunk_rows], y[i:i + chunk_rows], C)
+        Hi = reference.hessian_einsum(theta, X[i : i + chunk_rows], y[i : i + chunk_rows], C)
         H = Hi if H is None else H + Hi
         k += 1
     H -= (k - 1) * np.diag(penalty_diag(H.shape[0]))
@@ -390,9 +422,13 @@ def run_official(D, T, chunk_rows):
 
     def scores():
         Xa = reference.mirror_attack(Xv, th, True, 1.3)
-        Gf = np.column_stack([reference.target_gradient("utility", th, Xv, yv),
-                              reference.target_gradient("dp", th, Xv, s=sv),
-                              reference.target_gradient("robustness", th, Xa, yv)])
+        Gf = np.column_stack(
+            [
+                reference.target_gradient("utility", th, Xv, yv),
+                reference.target_gradient("dp", th, Xv, s=sv),
+                reference.target_gradient("robustness", th, Xa, yv),
+            ]
+        )
         G = reference.per_sample_gradients(th, X, y, C)
         return G @ scipy.linalg.cho_solve(fac, Gf), G
 
@@ -406,6 +442,7 @@ def run_official(D, T, chunk_rows):
 # ----------------------------------------------------------------------------------------------
 # (b) tuned NumPy/SciPy pipeline
 # ----------------------------------------------------------------------------------------------
+
 
 def tuned_hessian(X, th):
     """H = X̃ᵀ diag(C p(1−p)) X̃ + diag(1,…,1,0) by blocks, the big block as one SYRK on √h-scaled rows."""
@@ -462,8 +499,7 @@ def run_tuned(D, T):
     out = {}
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
-        clf = T("fit", lambda: SkLogisticRegression(C=C, solver="newton-cholesky", tol=1e-8, max_iter=1000)
-                .fit(X, y))
+        clf = T("fit", lambda: SkLogisticRegression(C=C, solver="newton-cholesky", tol=1e-8, max_iter=1000).fit(X, y))
     out["warnings"] = sorted({str(x.message)[:200] for x in w})
     th = theta_of(clf)
     out["n_iter"] = int(np.max(clf.n_iter_))
@@ -485,6 +521,7 @@ def run_tuned(D, T):
 # ----------------------------------------------------------------------------------------------
 # (c) softunlearn
 # ----------------------------------------------------------------------------------------------
+
 
 def run_softunlearn(D, T, X=None, Xv=None):
     X = D["X"] if X is None else X
@@ -514,8 +551,15 @@ def run_softunlearn(D, T, X=None, Xv=None):
     eps, how = T("weights", weights)
     out["weights_impl"] = how
     m2 = T("update", lambda: inf.newton_update(eps))
-    out.update(theta=np.asarray(m.theta_, np.float64), H=np.asarray(inf.hessian, np.float64), S=S, eps=eps,
-               theta_new=np.asarray(m2.theta_, np.float64), model=m, inf=inf)
+    out.update(
+        theta=np.asarray(m.theta_, np.float64),
+        H=np.asarray(inf.hessian, np.float64),
+        S=S,
+        eps=eps,
+        theta_new=np.asarray(m2.theta_, np.float64),
+        model=m,
+        inf=inf,
+    )
     return out
 
 
@@ -534,12 +578,17 @@ def su_extras(D, res, X, reps, fast):
     yd, sw, thd = y.astype(X.dtype), np.empty(0, X.dtype), np.ascontiguousarray(th, dtype=X.dtype)
     _, ex["loss_pass_hessian"], _ = best_of(
         lambda: _core.loss_pass(X, yd, sw, thd, X.dtype.type(C), True, True, True, False, 0, _core.LOSS_LOGISTIC, 0.0),
-        reps, fast)
+        reps,
+        fast,
+    )
     _, ex["loss_pass_r_only"], _ = best_of(
         lambda: _core.loss_pass(X, yd, sw, thd, X.dtype.type(C), True, False, True, False, 0, _core.LOSS_LOGISTIC, 0.0),
-        reps, fast)
+        reps,
+        fast,
+    )
     # the input check every API entry point runs on X (finite check: one pass over X)
     from softunlearn._validation import as_matrix
+
     _, ex["input_check_X"], _ = best_of(lambda: as_matrix(X, "X"), reps, fast)
     H = np.asfortranarray(inf.hessian)
     chol = _core.Cholesky_f32 if X.dtype == np.float32 else _core.Cholesky_f64
@@ -554,6 +603,7 @@ def su_extras(D, res, X, reps, fast):
 # ----------------------------------------------------------------------------------------------
 # (d) roofline
 # ----------------------------------------------------------------------------------------------
+
 
 def roofline(X, reps, fast):
     """Best of at least 5: these are the denominators of the headline ratios."""
@@ -609,10 +659,23 @@ def bench_one(D, args, dtypes):
     X64 = D["X"]
     n, d = X64.shape
     p = d + 1
-    R = {"name": D["name"], "kind": D["kind"], "n": n, "d": d, "p": p, "n_val": int(D["Xv"].shape[0]),
-         "X_mb": X64.nbytes / MB, "loadavg_start": loadavg(),
-         "started": _dt.datetime.now().isoformat(timespec="seconds"),
-         "pipelines": {}, "skipped": {}, "memory": {}, "roofline": {}, "softunlearn_extras": {}, "agreement": {}}
+    R = {
+        "name": D["name"],
+        "kind": D["kind"],
+        "n": n,
+        "d": d,
+        "p": p,
+        "n_val": int(D["Xv"].shape[0]),
+        "X_mb": X64.nbytes / MB,
+        "loadavg_start": loadavg(),
+        "started": _dt.datetime.now().isoformat(timespec="seconds"),
+        "pipelines": {},
+        "skipped": {},
+        "memory": {},
+        "roofline": {},
+        "softunlearn_extras": {},
+        "agreement": {},
+    }
     reps, fast = args.reps, args.fast
     t_size = time.perf_counter()
     snap0 = cpu_snapshot()
@@ -660,15 +723,31 @@ def bench_one(D, args, dtypes):
             T = Timer(reps, args.fast_official)
             res["official"] = run_official(D, T, chunk_rows)
             R["pipelines"]["official"] = stage_summary(T)
-            R["pipelines"]["official"].update(n_iter=res["official"]["n_iter"], warnings=res["official"]["warnings"],
-                                              tensor_gb=tensor_gb, hessian_chunk_rows=int(chunk_rows),
-                                              note=note or "full n×p×p tensor")
+            R["pipelines"]["official"].update(
+                n_iter=res["official"]["n_iter"],
+                warnings=res["official"]["warnings"],
+                tensor_gb=tensor_gb,
+                hessian_chunk_rows=int(chunk_rows),
+                note=note or "full n×p×p tensor",
+            )
 
     # ---- convergence of each fit: ‖∇J(θ̂)‖∞ on the float64 data, one softunlearn pass per pipeline ------
     conv = {}
     for name, r in res.items():
-        g = _core.loss_pass(X64, D["y"], np.empty(0), np.ascontiguousarray(r["theta"]), C, True, False, False,
-                            False, 0, _core.LOSS_LOGISTIC, 0.0)["grad"]
+        g = _core.loss_pass(
+            X64,
+            D["y"],
+            np.empty(0),
+            np.ascontiguousarray(r["theta"]),
+            C,
+            True,
+            False,
+            False,
+            False,
+            0,
+            _core.LOSS_LOGISTIC,
+            0.0,
+        )["grad"]
         conv[name] = float(np.max(np.abs(g)))
     R["grad_inf_at_fit"] = conv
 
@@ -683,14 +762,19 @@ def bench_one(D, args, dtypes):
         _, c, _ = best_of(lambda: T @ T, 10, 1.0)
         _, e, _ = best_of(lambda: X64 @ v, 10, 1.0)
         _, f, _ = best_of(lambda: (dpt.value(m), X64 @ v), 10, 1.0)
-        R["interference"] = {"dp_value_alone": a, "dot_then_dp_value": b, "dot_alone": c, "X_at_v_alone": e,
-                             "dp_value_then_X_at_v": f}
+        R["interference"] = {
+            "dp_value_alone": a,
+            "dot_then_dp_value": b,
+            "dot_alone": c,
+            "X_at_v_alone": e,
+            "dp_value_then_X_at_v": f,
+        }
 
     # ---- agreement ----------------------------------------------------------------------------
     A = R["agreement"]
     names = [k for k in ("softunlearn", "tuned", "official") if k in res]
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             ra, rb = res[a], res[b]
             A[f"{a}_vs_{b}"] = {
                 "theta_max_abs": absdiff(ra["theta"], rb["theta"]),
@@ -711,7 +795,9 @@ def bench_one(D, args, dtypes):
         er = eps * r
         thn = th - scipy.linalg.cho_solve(fac, np.r_[X64.T @ er, er.sum()])
         A["softunlearn_vs_numpy_at_same_theta"] = {
-            "hessian_rel": rel(rs["H"], Ht), "scores_rel": rel(rs["S"], St), "eps_rel": rel(rs["eps"], eps),
+            "hessian_rel": rel(rs["H"], Ht),
+            "scores_rel": rel(rs["S"], St),
+            "eps_rel": rel(rs["eps"], eps),
             "theta_new_max_abs": absdiff(rs["theta_new"], thn),
             "grad_norm_at_theta": float(res["softunlearn"]["inf"].grad_norm),
         }
@@ -734,7 +820,8 @@ def bench_one(D, args, dtypes):
                 "theta_max_abs": absdiff(r32["theta"], res["softunlearn"]["theta"]),
                 "hessian_rel": rel(r32["H"], res["softunlearn"]["H"]),
                 "scores_rel_per_target": dict(zip(("utility", "dp", "robustness"), per)),
-                "scores_rel": max(per), "scores_within_1e-4": bool(max(per) <= 1e-4),
+                "scores_rel": max(per),
+                "scores_within_1e-4": bool(max(per) <= 1e-4),
                 "theta_new_max_abs": absdiff(r32["theta_new"], res["softunlearn"]["theta_new"]),
             }
         if args.memory:
@@ -775,6 +862,7 @@ def bench_one(D, args, dtypes):
 # complexity: fitted exponents
 # ----------------------------------------------------------------------------------------------
 
+
 def _slope(xs, ys):
     if len(xs) < 2:
         return None
@@ -803,13 +891,15 @@ def complexity(results):
                 if len(pts) >= 2:
                     out[axis].setdefault(key, {})[f"{fixed}={f}"] = {
                         "exponent": _slope([a for a, _ in pts], [b for _, b in pts]),
-                        "points": pts}
+                        "points": pts,
+                    }
     return out
 
 
 # ----------------------------------------------------------------------------------------------
 # main
 # ----------------------------------------------------------------------------------------------
+
 
 def parse_size(s: str):
     a, b = s.lower().split("x")
@@ -818,32 +908,60 @@ def parse_size(s: str):
 
 def warm_up():
     D = synthetic(2000, 10, seed=123)
-    args = argparse.Namespace(reps=1, fast=0.0, pipelines=("tuned", "official"), max_tuned_gb=0, tensor_limit_gb=4,
-                              chunked_official=False, chunked_max_elems=0, chunk_gb=1, fast_official=0.0,
-                              memory=False, memory_max_seconds=0)
+    args = argparse.Namespace(
+        reps=1,
+        fast=0.0,
+        pipelines=("tuned", "official"),
+        max_tuned_gb=0,
+        tensor_limit_gb=4,
+        chunked_official=False,
+        chunked_max_elems=0,
+        chunk_gb=1,
+        fast_official=0.0,
+        memory=False,
+        memory_max_seconds=0,
+    )
     bench_one(D, args, ("float64", "float32"))
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true",
-                    help="n∈{1e4,1e5} × d∈{50,200} + the headline, float64 only (< 2 min)")
-    ap.add_argument("--sizes", nargs="*", help="synthetic sizes NxD, e.g. 1e5x100 1e6x50 (default: the grid; "
-                                               "give none, with --datasets, for real data only)")
-    ap.add_argument("--datasets", nargs="*", default=None,
-                    help="real data sets (census_kdd heritage_health); default both in full mode, "
-                         "none with --quick/--sizes")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--quick", action="store_true", help="n∈{1e4,1e5} × d∈{50,200} + the headline, float64 only (< 2 min)"
+    )
+    ap.add_argument(
+        "--sizes",
+        nargs="*",
+        help="synthetic sizes NxD, e.g. 1e5x100 1e6x50 (default: the grid; "
+        "give none, with --datasets, for real data only)",
+    )
+    ap.add_argument(
+        "--datasets",
+        nargs="*",
+        default=None,
+        help="real data sets (census_kdd heritage_health); default both in full mode, none with --quick/--sizes",
+    )
     ap.add_argument("--dtypes", nargs="+", default=None, choices=("float64", "float32"))
-    ap.add_argument("--pipelines", nargs="+", default=("tuned", "official"), choices=("tuned", "official"),
-                    help="baselines to run besides softunlearn and the roofline")
+    ap.add_argument(
+        "--pipelines",
+        nargs="+",
+        default=("tuned", "official"),
+        choices=("tuned", "official"),
+        help="baselines to run besides softunlearn and the roofline",
+    )
     ap.add_argument("--out", default=None, help="JSON file (default bench/results/<mode>-<date>.json)")
     ap.add_argument("--reps", type=int, default=3, help="best of this many runs for fast stages")
     ap.add_argument("--fast", type=float, default=2.0, help="stages shorter than this (s) are repeated")
     ap.add_argument("--fast-official", type=float, default=0.5, help="same, for the official pipeline")
     ap.add_argument("--tensor-limit-gb", type=float, default=4.0, help="largest n×p×p tensor for the official pipeline")
-    ap.add_argument("--no-chunked-official", dest="chunked_official", action="store_false",
-                    help="skip the official pipeline above the tensor limit instead of chunking its einsum")
+    ap.add_argument(
+        "--no-chunked-official",
+        dest="chunked_official",
+        action="store_false",
+        help="skip the official pipeline above the tensor limit instead of chunking its einsum",
+    )
     ap.add_argument("--chunked-max-elems", type=float, default=2.5e9, help="largest n·p² for the chunked official run")
     ap.add_argument("--chunk-gb", type=float, default=1.0)
     ap.add_argument("--max-tuned-gb", type=float, default=4.0, help="skip the tuned pipeline when X is larger")
@@ -851,9 +969,13 @@ def main(argv=None):
     ap.add_argument("--no-memory", dest="memory", action="store_false", help="skip the (untimed) memory runs")
     ap.add_argument("--memory-max-seconds", type=float, default=30.0)
     ap.add_argument("--time-limit", type=float, default=None, help="start no new size after this many seconds")
-    ap.add_argument("--wait-quiet", type=float, default=0.0,
-                    help="before each size wait up to this many seconds until other processes use < 10%% of the "
-                         "CPUs (shared machines); not counted in --time-limit")
+    ap.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        help="before each size wait up to this many seconds until other processes use < 10%% of the "
+        "CPUs (shared machines); not counted in --time-limit",
+    )
     args = ap.parse_args(argv)
 
     mode = "quick" if args.quick else ("sizes" if args.sizes is not None else "full")
@@ -871,10 +993,17 @@ def main(argv=None):
     out = Path(args.out) if args.out else HERE / "results" / f"{mode}-{_dt.date.today().isoformat()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
 
-    doc = {"command": " ".join([Path(sys.executable).name] + sys.argv), "mode": mode, "dtypes": list(dtypes),
-           "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items()},
-           "machine": machine_info(), "started": _dt.datetime.now().isoformat(timespec="seconds"),
-           "loadavg_start": loadavg(), "results": [], "not_run": []}
+    doc = {
+        "command": " ".join([Path(sys.executable).name] + sys.argv),
+        "mode": mode,
+        "dtypes": list(dtypes),
+        "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items()},
+        "machine": machine_info(),
+        "started": _dt.datetime.now().isoformat(timespec="seconds"),
+        "loadavg_start": loadavg(),
+        "results": [],
+        "not_run": [],
+    }
     t0 = time.perf_counter()
     warm_up()
 
@@ -892,8 +1021,10 @@ def main(argv=None):
             print(f"[skip] {label}: time limit", flush=True)
             continue
         if kind == "synthetic" and what[0] * what[1] * 8 / GB > args.max_x_gb:
-            doc["not_run"].append(f"{label}: X would be {what[0] * what[1] * 8 / GB:.1f} GB > --max-x-gb "
-                                  f"{args.max_x_gb:g} (24 GB shared machine; the baselines copy X)")
+            doc["not_run"].append(
+                f"{label}: X would be {what[0] * what[1] * 8 / GB:.1f} GB > --max-x-gb "
+                f"{args.max_x_gb:g} (24 GB shared machine; the baselines copy X)"
+            )
             print(f"[skip] {label}: X too large", flush=True)
             continue
         quiet = wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else None
@@ -932,10 +1063,13 @@ def short_line(R):
     ex = R["softunlearn_extras"].get("float64")
     rf = R["roofline"].get("float64")
     if ex and rf:
-        parts.append(f"gram/XtX {ex['weighted_gram'] / rf['XtX']:.2f} "
-                     f"scratch/XtX {ex['influence_from_scratch'] / rf['XtX']:.2f}")
-    parts.append(f"({R['seconds']:.0f}s, load {R['loadavg_start']}, other processes used "
-                 f"{100 * R['other_processes']['foreign_share']:.0f}% of the CPUs)")
+        parts.append(
+            f"gram/XtX {ex['weighted_gram'] / rf['XtX']:.2f} scratch/XtX {ex['influence_from_scratch'] / rf['XtX']:.2f}"
+        )
+    parts.append(
+        f"({R['seconds']:.0f}s, load {R['loadavg_start']}, other processes used "
+        f"{100 * R['other_processes']['foreign_share']:.0f}% of the CPUs)"
+    )
     return " ".join(parts)
 
 

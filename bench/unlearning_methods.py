@@ -13,6 +13,7 @@ Methods are a list of (name, options) pairs; a method added to ``softunlearn.met
 one more line in CONFIGS (or ``--configs '[["name", {...}], ...]'``). Results go to bench/results/ as JSON
 and the table is printed as Markdown.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,11 +58,17 @@ def _best_time(fn, repeats):
 
 def _metrics(kind, model, val, test, target):
     yp = model.predict(test.X)
-    gap = (su.metrics.demographic_parity_gap(yp, test.s) if kind == "dp"
-           else su.metrics.equal_opportunity_gap(test.y, yp, test.s))
-    return {"test_accuracy": float(np.mean(yp == test.y)), "test_gap": float(gap),
-            "val_target": float(target.value(model)),
-            "val_log_loss": float(su.targets.Utility(val.X, val.y).value(model) / val.n)}
+    gap = (
+        su.metrics.demographic_parity_gap(yp, test.s)
+        if kind == "dp"
+        else su.metrics.equal_opportunity_gap(test.y, yp, test.s)
+    )
+    return {
+        "test_accuracy": float(np.mean(yp == test.y)),
+        "test_gap": float(gap),
+        "val_target": float(target.value(model)),
+        "val_log_loss": float(su.targets.Utility(val.X, val.y).value(model) / val.n),
+    }
 
 
 def run_target(kind, data, configs, lam, hard_fraction, repeats, threads):
@@ -72,8 +79,10 @@ def run_target(kind, data, configs, lam, hard_fraction, repeats, threads):
     delta = su.targets.required_change(target, model)
     inf = su.Influence(model, tr.X, tr.y)
     T, U = inf.scores([target, utility]).T
-    plans = {"hard": su.hard_weights(T, fraction=hard_fraction, delta=delta),
-             "soft": su.soft_weights(T, U, delta, lam=lam, bounds=(-1.0, None)).eps}
+    plans = {
+        "hard": su.hard_weights(T, fraction=hard_fraction, delta=delta),
+        "soft": su.soft_weights(T, U, delta, lam=lam, bounds=(-1.0, None)).eps,
+    }
     rows = [dict(method="original", weights="-", seconds=0.0, vs_refit=None, **_metrics(kind, model, va, te, target))]
     refit_time = {k: _best_time(lambda e=e: su.refit(model, tr.X, tr.y, e), repeats)[0] for k, e in plans.items()}
     for label, method, opts in configs:
@@ -83,32 +92,70 @@ def run_target(kind, data, configs, lam, hard_fraction, repeats, threads):
                 if method == "iterated":
                     if kind_w == "hard":
                         continue
-                    secs, res = _best_time(lambda: su.iterated_soft_weights(
-                        model, tr.X, tr.y, target, utility, delta, lam=lam, bounds=(-1.0, None), influence=inf,
-                        **opts), repeats)
-                    new, extra = res.model, {"steps_taken": res.n_steps, "reached": res.reached,
-                                             "min_weight": float((1 + res.eps).min())}
+                    secs, res = _best_time(
+                        lambda: su.iterated_soft_weights(
+                            model,
+                            tr.X,
+                            tr.y,
+                            target,
+                            utility,
+                            delta,
+                            lam=lam,
+                            bounds=(-1.0, None),
+                            influence=inf,
+                            **opts,
+                        ),
+                        repeats,
+                    )
+                    new, extra = (
+                        res.model,
+                        {"steps_taken": res.n_steps, "reached": res.reached, "min_weight": float((1 + res.eps).min())},
+                    )
                 else:
-                    secs, new = _best_time(lambda: su.methods.apply_weights(method, model, tr.X, tr.y, eps,
-                                                                            influence=inf, **opts), repeats)
+                    secs, new = _best_time(
+                        lambda: su.methods.apply_weights(method, model, tr.X, tr.y, eps, influence=inf, **opts), repeats
+                    )
                     extra = {k: getattr(new, k) for k in ("n_iter_",) if hasattr(new, k)}
             extra["warnings"] = sorted({f"{w.category.__name__}: {str(w.message)[:120]}" for w in caught})
-            rows.append(dict(method=label, weights=kind_w, seconds=secs, vs_refit=secs / refit_time[kind_w],
-                             config=[method, opts], **extra, **_metrics(kind, new, va, te, target)))
-    return {"target": kind, "delta": delta, "lam": lam, "hard_fraction": hard_fraction, "refit_seconds": refit_time,
-            "n_deleted_hard": int(np.sum(plans["hard"] == -1)), "rows": rows}
+            rows.append(
+                dict(
+                    method=label,
+                    weights=kind_w,
+                    seconds=secs,
+                    vs_refit=secs / refit_time[kind_w],
+                    config=[method, opts],
+                    **extra,
+                    **_metrics(kind, new, va, te, target),
+                )
+            )
+    return {
+        "target": kind,
+        "delta": delta,
+        "lam": lam,
+        "hard_fraction": hard_fraction,
+        "refit_seconds": refit_time,
+        "n_deleted_hard": int(np.sum(plans["hard"] == -1)),
+        "rows": rows,
+    }
 
 
 def markdown(result):
-    out = [(f"**{result['target'].upper()}** (Δ = {result['delta']:+.4f}; exact refit: hard "
+    out = [
+        (
+            f"**{result['target'].upper()}** (Δ = {result['delta']:+.4f}; exact refit: hard "
             f"{result['refit_seconds']['hard'] * 1e3:.0f} ms, "
-            f"soft {result['refit_seconds']['soft'] * 1e3:.0f} ms)"), "",
-           "| method | weights | test acc | test gap | val soft gap | val log-loss | time | × refit |",
-           "|---|---|---|---|---|---|---|---|"]
+            f"soft {result['refit_seconds']['soft'] * 1e3:.0f} ms)"
+        ),
+        "",
+        "| method | weights | test acc | test gap | val soft gap | val log-loss | time | × refit |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in result["rows"]:
         ratio = "" if r["vs_refit"] is None else f"{r['vs_refit']:.2f}"
-        out.append(f"| {r['method']} | {r['weights']} | {r['test_accuracy']:.4f} | {r['test_gap']:+.4f} | "
-                   f"{r['val_target']:+.4f} | {r['val_log_loss']:.4f} | {r['seconds'] * 1e3:.1f} ms | {ratio} |")
+        out.append(
+            f"| {r['method']} | {r['weights']} | {r['test_accuracy']:.4f} | {r['test_gap']:+.4f} | "
+            f"{r['val_target']:+.4f} | {r['val_log_loss']:.4f} | {r['seconds'] * 1e3:.1f} ms | {ratio} |"
+        )
     return "\n".join(out)
 
 
@@ -120,25 +167,42 @@ def main(argv=None):
     p.add_argument("--lam", type=float, default=0.1)
     p.add_argument("--hard-fraction", type=float, default=0.1)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--threads", type=int, default=1,
-                   help="threads of the compiled kernels (default 1: on a busy machine OpenMP threads that wait for "
-                        "a core make every pass ~50× slower, which would swamp the comparison)")
-    p.add_argument("--configs", type=json.loads, default=None,
-                   help='JSON list of [method, options] or [label, method, options], replacing the built-in list')
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads of the compiled kernels (default 1: on a busy machine OpenMP threads that wait for "
+        "a core make every pass ~50× slower, which would swamp the comparison)",
+    )
+    p.add_argument(
+        "--configs",
+        type=json.loads,
+        default=None,
+        help="JSON list of [method, options] or [label, method, options], replacing the built-in list",
+    )
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "unlearning_methods.json"))
     args = p.parse_args(argv)
-    configs = CONFIGS if args.configs is None else [
-        tuple(c) if len(c) == 3 else (f"{c[0]} {json.dumps(c[1])}", c[0], c[1]) for c in args.configs]
+    configs = (
+        CONFIGS
+        if args.configs is None
+        else [tuple(c) if len(c) == 3 else (f"{c[0]} {json.dumps(c[1])}", c[0], c[1]) for c in args.configs]
+    )
     data = datasets.load_adult(n_train=args.n_train, seed=args.seed)
     results = []
     for kind in args.targets:
         res = run_target(kind, data, configs, args.lam, args.hard_fraction, args.repeats, args.threads)
         results.append(res)
         print(markdown(res), "\n", flush=True)
-    doc = {"dataset": f"adult: {data.train.n} train, {data.val.n} validation, {data.test.n} test rows, "
-                      f"{data.n_features} features", "seed": args.seed, "n_train": args.n_train, "C": 1.0,
-           "softunlearn_commit": os.popen(f"git -C {ROOT} rev-parse --short HEAD").read().strip(),
-           "threads": args.threads, "results": results}
+    doc = {
+        "dataset": f"adult: {data.train.n} train, {data.val.n} validation, {data.test.n} test rows, "
+        f"{data.n_features} features",
+        "seed": args.seed,
+        "n_train": args.n_train,
+        "C": 1.0,
+        "softunlearn_commit": os.popen(f"git -C {ROOT} rev-parse --short HEAD").read().strip(),
+        "threads": args.threads,
+        "results": results,
+    }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(doc, f, indent=1, default=lambda o: o.item() if hasattr(o, "item") else str(o))

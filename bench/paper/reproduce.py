@@ -14,6 +14,7 @@ around them is kept). Sections:
 Sign conventions (docs/conventions.md): T_i is the first-order change of the target when sample i is deleted;
 weight changes ε change it by ≈ -εᵀT. Δ is the required *decrease* of the target.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,7 @@ from softunlearn import metrics as M  # noqa: E402
 from softunlearn import targets as TG  # noqa: E402
 
 C = 1.0
-FIT_TOL = 1e-13   # relative to max(1, C Σ s): the LOO differences are tiny, fit θ̂ and refits tightly
+FIT_TOL = 1e-13  # relative to max(1, C Σ s): the LOO differences are tiny, fit θ̂ and refits tightly
 LAM = 0.1
 HARD_FRACTION = 0.1
 RESULTS = os.path.join(HERE, "results.json")
@@ -80,7 +81,7 @@ def section_loo(res, n_refit, budget, min_refits, seed=0):
         "utility_full_val": TG.Utility(ds.val.X, ds.val.y),
     }
     names = list(tg)
-    S = inf.scores([tg[k] for k in names])          # (n, k): predicted change on deletion
+    S = inf.scores([tg[k] for k in names])  # (n, k): predicted change on deletion
     f0 = np.array([tg[k].value(m) for k in names])
     idx = rng.permutation(X.shape[0])[:n_refit]
     actual, done = [], []
@@ -96,8 +97,15 @@ def section_loo(res, n_refit, budget, min_refits, seed=0):
             break
     A = np.array(actual) - f0
     P = S[done]
-    out = {"n_train": int(X.shape[0]), "n_val_subset": 1000, "n_val_full": int(ds.val.n),
-           "n_refits": len(done), "seconds": time.time() - t0, "grad_norm": inf.grad_norm, "targets": {}}
+    out = {
+        "n_train": int(X.shape[0]),
+        "n_val_subset": 1000,
+        "n_val_full": int(ds.val.n),
+        "n_refits": len(done),
+        "seconds": time.time() - t0,
+        "grad_norm": inf.grad_norm,
+        "targets": {},
+    }
     for j, k in enumerate(names):
         a, p = A[:, j], P[:, j]
         out["targets"][k] = {
@@ -180,9 +188,15 @@ def unlearn_experiment(ds, which, methods=("hard", "soft_2.3", "soft_auto"), app
     frac = 0.1 if which == "robustness" else 1.0
     delta = TG.required_change(tgt, m, frac)
     rob_test = TG.Robustness(ds.test.X, ds.test.y, model=m) if which == "robustness" else None
-    out = {"n_train": int(X.shape[0]), "target_value": tgt.value(m), "delta": delta,
-           "lam_star": float(T @ T / (2 * abs(delta))) if delta else None,
-           "original": _evaluate(m, ds, rob_test), "val_utility": util.value(m), "methods": {}}
+    out = {
+        "n_train": int(X.shape[0]),
+        "target_value": tgt.value(m),
+        "delta": delta,
+        "lam_star": float(T @ T / (2 * abs(delta))) if delta else None,
+        "original": _evaluate(m, ds, rob_test),
+        "val_utility": util.value(m),
+        "methods": {},
+    }
     for meth in methods:
         eps, info = _weights(meth, T, U, delta, which)
         rec = {"weights": info}
@@ -213,16 +227,24 @@ def section_demos(res, seeds):
         save(res)
 
 
-LOADERS = {"adult": D.load_adult, "compas": D.load_compas, "law_school": D.load_law_school,
-           "credit_default": D.load_credit_default}
+LOADERS = {
+    "adult": D.load_adult,
+    "compas": D.load_compas,
+    "law_school": D.load_law_school,
+    "credit_default": D.load_credit_default,
+}
 
 
 def section_bench(res, names):
     res.setdefault("bench", {})
     for nm in names:
         ds = LOADERS[nm](seed=0)
-        res["bench"][nm] = {"n_train": int(ds.train.n), "n_val": int(ds.val.n), "n_test": int(ds.test.n),
-                            "n_features": int(ds.n_features)}
+        res["bench"][nm] = {
+            "n_train": int(ds.train.n),
+            "n_val": int(ds.val.n),
+            "n_test": int(ds.test.n),
+            "n_features": int(ds.n_features),
+        }
         for which in ("dp", "eop", "robustness"):
             res["bench"][nm][which] = unlearn_experiment(ds, which)
             save(res)
@@ -241,12 +263,15 @@ def section_over(res):
         delta = TG.required_change(tgt, m, 0.1 if which == "robustness" else 1.0)
         # deleting i changes the target by +T_i: it helps when T_i has the opposite sign of Δ
         helps = (T < 0) if delta > 0 else (T > 0)
-        hurts = U > 0          # deleting i changes validation loss by +U_i
+        hurts = U > 0  # deleting i changes validation loss by +U_i
         hard = su.hard_weights(T, fraction=HARD_FRACTION, delta=delta) < 0
-        out[which] = {"delta": delta, "n_helpful": int(helps.sum()),
-                      "share_helpful_that_hurt_utility": float(hurts[helps].mean()),
-                      "share_hard10_that_hurt_utility": float(hurts[hard].mean()),
-                      "share_all_that_hurt_utility": float(hurts.mean())}
+        out[which] = {
+            "delta": delta,
+            "n_helpful": int(helps.sum()),
+            "share_helpful_that_hurt_utility": float(hurts[helps].mean()),
+            "share_hard10_that_hurt_utility": float(hurts[hard].mean()),
+            "share_all_that_hurt_utility": float(hurts.mean()),
+        }
     res["over_unlearning"] = out
 
 
@@ -269,94 +294,144 @@ def tables(res):
     L = []
     if "loo" in res:
         lo = res["loo"]
-        L += [(f"### 1. Influence vs exact leave-one-out (Adult, n = {lo['n_train']}, "
-               f"{lo['n_refits']} refits in {lo['seconds']:.0f} s)"), "",
-              ("| target (validation set) | Spearman | Pearson | fitted slope actual/predicted | median rel. error "
-               "| paper Spearman |"),
-              "|---|---|---|---|---|---|"]
+        L += [
+            (
+                f"### 1. Influence vs exact leave-one-out (Adult, n = {lo['n_train']}, "
+                f"{lo['n_refits']} refits in {lo['seconds']:.0f} s)"
+            ),
+            "",
+            (
+                "| target (validation set) | Spearman | Pearson | fitted slope actual/predicted | median rel. error "
+                "| paper Spearman |"
+            ),
+            "|---|---|---|---|---|---|",
+        ]
         for k, v in lo["targets"].items():
-            lab = {"utility": "utility (1,000-row subset)", "utility_full_val":
-                   f"utility (full validation, {lo['n_val_full']} rows)", "dp": "DP (1,000-row subset)",
-                   "eop": "EOP (1,000-row subset)", "robustness": "robustness (1,000-row subset)"}[k]
-            L.append(f"| {lab} | {v['spearman']:.4f} | {v['pearson']:.4f} | {v['slope']:.4f} | "
-                     f"{v['median_rel_error']:.3g} | {'—' if k == 'utility_full_val' else '≈ 1.00'} |")
+            lab = {
+                "utility": "utility (1,000-row subset)",
+                "utility_full_val": f"utility (full validation, {lo['n_val_full']} rows)",
+                "dp": "DP (1,000-row subset)",
+                "eop": "EOP (1,000-row subset)",
+                "robustness": "robustness (1,000-row subset)",
+            }[k]
+            L.append(
+                f"| {lab} | {v['spearman']:.4f} | {v['pearson']:.4f} | {v['slope']:.4f} | "
+                f"{v['median_rel_error']:.3g} | {'—' if k == 'utility_full_val' else '≈ 1.00'} |"
+            )
         L.append("")
     if "demos" in res:
         de = res["demos"]
-        for key, title, metric in (("dp600", "Adult 600-sample DP demo", "dp"),
-                                   ("rob1000", "Adult 1,000-sample robustness demo", "rob")):
+        for key, title, metric in (
+            ("dp600", "Adult 600-sample DP demo", "dp"),
+            ("rob1000", "Adult 1,000-sample robustness demo", "rob"),
+        ):
             runs = de[key]
             if not runs:
                 continue
             seeds = sorted(runs, key=int)
             L += [f"### 2. {title} (mean over seeds {', '.join(seeds)}; seed 0 in brackets)", ""]
             if metric == "dp":
-                L += ["| method | apply | test accuracy | DP label gap | DP soft gap | paper (acc / DP) |",
-                      "|---|---|---|---|---|---|"]
+                L += [
+                    "| method | apply | test accuracy | DP label gap | DP soft gap | paper (acc / DP) |",
+                    "|---|---|---|---|---|---|",
+                ]
                 cols = ("accuracy", "dp_gap", "soft_dp_gap")
             else:
-                L += ["| method | apply | test accuracy | robust accuracy | robust loss (mean) | paper robust acc |",
-                      "|---|---|---|---|---|---|"]
+                L += [
+                    "| method | apply | test accuracy | robust accuracy | robust loss (mean) | paper robust acc |",
+                    "|---|---|---|---|---|---|",
+                ]
                 cols = ("accuracy", "robust_accuracy", "robust_loss_mean")
             r0 = runs[seeds[0]]
             rows = [("original", None)] + [(mm, ap) for mm in r0["methods"] for ap in ("newton", "refit")]
             for mm, ap in rows:
                 cells = []
                 for c in cols:
+
                     def get(r):
                         d = r["original"] if ap is None else r["methods"][mm][ap]
                         return d.get(c)
+
                     vals = [get(runs[s]) for s in seeds]
                     pct = c in ("accuracy", "robust_accuracy")
                     cells.append(f"{_f(_mean(vals), pct=pct)} [{_f(vals[0], pct=pct)}]")
                 if metric == "dp":
                     pp = PAPER["dp_demo"].get(mm)
-                    paper = f"{pp['accuracy']*100:.2f} % / {pp['dp']}" if pp else "—"
+                    paper = f"{pp['accuracy'] * 100:.2f} % / {pp['dp']}" if pp else "—"
                 else:
                     pp = {"hard": PAPER["rob_demo"]["hard"], "soft_2.3": PAPER["rob_demo"]["soft"]}.get(mm)
-                    paper = f"{pp['robust_accuracy']*100:.1f} %" if pp else "—"
+                    paper = f"{pp['robust_accuracy'] * 100:.1f} %" if pp else "—"
                 L.append(f"| {mm} | {ap or '—'} | " + " | ".join(cells) + f" | {paper if ap != 'refit' else ''} |")
             nb = [runs[s]["methods"].get("soft_2.3", {}).get("weights", {}).get("n_below_minus1") for s in seeds]
-            L += ["", (f"soft_2.3: samples with ε < −1 (negative sample weight) per seed: {nb}; "
-                       f"Δ per seed: {[round(runs[s]['delta'], 4) for s in seeds]}"), ""]
+            L += [
+                "",
+                (
+                    f"soft_2.3: samples with ε < −1 (negative sample weight) per seed: {nb}; "
+                    f"Δ per seed: {[round(runs[s]['delta'], 4) for s in seeds]}"
+                ),
+                "",
+            ]
     if "bench" in res:
-        L += ["### 3. Hard (10 %) vs soft on four data sets (seed-0 split; test set)", "",
-              ("Metric: DP → label gap [soft gap]; EOP → label gap [soft gap]; robustness → robust accuracy "
-               "[mean adversarial loss]."), "",
-              "| data | target | method | apply | test acc | metric | val target | val utility (Σ loss) |",
-              "|---|---|---|---|---|---|---|---|"]
+        L += [
+            "### 3. Hard (10 %) vs soft on four data sets (seed-0 split; test set)",
+            "",
+            (
+                "Metric: DP → label gap [soft gap]; EOP → label gap [soft gap]; robustness → robust accuracy "
+                "[mean adversarial loss]."
+            ),
+            "",
+            "| data | target | method | apply | test acc | metric | val target | val utility (Σ loss) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for nm, b in res["bench"].items():
             for which in ("dp", "eop", "robustness"):
                 if which not in b:
                     continue
                 r = b[which]
-                mk = {"dp": ("dp_gap", "soft_dp_gap"), "eop": ("eop_gap", "soft_eop_gap"),
-                      "robustness": ("robust_accuracy", "robust_loss_mean")}[which]
+                mk = {
+                    "dp": ("dp_gap", "soft_dp_gap"),
+                    "eop": ("eop_gap", "soft_eop_gap"),
+                    "robustness": ("robust_accuracy", "robust_loss_mean"),
+                }[which]
                 o = r["original"]
-                L.append(f"| {nm} | {which} | original | — | {_f(o['accuracy'], pct=True)} | "
-                         f"{_f(o[mk[0]])} [{_f(o[mk[1]])}] | {_f(r['target_value'])} | {_f(r['val_utility'], 1)} |")
+                L.append(
+                    f"| {nm} | {which} | original | — | {_f(o['accuracy'], pct=True)} | "
+                    f"{_f(o[mk[0]])} [{_f(o[mk[1]])}] | {_f(r['target_value'])} | {_f(r['val_utility'], 1)} |"
+                )
                 for mm, rec in r["methods"].items():
                     for ap in ("newton", "refit"):
                         e = rec[ap]
                         if "error" in e:
                             L.append(f"| {nm} | {which} | {mm} | {ap} | error: {e['error'][:60]} | | | |")
                             continue
-                        L.append(f"| {nm} | {which} | {mm} | {ap} | {_f(e['accuracy'], pct=True)} | "
-                                 f"{_f(e[mk[0]])} [{_f(e[mk[1]])}] | {_f(e['val_target'])} | "
-                                 f"{_f(e['val_utility'], 1)} |")
+                        L.append(
+                            f"| {nm} | {which} | {mm} | {ap} | {_f(e['accuracy'], pct=True)} | "
+                            f"{_f(e[mk[0]])} [{_f(e[mk[1]])}] | {_f(e['val_target'])} | "
+                            f"{_f(e['val_utility'], 1)} |"
+                        )
         L.append("")
     if "over_unlearning" in res:
-        L += ["### 4. Over-unlearning on Adult (paper: ≈ 60 %)", "",
-              ("| target | Δ | # samples whose deletion helps the target | share of them whose deletion hurts utility "
-               "| same share in the hard 10 % set | share over all samples |"), "|---|---|---|---|---|---|"]
+        L += [
+            "### 4. Over-unlearning on Adult (paper: ≈ 60 %)",
+            "",
+            (
+                "| target | Δ | # samples whose deletion helps the target | share of them whose deletion hurts utility "
+                "| same share in the hard 10 % set | share over all samples |"
+            ),
+            "|---|---|---|---|---|---|",
+        ]
         for k, v in res["over_unlearning"].items():
-            L.append(f"| {k} | {v['delta']:.4g} | {v['n_helpful']} | "
-                     f"{_f(v['share_helpful_that_hurt_utility'], pct=True)} | "
-                     f"{_f(v['share_hard10_that_hurt_utility'], pct=True)} | "
-                     f"{_f(v['share_all_that_hurt_utility'], pct=True)} |")
+            L.append(
+                f"| {k} | {v['delta']:.4g} | {v['n_helpful']} | "
+                f"{_f(v['share_helpful_that_hurt_utility'], pct=True)} | "
+                f"{_f(v['share_hard10_that_hurt_utility'], pct=True)} | "
+                f"{_f(v['share_all_that_hurt_utility'], pct=True)} |"
+            )
         L.append("")
-    L.append(f"_Generated by `reproduce.py{' --quick' if res.get('quick') else ''}`; sections finished: "
-             f"{', '.join(res.get('finished', []))}; total {res.get('elapsed', 0):.0f} s._")
+    L.append(
+        f"_Generated by `reproduce.py{' --quick' if res.get('quick') else ''}`; sections finished: "
+        f"{', '.join(res.get('finished', []))}; total {res.get('elapsed', 0):.0f} s._"
+    )
     return "\n".join(L)
 
 
@@ -386,13 +461,22 @@ def main(argv=None):
     budget = a.budget or (40.0 if a.quick else 330.0)
     seeds = [0] if a.quick else [0, 1, 2, 3, 4]
     names = ["adult"] if a.quick else list(LOADERS)
-    res = {"quick": a.quick, "C": C, "lam": LAM, "hard_fraction": HARD_FRACTION, "fit_tol": FIT_TOL,
-           "paper": PAPER, "finished": []}
+    res = {
+        "quick": a.quick,
+        "C": C,
+        "lam": LAM,
+        "hard_fraction": HARD_FRACTION,
+        "fit_tol": FIT_TOL,
+        "paper": PAPER,
+        "finished": [],
+    }
     t0 = time.time()
-    for name, fn in (("over_unlearning", lambda: section_over(res)),
-                     ("demos", lambda: section_demos(res, seeds)),
-                     ("bench", lambda: section_bench(res, names)),
-                     ("loo", lambda: section_loo(res, n_refit, budget, 300 if a.quick else 2000))):
+    for name, fn in (
+        ("over_unlearning", lambda: section_over(res)),
+        ("demos", lambda: section_demos(res, seeds)),
+        ("bench", lambda: section_bench(res, names)),
+        ("loo", lambda: section_loo(res, n_refit, budget, 300 if a.quick else 2000)),
+    ):
         ts = time.time()
         fn()
         res["finished"].append(name)

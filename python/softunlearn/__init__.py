@@ -7,6 +7,7 @@ retraining (a one-step Newton update) or with an exact warm-started refit.
 Sign convention everywhere: ``scoreᵢ(f) = gᵢᵀ H⁻¹ ∇f`` is the first-order change of f when sample i is
 deleted; a weight change ε (sᵢ → sᵢ(1 + εᵢ)) changes f by ≈ −εᵀ score(f).
 """
+
 from ._runtime import load_core
 
 _core = load_core()

@@ -6,6 +6,7 @@ hinge's temperature (> 0) and is ignored by the other losses.
 Every argument named X also accepts a scipy.sparse CSR matrix (``format == "csr"``) whose ``data`` has
 the exact dtype and whose ``indptr``/``indices`` share one dtype, int32 or int64 (the Python layer
 prepares this; index ranges are checked there, not here)."""
+
 import enum
 from typing import Any
 
@@ -37,25 +38,55 @@ class WeightStatus(enum.IntEnum):
 
 def max_threads() -> int: ...
 def forked_single_threaded() -> bool: ...
-def fit(X: _XType, y: _F, s: _F, theta0: _F, C: float, intercept: bool, tol: float, max_iter: int, n_threads: int,
-        loss: int, loss_param: float, subsample: int = 0, linear: _F = ...,
-        hessian_free: bool = False) -> dict[str, Any]:
+def fit(
+    X: _XType,
+    y: _F,
+    s: _F,
+    theta0: _F,
+    C: float,
+    intercept: bool,
+    tol: float,
+    max_iter: int,
+    n_threads: int,
+    loss: int,
+    loss_param: float,
+    subsample: int = 0,
+    linear: _F = ...,
+    hessian_free: bool = False,
+) -> dict[str, Any]:
     """Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ + linearᵀθ (linear empty: no such term); keys theta, loss, objective,
     grad, hessian (absent when hessian_free), n_iter, converged, grad_norm, grad_scale, n_hessian, n_passes,
     n_warm_iter, n_cg_iter."""
-def loss_pass(X: _XType, y: _F, s: _F, theta: _F, C: float, intercept: bool, want_hessian: bool, want_r: bool,
-              want_h: bool, n_threads: int, loss: int, loss_param: float) -> dict[str, Any]:
+
+def loss_pass(
+    X: _XType,
+    y: _F,
+    s: _F,
+    theta: _F,
+    C: float,
+    intercept: bool,
+    want_hessian: bool,
+    want_r: bool,
+    want_h: bool,
+    n_threads: int,
+    loss: int,
+    loss_param: float,
+) -> dict[str, Any]:
     """keys loss, objective, grad, and hessian / r / h when asked."""
+
 def predict(X: _XType, theta: _F, intercept: bool, n_threads: int) -> _F: ...
 def xtv(X: _XType, v: _F, intercept: bool, n_threads: int) -> _F: ...
 def weighted_gram(X: _XType, w: _F, intercept: bool, n_threads: int) -> _F: ...
 def scores(X: _XType, U: _F, r: _F, intercept: bool, n_threads: int) -> _F: ...
 def hessian_matvec(X: _XType, h: _F, reg: _F, V: _F, intercept: bool, n_threads: int) -> _F: ...
-def cg_solve(X: _XType, h: _F, reg: _F, B: _F, intercept: bool, tol: float, max_iter: int,
-             n_threads: int) -> tuple[_F, list[int], list[float], list[float]]:
+def cg_solve(
+    X: _XType, h: _F, reg: _F, B: _F, intercept: bool, tol: float, max_iter: int, n_threads: int
+) -> tuple[_F, list[int], list[float], list[float]]:
     """(U, iterations, relative residuals, condition estimates of the preconditioned H) per column."""
-def evaluate_target(kind: int, X: _XType, theta: _F, y: _F, group: _F, intercept: bool, n_threads: int,
-                    loss: int, loss_param: float) -> tuple[float, _F]: ...
+
+def evaluate_target(
+    kind: int, X: _XType, theta: _F, y: _F, group: _F, intercept: bool, n_threads: int, loss: int, loss_param: float
+) -> tuple[float, _F]: ...
 def mirror_attack(X: _XType, theta: _F, intercept: bool, factor: float, n_threads: int) -> _F: ...
 
 class Cholesky_f64:
@@ -72,29 +103,87 @@ class Cholesky_f32(Cholesky_f64): ...
 
 def weight_moments(T: _F, U: _F, n_threads: int) -> tuple[float, float, float]:
     """(a, b, c) = (TᵀT, UᵀU, TᵀU); ValueError on NaN/inf."""
+
 def weight_residual_norm2(T: _F, U: _F, r: float, n_threads: int) -> float: ...
-def weight_combine(T: _F, U: _F, alpha: float, beta: float, lo: float, hi: float,
-                   n_threads: int) -> tuple[_F, dict[str, float]]:
+def weight_combine(
+    T: _F, U: _F, alpha: float, beta: float, lo: float, hi: float, n_threads: int
+) -> tuple[_F, dict[str, float]]:
     """ε = clip(αT + βU, lo, hi) with its moments."""
-def weight_correct(eps: _F, T: _F, U: _F, alpha: float, beta: float, sign: float, delta: float, lo: float, hi: float,
-                   target_active: bool, utility_active: bool, stats: dict[str, float], tol: float,
-                   n_threads: int) -> tuple[dict[str, float], float, float]:
+
+def weight_correct(
+    eps: _F,
+    T: _F,
+    U: _F,
+    alpha: float,
+    beta: float,
+    sign: float,
+    delta: float,
+    lo: float,
+    hi: float,
+    target_active: bool,
+    utility_active: bool,
+    stats: dict[str, float],
+    tol: float,
+    n_threads: int,
+) -> tuple[dict[str, float], float, float]:
     """Polishes ε in place on the active constraints."""
-def weights_bounded(T: _F, U: _F, sign: float, delta: float, rho_min: float, lo: float, hi: float,
-                    n_threads: int) -> dict[str, Any]: ...
-def weights_bounded_path(T: _F, U: _F, sign: float, delta: float, rho_mins: _F, lo: float, hi: float,
-                         n_threads: int) -> dict[str, Any]: ...
+
+def weights_bounded(
+    T: _F, U: _F, sign: float, delta: float, rho_min: float, lo: float, hi: float, n_threads: int
+) -> dict[str, Any]: ...
+def weights_bounded_path(
+    T: _F, U: _F, sign: float, delta: float, rho_mins: _F, lo: float, hi: float, n_threads: int
+) -> dict[str, Any]: ...
 
 # ---- first-order unlearning loops (finetune.hpp, gradient_ascent.hpp) ----
 # callback(info) -> bool is called after every step with the GIL held; info has iteration, objective,
 # grad_norm, step_norm, theta. Returning True stops the loop. The result dicts have keys theta, objective,
 # grad_norm, grad_scale, n_iter, n_passes, converged, stopped.
-def lbfgs_fit(X: _XType, y: _F, s: _F, theta0: _F, C: float, intercept: bool, tol: float, max_iter: int, memory: int,
-              n_threads: int, loss: int, loss_param: float, callback: Any = None) -> dict[str, Any]:
+def lbfgs_fit(
+    X: _XType,
+    y: _F,
+    s: _F,
+    theta0: _F,
+    C: float,
+    intercept: bool,
+    tol: float,
+    max_iter: int,
+    memory: int,
+    n_threads: int,
+    loss: int,
+    loss_param: float,
+    callback: Any = None,
+) -> dict[str, Any]:
     """L-BFGS minimisation of ½‖w‖² + C Σ sᵢℓᵢ from theta0."""
-def ascent_curvature(X: _XType, y: _F, s_abs: _F, theta: _F, C: float, intercept: bool, retain: float, n_threads: int,
-                     loss: int, loss_param: float) -> float:
+
+def ascent_curvature(
+    X: _XType,
+    y: _F,
+    s_abs: _F,
+    theta: _F,
+    C: float,
+    intercept: bool,
+    retain: float,
+    n_threads: int,
+    loss: int,
+    loss_param: float,
+) -> float:
     """λ_max of C X̃ᵀ diag(s_abs ℓ'') X̃ + retain·R at theta."""
-def gradient_steps(X: _XType, y: _F, v: _F, theta0: _F, C: float, intercept: bool, retain: float, lr: float, steps: int,
-                   tol: float, n_threads: int, loss: int, loss_param: float, callback: Any = None) -> dict[str, Any]:
+
+def gradient_steps(
+    X: _XType,
+    y: _F,
+    v: _F,
+    theta0: _F,
+    C: float,
+    intercept: bool,
+    retain: float,
+    lr: float,
+    steps: int,
+    tol: float,
+    n_threads: int,
+    loss: int,
+    loss_param: float,
+    callback: Any = None,
+) -> dict[str, Any]:
     """θ ← θ − lr ∇_F, _F = C Σ vᵢℓᵢ + retain·½‖w‖²."""

@@ -2,6 +2,7 @@
 softunlearn.backend). Every class exists for float64 (``_f64``) and float32 (``_f32``) arrays: X, y, s,
 theta, r, v and w C-contiguous of the exact dtype (not converted), U Fortran-ordered. Results and dict
 keys are those of the matching softunlearn._core functions."""
+
 from typing import Any
 
 import numpy as np
@@ -13,8 +14,10 @@ LOSS_LOGISTIC: int
 
 def device_count() -> int:
     """Visible CUDA devices; 0 without a device or a usable driver."""
+
 def device_error() -> str:
     """Why device_count() is 0 ('' when a device is visible)."""
+
 def device_name(device: int = 0) -> str: ...
 def runtime_version() -> int: ...
 def device_free_bytes() -> int: ...
@@ -23,16 +26,16 @@ class Data_f64:
     """X (n×d), y, s (empty: all ones) on the device; X is streamed from host memory on every pass when it
     does not fit in max_device_bytes (default, -1: 80% of the free device memory). block_rows: rows per
     block of every pass (default 0: about 64 MiB of X)."""
-    def __init__(self, X: F, y: F, s: F, intercept: bool, max_device_bytes: int = -1,
-                 block_rows: int = 0) -> None: ...
+    def __init__(self, X: F, y: F, s: F, intercept: bool, max_device_bytes: int = -1, block_rows: int = 0) -> None: ...
     @property
     def resident(self) -> bool: ...
     @property
     def block_rows(self) -> int: ...
     @property
     def n_params(self) -> int: ...
-    def loss_pass(self, theta: F, C: float, want_hessian: bool, want_r: bool, want_h: bool,
-                  loss: int) -> dict[str, Any]:
+    def loss_pass(
+        self, theta: F, C: float, want_hessian: bool, want_r: bool, want_h: bool, loss: int
+    ) -> dict[str, Any]:
         """keys loss, objective, grad, and hessian / r / h when asked."""
     def fit(self, theta0: F, C: float, tol: float, max_iter: int, loss: int, subsample: int = 0) -> dict[str, Any]:
         """Newton fit; keys theta, loss, objective, grad, hessian, n_iter, converged, grad_norm, grad_scale,

@@ -7,6 +7,7 @@ a 3.6 ms ``X @ v`` took 22 ms. libgomp reads ``OMP_WAIT_POLICY`` once, when it i
 imported with ``OMP_WAIT_POLICY=PASSIVE`` (idle threads sleep) unless the user set the variable; the
 variable is restored afterwards, so neither other libraries nor child processes see the change.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -3,6 +3,7 @@
 Used by :class:`softunlearn.Influence` (``solver="auto"``) and by the Newton fit, which switches to
 Hessian-free (truncated) Newton steps under the same rule.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,7 +67,8 @@ def check_dense_memory(n_params: int, dtype, n_threads: int, what: str) -> None:
         raise MemoryError(
             f"{what}: the dense Hessian path needs {need / 2**30:.2f} GiB ({nt} per-thread p×p accumulators, the "
             f"Hessian and its factor, p = {n_params}, {np.dtype(dtype).name}) but only {avail / 2**30:.2f} GiB "
-            "are available; use solver='cg' (matrix-free), fewer n_threads, or float32 X")
+            "are available; use solver='cg' (matrix-free), fewer n_threads, or float32 X"
+        )
 
 
 def dense_hessian_bytes(n_params: int, dtype, n_threads: int) -> int:

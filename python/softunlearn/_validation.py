@@ -1,6 +1,7 @@
 """Input checks at the Python boundary: every array is validated and cast once here, so the compiled
 core only ever sees C-contiguous float32/float64 arrays of matching shapes, or CSR matrices whose
 data is float32/float64 and whose indptr and indices share one dtype (int32 or int64)."""
+
 from __future__ import annotations
 
 import math
@@ -58,14 +59,27 @@ def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
         _check_csr_structure(X, name)
     out = X if X.format == "csr" else X.tocsr()
     idx_dt = out.indices.dtype
-    ready = (out.data.dtype == dt and out.indptr.dtype == idx_dt and idx_dt in _INDEX_TYPES
-             and out.data.flags.c_contiguous and out.indices.flags.c_contiguous and out.indptr.flags.c_contiguous)
+    ready = (
+        out.data.dtype == dt
+        and out.indptr.dtype == idx_dt
+        and idx_dt in _INDEX_TYPES
+        and out.data.flags.c_contiguous
+        and out.indices.flags.c_contiguous
+        and out.indptr.flags.c_contiguous
+    )
     if not ready:
         idx_dt = np.result_type(out.indptr.dtype, out.indices.dtype)
         if idx_dt not in _INDEX_TYPES:
             idx_dt = np.dtype(np.int64)
-        out = sp.csr_matrix((np.ascontiguousarray(out.data, dtype=dt), np.ascontiguousarray(out.indices, dtype=idx_dt),
-                             np.ascontiguousarray(out.indptr, dtype=idx_dt)), shape=(n, d), copy=False)
+        out = sp.csr_matrix(
+            (
+                np.ascontiguousarray(out.data, dtype=dt),
+                np.ascontiguousarray(out.indices, dtype=idx_dt),
+                np.ascontiguousarray(out.indptr, dtype=idx_dt),
+            ),
+            shape=(n, d),
+            copy=False,
+        )
         if out.indptr.dtype != out.indices.dtype:  # scipy picks one index dtype for both; be sure
             out.indptr = out.indptr.astype(np.int64)
             out.indices = out.indices.astype(np.int64)
@@ -87,8 +101,9 @@ def _check_csr_structure(X, name):
     if ip.dtype.kind not in "iu" or ix.dtype.kind not in "iu":
         raise ValueError(f"{name}: malformed CSR matrix (indptr and indices must be integer arrays)")
     if ip.ndim != 1 or ip.shape[0] != n + 1 or ip[0] != 0 or np.any(np.diff(ip) < 0):
-        raise ValueError(f"{name}: malformed CSR matrix "
-                         "(indptr must start at 0, be non-decreasing and have n_rows+1 entries)")
+        raise ValueError(
+            f"{name}: malformed CSR matrix (indptr must start at 0, be non-decreasing and have n_rows+1 entries)"
+        )
     nnz = int(ip[-1])
     if ix.shape[0] < nnz or X.data.shape[0] < nnz:
         raise ValueError(f"{name}: malformed CSR matrix (indices/data shorter than indptr[-1] = {nnz})")
@@ -124,8 +139,10 @@ def as_matrix(X, name: str = "X", dtype=None, n_features: int | None = None):
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         k, what = (arr.shape[0], "sample") if arr.shape[0] == 0 else (arr.shape[1], "feature")
-        raise ValueError(f"{name}: expected at least one sample and one feature: found {k} {what}(s) "
-                         f"(shape={arr.shape}) while a minimum of 1 is required.")
+        raise ValueError(
+            f"{name}: expected at least one sample and one feature: found {k} {what}(s) "
+            f"(shape={arr.shape}) while a minimum of 1 is required."
+        )
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name}: expected {n_features} features (as in training), got {arr.shape[1]}")
     dt = np.dtype(dtype) if dtype is not None else compute_dtype(arr)
@@ -164,8 +181,13 @@ def as_labels(y, n: int, dtype, name: str = "y") -> np.ndarray:
     bad = (out != 0) & (out != 1)
     if bad.any():
         vals = np.unique(np.asarray(y)[bad])[:5]
-        hint = (" (a continuous target: classification needs class labels)" if np.any(out != np.round(out))
-                else " Only binary classification is supported." if np.unique(out).size > 2 else "")
+        hint = (
+            " (a continuous target: classification needs class labels)"
+            if np.any(out != np.round(out))
+            else " Only binary classification is supported."
+            if np.unique(out).size > 2
+            else ""
+        )
         raise ValueError(f"{name}: labels must be 0 or 1 (binary), found {vals.tolist()}.{hint}")
     return out
 
@@ -175,13 +197,15 @@ def as_group(s, n: int, dtype, name: str = "s") -> np.ndarray:
     out = as_labels(s, n, dtype, name)
     n1 = int(np.count_nonzero(out))
     if n1 == 0 or n1 == n:
-        raise ValueError(f"{name}: the sensitive attribute has only one group ({'1' if n1 else '0'}); "
-                         "need both 0 and 1")
+        raise ValueError(
+            f"{name}: the sensitive attribute has only one group ({'1' if n1 else '0'}); need both 0 and 1"
+        )
     return out
 
 
-def as_sample_weight(sample_weight, n: int, dtype, name: str = "sample_weight", *,
-                     allow_negative: bool = False) -> np.ndarray:
+def as_sample_weight(
+    sample_weight, n: int, dtype, name: str = "sample_weight", *, allow_negative: bool = False
+) -> np.ndarray:
     """Sample weights (finite, ≥ 0 unless negative weights are allowed on purpose); empty array means ones."""
     if sample_weight is None:
         return np.empty(0, dtype=dtype)
@@ -194,6 +218,7 @@ def as_sample_weight(sample_weight, n: int, dtype, name: str = "sample_weight", 
 
 
 # ---- parameters (one message style: "NAME: expected …, got …") -------------------------------------
+
 
 def _plain(value):
     """A 0-d NumPy array as its Python scalar; everything else unchanged."""
@@ -255,8 +280,10 @@ def check_tol(tol, dtype) -> float:
     tol = check_positive(tol, "tol")
     floor = float(np.finfo(dtype).eps) / 16
     if tol < floor:
-        raise InvalidParameterError(f"tol: expected a number ≥ {floor:.3g} (the {np.dtype(dtype).name} machine "
-                                    f"epsilon / 16: below it the gradient cannot be resolved), got {tol!r}")
+        raise InvalidParameterError(
+            f"tol: expected a number ≥ {floor:.3g} (the {np.dtype(dtype).name} machine "
+            f"epsilon / 16: below it the gradient cannot be resolved), got {tol!r}"
+        )
     return tol
 
 
@@ -273,7 +300,8 @@ def check_C(C, dtype, weight_sum: float = 1.0) -> float:
         raise InvalidParameterError(
             f"C: expected a value whose product with the total sample_weight is representable in "
             f"{np.dtype(dtype).name} against the regulariser (C·Σs in [{lo:.3g}, {hi:.3g}]), got C={C!r} with "
-            f"C·Σs = {data:.3g}; use float64 X, a moderate C or rescaled sample weights")
+            f"C·Σs = {data:.3g}; use float64 X, a moderate C or rescaled sample weights"
+        )
     return C
 
 
@@ -282,8 +310,12 @@ def check_n_threads(n_threads) -> int:
     if n_threads is None:
         return 0
     n_threads = _plain(n_threads)
-    if (isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral)
-            or not 0 <= int(n_threads) <= MAX_THREADS):
+    if (
+        isinstance(n_threads, (bool, np.bool_))
+        or not isinstance(n_threads, numbers.Integral)
+        or not 0 <= int(n_threads) <= MAX_THREADS
+    ):
         raise InvalidParameterError(
-            f"n_threads: expected None or a positive integer (at most {MAX_THREADS}), got {n_threads!r}")
+            f"n_threads: expected None or a positive integer (at most {MAX_THREADS}), got {n_threads!r}"
+        )
     return int(n_threads)

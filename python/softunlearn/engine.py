@@ -13,6 +13,7 @@ against:
 on the device). Nothing outside this module branches on the backend. The algorithms themselves run inside
 the compiled modules; this seam is where a further engine (a distributed one) plugs in.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,12 +45,36 @@ class CpuEngine:
 
     def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False) -> dict:
         lin = np.zeros(0, dtype=self.dtype) if linear is None else np.ascontiguousarray(linear, dtype=self.dtype)
-        return _core.fit(self.X, self.y, self.s, theta0, self.dtype.type(C), self.fit_intercept, self.dtype.type(tol),
-                         max_iter, self.n_threads, *self.loss, subsample, lin, hessian_free)
+        return _core.fit(
+            self.X,
+            self.y,
+            self.s,
+            theta0,
+            self.dtype.type(C),
+            self.fit_intercept,
+            self.dtype.type(tol),
+            max_iter,
+            self.n_threads,
+            *self.loss,
+            subsample,
+            lin,
+            hessian_free,
+        )
 
     def loss_pass(self, theta, C, *, hessian=False, r=False, h=False) -> dict:
-        return _core.loss_pass(self.X, self.y, self.s, theta, self.dtype.type(C), self.fit_intercept, hessian, r, h,
-                               self.n_threads, *self.loss)
+        return _core.loss_pass(
+            self.X,
+            self.y,
+            self.s,
+            theta,
+            self.dtype.type(C),
+            self.fit_intercept,
+            hessian,
+            r,
+            h,
+            self.n_threads,
+            *self.loss,
+        )
 
     def predict(self, theta) -> np.ndarray:
         return _core.predict(self.X, theta, self.fit_intercept, self.n_threads)
@@ -64,8 +89,9 @@ class CpuEngine:
         return _core.scores(self.X, U, r, self.fit_intercept, self.n_threads)
 
     def cg_solve(self, h, B, tol, max_iter):
-        return _core.cg_solve(self.X, h, self.regulariser(), B, self.fit_intercept, self.dtype.type(tol), max_iter,
-                              self.n_threads)
+        return _core.cg_solve(
+            self.X, h, self.regulariser(), B, self.fit_intercept, self.dtype.type(tol), max_iter, self.n_threads
+        )
 
     @staticmethod
     def cholesky(H):

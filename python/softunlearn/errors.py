@@ -5,6 +5,7 @@ built-in exception that scikit-learn users expect (``ValueError`` for bad data o
 problem), so ``except ValueError`` keeps working. The compiled core's C++ exceptions are translated to
 these classes when it is imported; no code recognises an error by its message.
 """
+
 from __future__ import annotations
 
 

@@ -34,6 +34,7 @@ Example::
     ev = Evaluator("dp", Xte, yte, ste, reference_model=model, validation_target=unlearner.target_)
     table = evaluate_models({"original": model, "soft": unlearner.model_}, ev)
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -153,9 +154,14 @@ def weight_summary(eps, eps_unbounded=None) -> dict[str, float]:
     i.e. how far the unconstrained optimum left the box."""
     e = np.asarray(eps, dtype=float)
     out = {
-        "min": float(e.min()), "max": float(e.max()), "mean": float(e.mean()), "l2_norm": float(np.linalg.norm(e)),
-        "n_moved": int(np.count_nonzero(e)), "share_moved": float(np.count_nonzero(e) / e.size),
-        "n_deleted": int(np.count_nonzero(e <= -1.0)), "n_upweighted": int(np.count_nonzero(e > 0)),
+        "min": float(e.min()),
+        "max": float(e.max()),
+        "mean": float(e.mean()),
+        "l2_norm": float(np.linalg.norm(e)),
+        "n_moved": int(np.count_nonzero(e)),
+        "share_moved": float(np.count_nonzero(e) / e.size),
+        "n_deleted": int(np.count_nonzero(e <= -1.0)),
+        "n_upweighted": int(np.count_nonzero(e > 0)),
         "n_below_minus1": int(np.count_nonzero(e < -1.0)),
     }
     if eps_unbounded is not None:

@@ -5,6 +5,7 @@ Sign convention (removal): ``scoreᵢ(f) = gᵢᵀ H⁻¹ ∇f(θ̂)`` with gᵢ
 Koh–Liang up-weighting influence is −score. Weight changes ε (sample weight sᵢ → sᵢ(1 + εᵢ)) move θ by
 ≈ −H⁻¹ X̃ᵀ(ε ⊙ r) and f by ≈ −εᵀ score(f).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -67,8 +68,20 @@ class Influence:
         lower estimate). None in Cholesky mode.
     """
 
-    def __init__(self, model, X, y, sample_weight=None, *, solver: str = "auto", cg_tol=None, cg_max_iter=None,
-                 reuse_hessian: bool = True, n_threads=None, backend="auto"):
+    def __init__(
+        self,
+        model,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        solver: str = "auto",
+        cg_tol=None,
+        cg_max_iter=None,
+        reuse_hessian: bool = True,
+        n_threads=None,
+        backend="auto",
+    ):
         self.model = check_model(model)
         solver = check_choice(solver, "solver", ("auto", "cholesky", "cg"))
         reuse_hessian = check_bool(reuse_hessian, "reuse_hessian")
@@ -76,8 +89,10 @@ class Influence:
         eps_dt = float(np.finfo(dt).eps)
         if cg_tol is not None and not (eps_dt <= check_positive(cg_tol, "cg_tol") < 1):
             # Below the working precision the recursive residual no longer tracks the true one.
-            raise ValueError(f"cg_tol: expected a number in [{eps_dt:.3g}, 1) (the {dt.name} machine epsilon "
-                             f"or above), got {cg_tol!r}")
+            raise ValueError(
+                f"cg_tol: expected a number in [{eps_dt:.3g}, 1) (the {dt.name} machine epsilon "
+                f"or above), got {cg_tol!r}"
+            )
         if cg_max_iter is not None:
             cg_max_iter = check_int(cg_max_iter, "cg_max_iter", 1)
         self._nt = check_n_threads(model.n_threads if n_threads is None else n_threads)
@@ -90,18 +105,32 @@ class Influence:
         self.n_samples, self.n_params = n, self.model.theta_.shape[0]
         # CG is CPU-only, so with solver="cg" "auto" means the CPU; so does a sparse X (the device kernels
         # are dense) and a problem too large for a dense Hessian.
-        cpu_only = solver == "cg" or is_sparse(self.X) or (
-            solver == "auto" and auto_solver(self.n_params, dt, self._nt) == "cg")
+        cpu_only = (
+            solver == "cg"
+            or is_sparse(self.X)
+            or (solver == "auto" and auto_solver(self.n_params, dt, self._nt) == "cg")
+        )
         if backend == "cuda" and is_sparse(self.X):
             raise ValueError("backend: 'cuda' needs a dense X; scipy.sparse input runs on backend='cpu'")
-        self.backend = _backend.resolve("cpu" if cpu_only and backend == "auto" else backend, n_samples=n,
-                                        n_params=self.n_params, loss_code=self.model._loss[0])
+        self.backend = _backend.resolve(
+            "cpu" if cpu_only and backend == "auto" else backend,
+            n_samples=n,
+            n_params=self.n_params,
+            loss_code=self.model._loss[0],
+        )
         if self.backend == "cuda":
             if solver == "cg":
                 raise ValueError("solver: 'cg' runs on the CPU backend only; use solver='cholesky' or backend='cpu'")
             solver = "cholesky"
-        self._engine = make_engine(self.backend, self.X, self.y, self.sample_weight,
-                                   fit_intercept=self.model.fit_intercept, loss=self.model._loss, n_threads=self._nt)
+        self._engine = make_engine(
+            self.backend,
+            self.X,
+            self.y,
+            self.sample_weight,
+            fit_intercept=self.model.fit_intercept,
+            loss=self.model._loss,
+            n_threads=self._nt,
+        )
         self.solver = solver if solver != "auto" else auto_solver(self.n_params, dt, self._nt)
         if self.solver == "cholesky":
             check_dense_memory(self.n_params, dt, self._nt, "Influence")
@@ -110,24 +139,39 @@ class Influence:
         self.cg_info: dict[str, list] | None = None
 
         cache = getattr(self.model, "_fit_cache", None)
-        reusable = (reuse_hessian and self.solver == "cholesky" and cache is not None
-                    and cache.matches(self.model.theta_, X, y, sample_weight))
+        reusable = (
+            reuse_hessian
+            and self.solver == "cholesky"
+            and cache is not None
+            and cache.matches(self.model.theta_, X, y, sample_weight)
+        )
         want_h = self.solver == "cg" or reusable
         res = self._loss_pass(hessian=self.solver == "cholesky" and not reusable, r=True, h=want_h)
-        if not (np.isfinite(res["r"]).all() and np.isfinite(res["grad"]).all()
-                and ("hessian" not in res or np.isfinite(res["hessian"]).all())):
-            raise NonFiniteError("X: the loss, gradient or Hessian at θ̂ overflowed the working precision (X, "
-                                 "sample_weight or C too large); rescale X, e.g. with StandardScaler")
+        if not (
+            np.isfinite(res["r"]).all()
+            and np.isfinite(res["grad"]).all()
+            and ("hessian" not in res or np.isfinite(res["hessian"]).all())
+        ):
+            raise NonFiniteError(
+                "X: the loss, gradient or Hessian at θ̂ overflowed the working precision (X, "
+                "sample_weight or C too large); rescale X, e.g. with StandardScaler"
+            )
         self.r = res["r"]
         self._h = res.get("h")
         self.grad = res["grad"]
         self.grad_norm = float(np.max(np.abs(self.grad)))
         eps = np.finfo(dt).eps
         if reusable and cache is not None and not np.isfinite(cache.hessian).all():  # a fit stopped by max_iter=0
-            raise NonFiniteError("X: the Hessian at θ̂ overflowed the working precision (X, sample_weight or C too "
-                                 "large); rescale X, e.g. with StandardScaler")
-        if (reusable and cache is not None and np.max(np.abs(self.grad - cache.grad)) <= 1e3 * eps * cache.grad_scale
-                and self._probe_matches(cache, res["h"])):
+            raise NonFiniteError(
+                "X: the Hessian at θ̂ overflowed the working precision (X, sample_weight or C too "
+                "large); rescale X, e.g. with StandardScaler"
+            )
+        if (
+            reusable
+            and cache is not None
+            and np.max(np.abs(self.grad - cache.grad)) <= 1e3 * eps * cache.grad_scale
+            and self._probe_matches(cache, res["h"])
+        ):
             self._hessian = cache.hessian
             self.reused_hessian = True
         else:
@@ -149,8 +193,15 @@ class Influence:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._engine = make_engine(self.backend, self.X, self.y, self.sample_weight,
-                                   fit_intercept=self.model.fit_intercept, loss=self.model._loss, n_threads=self._nt)
+        self._engine = make_engine(
+            self.backend,
+            self.X,
+            self.y,
+            self.sample_weight,
+            fit_intercept=self.model.fit_intercept,
+            loss=self.model._loss,
+            n_threads=self._nt,
+        )
         if self.solver == "cholesky":
             self._chol = self._engine.cholesky(self._hessian)
 
@@ -199,9 +250,13 @@ class Influence:
             self.cg_info = {"iterations": list(its), "residuals": list(res), "condition_estimate": list(cond)}
             if max(res, default=0.0) > self.cg_tol:
                 import warnings
-                warnings.warn(f"CG stopped at relative residual {max(res):.3g} > cg_tol={self.cg_tol:g} after "
-                              f"{max(its)} iterations; raise cg_max_iter or use solver='cholesky'", RuntimeWarning,
-                              stacklevel=2)
+
+                warnings.warn(
+                    f"CG stopped at relative residual {max(res):.3g} > cg_tol={self.cg_tol:g} after "
+                    f"{max(its)} iterations; raise cg_max_iter or use solver='cholesky'",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
             with np.errstate(over="ignore"):
                 U = U * scale
         if not np.isfinite(U).all():
@@ -214,7 +269,8 @@ class Influence:
 
         One solve H U = [∇f₁ … ∇f_k] and one pass r ⊙ (X̃U) over the training data."""
         single = not isinstance(targets, (list, tuple)) or (
-            isinstance(targets, tuple) and len(targets) == 2 and isinstance(targets[0], numbers.Real))
+            isinstance(targets, tuple) and len(targets) == 2 and isinstance(targets[0], numbers.Real)
+        )
         tlist = [targets] if single or not isinstance(targets, (list, tuple)) else list(targets)
         if not tlist:
             raise ValueError("targets: expected at least one target")
@@ -226,14 +282,18 @@ class Influence:
         try:
             U = np.asfortranarray(self.solve(G), dtype=self.model.dtype)
         except NonFiniteError:
-            raise NonFiniteError("targets: the scores overflowed the working precision (H⁻¹∇f is too large: a target "
-                                 "gradient, C or X too large); rescale the target or the data") from None
+            raise NonFiniteError(
+                "targets: the scores overflowed the working precision (H⁻¹∇f is too large: a target "
+                "gradient, C or X too large); rescale the target or the data"
+            ) from None
         if U.ndim == 1:
             U = U.reshape(-1, 1)
         S = self._engine.scores(U, self.r)
         if not (np.isfinite(U).all() and np.isfinite(S).all()):
-            raise NonFiniteError("targets: the scores overflowed the working precision (a target gradient, C or X "
-                                 "too large); rescale the target or the data")
+            raise NonFiniteError(
+                "targets: the scores overflowed the working precision (a target gradient, C or X "
+                "too large); rescale the target or the data"
+            )
         return S
 
     def _eps(self, eps) -> np.ndarray:
@@ -312,4 +372,5 @@ def refit(model, X, y, eps, *, sample_weight=None, tol=None, max_iter=None):
 
 def _clone_params(model):
     from sklearn.base import clone
+
     return clone(model)

@@ -8,6 +8,7 @@ Objective (scikit-learn's convention, intercept not penalised)::
 (smooth hinge or squared hinge). Everything downstream (influence, targets, weights, updates) only sees
 ℓ, ℓ' and ℓ'' through the compiled core, so it works the same for every loss.
 """
+
 from __future__ import annotations
 
 import copy
@@ -122,16 +123,21 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             raise ValueError(f"y: {type(self).__name__} requires y to be passed, but the target y is None")
         yc = as_labels(y, n, dt)  # before the warning: a y that is then refused (e.g. sparse) gets no warning
         if np.ndim(y) == 2 and not allow_negative:  # scikit-learn's convention for a column-vector y
-            warnings.warn("A column-vector y was passed when a 1d array was expected; "
-                          "y is raveled to shape (n_samples,)", DataConversionWarning, stacklevel=3)
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected; y is raveled to shape (n_samples,)",
+                DataConversionWarning,
+                stacklevel=3,
+            )
         sc = as_sample_weight(sample_weight, n, dt, allow_negative=allow_negative)
         if sc.size and not (sc != 0).any():
             raise ValueError("sample_weight: all sample weights are zero; the objective has no data term")
         if fit_intercept:
             present = yc if not sc.size else yc[sc > 0]
             if present.size == 0 or present.min() == present.max():
-                raise ValueError("y: only one class among the samples with positive weight; with an unpenalised "
-                                 "intercept the fit has no minimiser (need both 0 and 1)")
+                raise ValueError(
+                    "y: only one class among the samples with positive weight; with an unpenalised "
+                    "intercept the fit has no minimiser (need both 0 and 1)"
+                )
         tol = _DEFAULT_TOL[dt] if self.tol is None else check_tol(self.tol, dt)
         C = check_C(self.C, dt, float(np.abs(sc).sum()) if sc.size else n)
         p = d + fit_intercept
@@ -148,8 +154,10 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         if be == "cuda" and (is_sparse(Xc) or hessian_free):
             # The device fit is dense with a dense Hessian: sparse X and very wide problems stay on the CPU.
             if getattr(self, "backend", "auto") == "cuda":
-                raise ValueError("backend: 'cuda' needs a dense X and a dense Hessian that fits in memory; "
-                                 "use backend='cpu' for scipy.sparse X or very many features")
+                raise ValueError(
+                    "backend: 'cuda' needs a dense X and a dense Hessian that fits in memory; "
+                    "use backend='cpu' for scipy.sparse X or very many features"
+                )
             be = "cpu"
         if be == "cuda" and linear is not None:
             # The device fit has no linear term (objective perturbation is a CPU-only feature).
@@ -157,8 +165,9 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
                 raise ValueError("backend: 'cuda' does not support the objective perturbation bᵀθ; use backend='cpu'")
             be = "cpu"
         engine = make_engine(be, Xc, yc, sc, fit_intercept=fit_intercept, loss=loss, n_threads=nt)
-        res = engine.fit(th0, C, tol, max_iter, subsample=8 if theta0 is None else 0, linear=linear,
-                         hessian_free=hessian_free)
+        res = engine.fit(
+            th0, C, tol, max_iter, subsample=8 if theta0 is None else 0, linear=linear, hessian_free=hessian_free
+        )
         self.backend_ = be
         if not res["converged"]:
             warnings.warn(
@@ -174,11 +183,18 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         self.converged_ = bool(res["converged"])
         self.objective_ = float(res["objective"])
         self.hessian_free_ = bool(hessian_free)
-        self._fit_cache = None if hessian_free else _FitCache(
-                                    np.array(res["theta"]), res["hessian"],
-                                    res["grad"] - lin if lin.size else res["grad"], float(res["grad_scale"]),
-                                    (_ref(X), _ref(y), None if sample_weight is None else _ref(sample_weight)),
-                                    np.random.default_rng().standard_normal(p).astype(dt))
+        self._fit_cache = (
+            None
+            if hessian_free
+            else _FitCache(
+                np.array(res["theta"]),
+                res["hessian"],
+                res["grad"] - lin if lin.size else res["grad"],
+                float(res["grad_scale"]),
+                (_ref(X), _ref(y), None if sample_weight is None else _ref(sample_weight)),
+                np.random.default_rng().standard_normal(p).astype(dt),
+            )
+        )
         return self
 
     def _set_theta(self, theta, n_features):
@@ -187,8 +203,9 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = int(n_features)
         self._fitted_intercept = bool(self.fit_intercept)
         self.coef_ = theta[:n_features].reshape(1, -1).copy()
-        self.intercept_ = (theta[n_features:n_features + 1] if self.fit_intercept
-                           else np.zeros(1, dtype=theta.dtype)).copy()
+        self.intercept_ = (
+            theta[n_features : n_features + 1] if self.fit_intercept else np.zeros(1, dtype=theta.dtype)
+        ).copy()
 
     def _with_theta(self, theta) -> _LinearModel:
         """A new fitted model with parameters θ; the original is untouched."""
@@ -233,14 +250,18 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         fit_intercept = check_bool(self.fit_intercept, "fit_intercept")
         fitted = self.__dict__.get("_fitted_intercept", fit_intercept)
         if fit_intercept != fitted:
-            raise ValueError(f"fit_intercept: the model was fitted with fit_intercept={fitted}, now it is "
-                             f"{fit_intercept}; refit it after changing fit_intercept")
+            raise ValueError(
+                f"fit_intercept: the model was fitted with fit_intercept={fitted}, now it is "
+                f"{fit_intercept}; refit it after changing fit_intercept"
+            )
         coef = np.asarray(self.coef_)
         d = getattr(self, "n_features_in_", None)
         check_positive(self.C, "C")
         if coef.dtype not in (np.float32, np.float64) or coef.size != d or coef.ndim not in (1, 2):
-            raise ValueError(f"coef_: expected a float32/float64 array of shape (1, {d}) (n_features_in_), "
-                             f"got shape {coef.shape} and dtype {coef.dtype}")
+            raise ValueError(
+                f"coef_: expected a float32/float64 array of shape (1, {d}) (n_features_in_), "
+                f"got shape {coef.shape} and dtype {coef.dtype}"
+            )
         w = coef.reshape(-1)
         if not fit_intercept:
             if not np.isfinite(w).all():
@@ -250,8 +271,9 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             raise ValueError("intercept_: missing on a model fitted with fit_intercept=True")
         b = np.asarray(self.intercept_).reshape(-1)
         if b.shape != (1,):
-            raise ValueError("intercept_: expected shape (1,) with fit_intercept=True, "
-                             f"got {np.shape(self.intercept_)}")
+            raise ValueError(
+                f"intercept_: expected shape (1,) with fit_intercept=True, got {np.shape(self.intercept_)}"
+            )
         theta = np.ascontiguousarray(np.concatenate([w, b.astype(w.dtype, copy=False)]))
         if not np.isfinite(theta).all():
             raise ValueError("coef_ or intercept_ contains NaN or infinity")
@@ -266,8 +288,10 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         _ = self.theta_  # the fitted state (coef_, intercept_, n_features_in_) is checked before the data
         shape: tuple[int, ...] = np.shape(X) if X is not None else ()
         if len(shape) == 2 and shape[1] != self.n_features_in_:
-            raise ValueError(f"{name}: X has {shape[1]} features, but {type(self).__name__} is expecting "
-                             f"{self.n_features_in_} features as input (as in training)")
+            raise ValueError(
+                f"{name}: X has {shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input (as in training)"
+            )
         return as_matrix(X, name, dtype=self.dtype, n_features=self.n_features_in_)
 
     # ---- prediction ----------------------------------------------------------------------------
@@ -285,9 +309,19 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         """J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓᵢ on the given data."""
         Xc = self._as_X(X)
         n = Xc.shape[0]
-        res = _core.loss_pass(Xc, as_labels(y, n, self.dtype), as_sample_weight(sample_weight, n, self.dtype),
-                              self.theta_, self.dtype.type(self.C), bool(self.fit_intercept), False, False, False,
-                              check_n_threads(self.n_threads), *self._loss)
+        res = _core.loss_pass(
+            Xc,
+            as_labels(y, n, self.dtype),
+            as_sample_weight(sample_weight, n, self.dtype),
+            self.theta_,
+            self.dtype.type(self.C),
+            bool(self.fit_intercept),
+            False,
+            False,
+            False,
+            check_n_threads(self.n_threads),
+            *self._loss,
+        )
         return float(res["objective"])
 
 
@@ -368,8 +402,9 @@ class LinearSVC(_LinearModel):
     fit_intercept, tol, max_iter, n_threads : as for :class:`LogisticRegression`.
     """
 
-    def __init__(self, C=1.0, loss="squared_hinge", temperature=0.1, fit_intercept=True, tol=None, max_iter=100,
-                 n_threads=None):
+    def __init__(
+        self, C=1.0, loss="squared_hinge", temperature=0.1, fit_intercept=True, tol=None, max_iter=100, n_threads=None
+    ):
         super().__init__(C=C, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, n_threads=n_threads)
         self.loss = loss
         self.temperature = temperature
@@ -381,8 +416,10 @@ class LinearSVC(_LinearModel):
         t = check_positive(self.temperature, "temperature")
         if not _TEMPERATURE_RANGE[0] <= t <= _TEMPERATURE_RANGE[1]:
             # Outside this range the smooth hinge's curvature (≤ 1/(4t)) over- or underflows in float32.
-            raise InvalidParameterError(f"temperature: expected a number in [{_TEMPERATURE_RANGE[0]:g}, "
-                                        f"{_TEMPERATURE_RANGE[1]:g}], got {self.temperature!r}")
+            raise InvalidParameterError(
+                f"temperature: expected a number in [{_TEMPERATURE_RANGE[0]:g}, "
+                f"{_TEMPERATURE_RANGE[1]:g}], got {self.temperature!r}"
+            )
         return (_SVM_LOSSES[self.loss], t)
 
 

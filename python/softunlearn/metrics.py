@@ -1,6 +1,7 @@
 """Metrics. Label gaps are signed (group s=1 minus group s=0); fairlearn's two-group
 ``demographic_parity_difference`` / ``equal_opportunity_difference`` are their absolute values.
 The soft gaps are the target values of :mod:`softunlearn.targets`."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -5,6 +5,7 @@ built-in targets (:data:`TARGETS`), of the models the CLI builds (:data:`MODELS`
 the target to remove (:func:`default_fraction`) are defined here, the weight schemes in
 :data:`softunlearn.weights.SCHEMES` and the update methods in :func:`softunlearn.methods.method_names`.
 """
+
 from __future__ import annotations
 
 import time
@@ -150,8 +151,20 @@ class SoftUnlearner:
     (per-step history).
     """
 
-    def __init__(self, target="dp", *, scheme="auto", lam=0.1, bounds=(-1.0, None), fraction=None, method="newton",
-                 solver="auto", method_options=None, backend="auto", hard_fraction=None):
+    def __init__(
+        self,
+        target="dp",
+        *,
+        scheme="auto",
+        lam=0.1,
+        bounds=(-1.0, None),
+        fraction=None,
+        method="newton",
+        solver="auto",
+        method_options=None,
+        backend="auto",
+        hard_fraction=None,
+    ):
         self.target = target
         self.scheme = scheme
         self.lam = lam
@@ -190,23 +203,29 @@ class SoftUnlearner:
             self.timings_["weights_hard"] = time.perf_counter() - t
         t = time.perf_counter()
         with _recorded(self.warnings_, reemit=not iterated):
-            self.one_shot_weights_ = _weights.soft_weights(self.scores_, self.utility_scores_, self.delta_,
-                                                           lam=self.lam, scheme=self.scheme, bounds=self.bounds)
+            self.one_shot_weights_ = _weights.soft_weights(
+                self.scores_, self.utility_scores_, self.delta_, lam=self.lam, scheme=self.scheme, bounds=self.bounds
+            )
         self.timings_["weights_soft"] = time.perf_counter() - t
         if self.bounds is None:
             self.unbounded_weights_ = self.one_shot_weights_
         else:
             with _recorded(self.warnings_, reemit=False):
-                self.unbounded_weights_ = _weights.soft_weights(self.scores_, self.utility_scores_, self.delta_,
-                                                                lam=self.lam, scheme=self.scheme)
+                self.unbounded_weights_ = _weights.soft_weights(
+                    self.scores_, self.utility_scores_, self.delta_, lam=self.lam, scheme=self.scheme
+                )
 
         if self.hard_eps_ is not None:
             t = time.perf_counter()
             # the hard deletion has nothing to re-solve: "iterated" applies it with its inner update
-            how, opts = ((options.get("inner", "refit"), options.get("inner_options", {})) if iterated
-                         else (self.method, options))
-            self.hard_model_ = _methods.apply_weights(how, model, X, y, self.hard_eps_, influence=self.influence_,
-                                                      sample_weight=sample_weight, **opts)
+            how, opts = (
+                (options.get("inner", "refit"), options.get("inner_options", {}))
+                if iterated
+                else (self.method, options)
+            )
+            self.hard_model_ = _methods.apply_weights(
+                how, model, X, y, self.hard_eps_, influence=self.influence_, sample_weight=sample_weight, **opts
+            )
             self.timings_["update_hard"] = time.perf_counter() - t
         t = time.perf_counter()
         self.iterated_ = None
@@ -214,17 +233,29 @@ class SoftUnlearner:
             from .methods.iterated import iterated_soft_weights
 
             with _recorded(self.warnings_, reemit=True):
-                self.iterated_ = iterated_soft_weights(model, X, y, self.target_, Utility(Xv, yv), self.delta_,
-                                                       lam=self.lam, scheme=self.scheme, bounds=self.bounds,
-                                                       sample_weight=sample_weight, solver=self.solver,
-                                                       influence=self.influence_, **options)
+                self.iterated_ = iterated_soft_weights(
+                    model,
+                    X,
+                    y,
+                    self.target_,
+                    Utility(Xv, yv),
+                    self.delta_,
+                    lam=self.lam,
+                    scheme=self.scheme,
+                    bounds=self.bounds,
+                    sample_weight=sample_weight,
+                    solver=self.solver,
+                    influence=self.influence_,
+                    **options,
+                )
             it = self.iterated_
             self.weights_, self.eps_, self.model_ = it.last_weights, it.eps, it.model
         else:
             self.weights_ = self.one_shot_weights_
             self.eps_ = self.weights_.eps
-            self.model_ = _methods.apply_weights(self.method, model, X, y, self.eps_, influence=self.influence_,
-                                                 sample_weight=sample_weight, **options)
+            self.model_ = _methods.apply_weights(
+                self.method, model, X, y, self.eps_, influence=self.influence_, sample_weight=sample_weight, **options
+            )
         self.timings_["update_soft"] = time.perf_counter() - t
         self.target_after_ = self.target_.value(self.model_)
         return self

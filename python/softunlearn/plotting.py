@@ -15,6 +15,7 @@ Example, after ``u = SoftUnlearner("dp", hard_fraction=0.1).fit(model, X, y, Xv,
                                    bounds=u.bounds)
     plotting.save_png(plotting.tradeoff_figure(pts, ev(model), target="dp"), "tradeoff.png")
 """
+
 from __future__ import annotations
 
 import warnings
@@ -94,8 +95,9 @@ def influence_figure(scores, eps_hard, eps_soft, *, delta, target="dp", dataset=
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, loc="upper left", markerscale=4)
-    ax.set_title(f"{dataset + ': ' if dataset else ''}influence on {_target_name(target)} (Δ = {delta:+.4f}) and "
-                 "weight changes")
+    ax.set_title(
+        f"{dataset + ': ' if dataset else ''}influence on {_target_name(target)} (Δ = {delta:+.4f}) and weight changes"
+    )
     fig.tight_layout()
     return fig
 
@@ -127,8 +129,17 @@ def _no_progress(iterable, desc):
     return iterable
 
 
-def tradeoff_points(influence, scores, utility_scores, delta, evaluator, *, lam=0.1, bounds=(-1.0, None),
-                    progress: Callable | None = None) -> TradeoffPoints:
+def tradeoff_points(
+    influence,
+    scores,
+    utility_scores,
+    delta,
+    evaluator,
+    *,
+    lam=0.1,
+    bounds=(-1.0, None),
+    progress: Callable | None = None,
+) -> TradeoffPoints:
     """Evaluate hard and soft weightings along three families, all applied with the Newton update
     (``influence.newton_update``) and measured by ``evaluator`` (an :class:`~softunlearn.evaluation.Evaluator`):
 
@@ -148,8 +159,11 @@ def tradeoff_points(influence, scores, utility_scores, delta, evaluator, *, lam=
     ls = 1.0 if ls is None else ls
     lams = np.geomspace(ls, min(lam, ls / 100), 6)
     left: list[tuple[str, float, tuple | None]] = [("hard (deleted fraction)", f, None) for f in HARD_FRACTIONS]
-    left += [(f"soft, bounds {b}, λ={lam:g} (share of Δ)", f, (lam, TRADEOFF_BOUNDS[b], f))
-             for b in TRADEOFF_BOUNDS for f in DELTA_SHARES]
+    left += [
+        (f"soft, bounds {b}, λ={lam:g} (share of Δ)", f, (lam, TRADEOFF_BOUNDS[b], f))
+        for b in TRADEOFF_BOUNDS
+        for f in DELTA_SHARES
+    ]
     right = [(f"soft, bounds {bounds_label(bounds)} (λ)", lam_, (lam_, bounds, 1.0)) for lam_ in lams]
     out = TradeoffPoints(hard=left[0][0], lam_grid=right[0][0], lam_star=ls)
     for key, val, spec in progress(left + right, "trade-off"):
@@ -172,23 +186,31 @@ def tradeoff_figure(points: TradeoffPoints, original, *, target="dp", dataset=No
     ``x_of(original)`` (default :func:`softunlearn.evaluation.tradeoff_x`: robust accuracy for robustness,
     |gap| otherwise)."""
     if x_of is None:
+
         def x_of(row):
             return _evaluation.tradeoff_x(target, row)
+
     fig = _figure(figsize=(13, 5.5))
     axes = fig.subplots(1, 2)
     style = dict(zip(points.curves, _STYLES))
-    for ax, keys, title in ((axes[0], points.left, "soft: share of Δ asked for"),
-                            (axes[1], points.right, f"soft: λ grid (λ* = {points.lam_star:.3g})")):
-        ax.scatter([x_of(original)], [original["accuracy"]], marker="*", s=200, color="black",
-                   label="original", zorder=5)
+    for ax, keys, title in (
+        (axes[0], points.left, "soft: share of Δ asked for"),
+        (axes[1], points.right, f"soft: λ grid (λ* = {points.lam_star:.3g})"),
+    ):
+        ax.scatter(
+            [x_of(original)], [original["accuracy"]], marker="*", s=200, color="black", label="original", zorder=5
+        )
         for key in keys:
             color, fmt = style[key]
             xs, ys, vs = zip(*points.curves[key])
             ax.plot(xs, ys, fmt, color=color, label=key, alpha=0.85)
             for x, y, v in zip(xs, ys, vs):
                 ax.annotate(f"{v:.2g}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7, color=color)
-        ax.set_xlabel("robust accuracy on attacked test points (higher is better)" if target == "robustness"
-                      else f"|{str(target).upper()} label gap| on test (lower is better)")
+        ax.set_xlabel(
+            "robust accuracy on attacked test points (higher is better)"
+            if target == "robustness"
+            else f"|{str(target).upper()} label gap| on test (lower is better)"
+        )
         ax.set_ylabel("test accuracy")
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)

@@ -302,8 +302,18 @@ def hessian_einsum(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None, l
     return H + np.diag(_penalty_mask(Xa.shape[1], fit_intercept))
 
 
-def fit(X, y, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e-12, max_iter=200,
-        loss="logistic", temperature=0.1):
+def fit(
+    X,
+    y,
+    C=1.0,
+    fit_intercept=True,
+    sample_weight=None,
+    theta0=None,
+    tol=1e-12,
+    max_iter=200,
+    loss="logistic",
+    temperature=0.1,
+):
     """Minimise J(theta) by damped Newton with a backtracking line search.
 
     Iteration: solve ``H(theta) step = -grad J(theta)`` with ``np.linalg.solve``,
@@ -343,8 +353,10 @@ def fit(X, y, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e
         _, d1, d2 = loss_derivatives(Xa @ th, y, loss, temperature)
         r = s * d1
         g = mask * th + C * (Xa.T @ r)
-        floor = 16.0 * np.finfo(float).eps * (
-            np.max(np.abs(mask * th), initial=0.0) + C * np.max(abs(Xa).T @ np.abs(r), initial=0.0)
+        floor = (
+            16.0
+            * np.finfo(float).eps
+            * (np.max(np.abs(mask * th), initial=0.0) + C * np.max(abs(Xa).T @ np.abs(r), initial=0.0))
         )
         return g, d2, floor
 
@@ -381,8 +393,7 @@ def fit(X, y, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e
     )
 
 
-def per_sample_gradients(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None, loss="logistic",
-                         temperature=0.1):
+def per_sample_gradients(theta, X, y, C=1.0, fit_intercept=True, sample_weight=None, loss="logistic", temperature=0.1):
     """Explicit (n, p) matrix of per-sample gradients ``g_i = C s_i l'(z_i) x~_i`` (l' = p - y for logistic).
 
     Row i is sample i's contribution to ``grad J`` (without the regulariser),
@@ -501,8 +512,9 @@ def target_gradient(kind, theta, X, y=None, s=None, fit_intercept=True, loss="lo
 # ---------------------------------------------------------------------------
 
 
-def influence_scores(theta, X, y, grad_f, C=1.0, fit_intercept=True, sample_weight=None, loss="logistic",
-                     temperature=0.1):
+def influence_scores(
+    theta, X, y, grad_f, C=1.0, fit_intercept=True, sample_weight=None, loss="logistic", temperature=0.1
+):
     """Influence scores in the **removal convention**: ``score_i = g_i^T H^{-1} grad_f``.
 
     ``score_i`` is the first-order change of f when training sample i is
@@ -541,8 +553,9 @@ def newton_update(theta, X, y, eps, C=1.0, fit_intercept=True, sample_weight=Non
     return theta - scipy.linalg.cho_solve(factor, G.T @ eps)
 
 
-def refit(X, y, eps, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e-12, loss="logistic",
-          temperature=0.1):
+def refit(
+    X, y, eps, C=1.0, fit_intercept=True, sample_weight=None, theta0=None, tol=1e-12, loss="logistic", temperature=0.1
+):
     """Exact refit with sample weights ``s * (1 + eps)`` (ground truth for newton_update).
 
     Warm-start by passing ``theta0 = theta_hat``.
@@ -551,8 +564,17 @@ def refit(X, y, eps, C=1.0, fit_intercept=True, sample_weight=None, theta0=None,
     n = X.shape[0]
     eps = _as_1d(eps, n, "eps")
     s = _weights(sample_weight, n)
-    return fit(X, y, C, fit_intercept, sample_weight=s * (1.0 + eps), theta0=theta0, tol=tol, loss=loss,
-               temperature=temperature)
+    return fit(
+        X,
+        y,
+        C,
+        fit_intercept,
+        sample_weight=s * (1.0 + eps),
+        theta0=theta0,
+        tol=tol,
+        loss=loss,
+        temperature=temperature,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -809,8 +831,11 @@ def analytic_gaussian_sigma(sensitivity, epsilon, delta):
         return 0.0
 
     def excess(sig):  # sensitivity 1; decreasing in sig
-        return (scipy.stats.norm.cdf(0.5 / sig - epsilon * sig)
-                - np.exp(epsilon) * scipy.stats.norm.cdf(-0.5 / sig - epsilon * sig) - delta)
+        return (
+            scipy.stats.norm.cdf(0.5 / sig - epsilon * sig)
+            - np.exp(epsilon) * scipy.stats.norm.cdf(-0.5 / sig - epsilon * sig)
+            - delta
+        )
 
     hi = 1.0
     while excess(hi) > 0:
@@ -818,8 +843,9 @@ def analytic_gaussian_sigma(sensitivity, epsilon, delta):
     lo = hi / 2.0
     while excess(lo) <= 0:
         lo /= 2.0
-    return float(sensitivity) * scipy.optimize.brentq(excess, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps,
-                                                      maxiter=500)
+    return float(sensitivity) * scipy.optimize.brentq(
+        excess, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500
+    )
 
 
 def data_value_weights(values, kappa, mapping="rank"):

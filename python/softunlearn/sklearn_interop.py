@@ -19,6 +19,7 @@ Influence scores assume the model sits at the optimum of softunlearn's objective
 * Without data the coefficients are copied as they are (predictions are identical), and a
   ``UserWarning`` says so when the estimator's objective penalised the intercept.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,18 +37,25 @@ def _fail(msg):
 
 def _binary_classes(est):
     classes = np.asarray(getattr(est, "classes_", []))
-    ok = classes.shape == (2,) and (classes.dtype == bool or np.issubdtype(classes.dtype, np.number)) \
+    ok = (
+        classes.shape == (2,)
+        and (classes.dtype == bool or np.issubdtype(classes.dtype, np.number))
         and set(classes.astype(np.float64).tolist()) == {0.0, 1.0}
+    )
     if not ok:
-        _fail(f"softunlearn models are binary with labels {{0, 1}}; this one has classes_={classes.tolist()}. "
-              "Relabel y to {0, 1} (e.g. y == positive_class) and refit the scikit-learn estimator")
+        _fail(
+            f"softunlearn models are binary with labels {{0, 1}}; this one has classes_={classes.tolist()}. "
+            "Relabel y to {0, 1} (e.g. y == positive_class) and refit the scikit-learn estimator"
+        )
 
 
 def _no_class_weight(est):
     if getattr(est, "class_weight", None) is not None:
-        _fail(f"class_weight={est.class_weight!r} is not supported: fit with class_weight=None and pass the class "
-              "weights as sample_weight (sample_weight[i] = class_weight[y[i]]) to both the scikit-learn fit "
-              "and softunlearn (from_sklearn, Influence)")
+        _fail(
+            f"class_weight={est.class_weight!r} is not supported: fit with class_weight=None and pass the class "
+            "weights as sample_weight (sample_weight[i] = class_weight[y[i]]) to both the scikit-learn fit "
+            "and softunlearn (from_sklearn, Influence)"
+        )
 
 
 def _logistic_penalty(est):
@@ -66,11 +74,15 @@ def _from_logistic(est, kw):
     penalty = _logistic_penalty(est)
     C = float(np.ravel(est.C_)[0]) if hasattr(est, "C_") else est.C
     if penalty is None or penalty == "none" or (isinstance(C, numbers.Real) and abs(C) == math.inf):
-        _fail("an unpenalised logistic regression has no unique optimum in general; softunlearn needs the L2 "
-              "penalty (finite C)")
+        _fail(
+            "an unpenalised logistic regression has no unique optimum in general; softunlearn needs the L2 "
+            "penalty (finite C)"
+        )
     if penalty != "l2":
-        _fail(f"only the L2 penalty is supported (the L1 part of {penalty!r} is not twice differentiable), got "
-              f"penalty={penalty!r}")
+        _fail(
+            f"only the L2 penalty is supported (the L1 part of {penalty!r} is not twice differentiable), got "
+            f"penalty={penalty!r}"
+        )
     if getattr(est, "multi_class", "auto") == "multinomial":
         _fail("multi_class='multinomial' fits a two-class softmax, a different objective; refit with the default")
     penalised_intercept = est.solver == "liblinear" and bool(est.fit_intercept)
@@ -79,8 +91,10 @@ def _from_logistic(est, kw):
 
 def _from_linear_svc(est, kw):
     if est.loss != "squared_hinge":
-        _fail(f"loss={est.loss!r} is not supported: the hinge is not differentiable at the margin. Use "
-              "loss='squared_hinge', or fit softunlearn.LinearSVC(loss='smooth_hinge') on the data")
+        _fail(
+            f"loss={est.loss!r} is not supported: the hinge is not differentiable at the margin. Use "
+            "loss='squared_hinge', or fit softunlearn.LinearSVC(loss='smooth_hinge') on the data"
+        )
     if est.penalty != "l2":
         _fail(f"only penalty='l2' is supported, got {est.penalty!r}")
     if getattr(est, "multi_class", "ovr") != "ovr":
@@ -114,8 +128,10 @@ def from_sklearn(estimator, X=None, y=None, sample_weight=None, *, tol=None, max
     elif isinstance(estimator, SkLinearSVC):
         conv = _from_linear_svc
     else:
-        raise TypeError(f"estimator: expected a fitted sklearn.linear_model.LogisticRegression or "
-                        f"sklearn.svm.LinearSVC, got {type(estimator).__name__}")
+        raise TypeError(
+            f"estimator: expected a fitted sklearn.linear_model.LogisticRegression or "
+            f"sklearn.svm.LinearSVC, got {type(estimator).__name__}"
+        )
     if not hasattr(estimator, "coef_"):
         _fail(f"this {type(estimator).__name__} is not fitted yet; call fit(X, y) first")
     _binary_classes(estimator)
@@ -136,7 +152,9 @@ def from_sklearn(estimator, X=None, y=None, sample_weight=None, *, tol=None, max
                 f"(intercept_scaling={getattr(estimator, 'intercept_scaling', 1)}): its coefficients are not the "
                 "optimum of softunlearn's objective (unpenalised intercept) that influence scores assume; pass "
                 "the training data, from_sklearn(est, X, y), to refit it",
-                UserWarning, stacklevel=2)
+                UserWarning,
+                stacklevel=2,
+            )
         dt = np.float32 if coef.dtype == np.float32 else np.float64
         model._set_theta(theta0.astype(dt), coef.shape[1])
         return model
@@ -165,8 +183,11 @@ def to_sklearn(model):
     if isinstance(model, LogisticRegression):
         est = SkLogisticRegression(C=model.C, fit_intercept=model.fit_intercept)
     elif isinstance(model, LinearSVC):
-        est = SkLinearSVC(C=model.C, fit_intercept=model.fit_intercept,
-                          loss="squared_hinge" if model.loss == "squared_hinge" else "hinge")
+        est = SkLinearSVC(
+            C=model.C,
+            fit_intercept=model.fit_intercept,
+            loss="squared_hinge" if model.loss == "squared_hinge" else "hinge",
+        )
     else:  # pragma: no cover - check_model admits only the classes above
         raise TypeError(f"model: cannot convert {type(model).__name__}")
     est.coef_ = np.array(model.coef_, dtype=np.float64).reshape(1, -1)

@@ -29,6 +29,7 @@ custom target: value mean z over s=1 minus s=0, gradient the same difference of 
 Any object with ``value(model)`` and ``gradient(model)`` is a target, and so is a ``(value, gradient)``
 pair (see :func:`as_target`).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -65,9 +66,13 @@ class _BuiltinTarget(Target):
     def __init__(self, X, y=None, s=None):
         X64 = as_matrix(X, "X")
         n = X64.shape[0]
-        self._data = {X64.dtype: (X64,
-                                  as_labels(y, n, X64.dtype) if y is not None else np.empty(0, X64.dtype),
-                                  self._check_group(s, y, n, X64.dtype) if s is not None else np.empty(0, X64.dtype))}
+        self._data = {
+            X64.dtype: (
+                X64,
+                as_labels(y, n, X64.dtype) if y is not None else np.empty(0, X64.dtype),
+                self._check_group(s, y, n, X64.dtype) if s is not None else np.empty(0, X64.dtype),
+            )
+        }
         self.n_samples = n
 
     def _check_group(self, s, y, n, dtype):
@@ -87,12 +92,15 @@ class _BuiltinTarget(Target):
         """(value, gradient) in one pass over the validation set."""
         model = check_model(model)
         X, y, s = self._arrays(model)
-        value, grad = _core.evaluate_target(self._kind, X, model.theta_, y, s, bool(model.fit_intercept),
-                                            check_n_threads(model.n_threads), *model._loss)
+        value, grad = _core.evaluate_target(
+            self._kind, X, model.theta_, y, s, bool(model.fit_intercept), check_n_threads(model.n_threads), *model._loss
+        )
         if not (np.isfinite(value) and np.isfinite(grad).all()):
-            raise NonFiniteError(f"{self._overflow_names}: the target's value or gradient overflowed "
-                                 f"{model.dtype.name} (validation X too large for this model); rescale X, e.g. with "
-                                 "StandardScaler")
+            raise NonFiniteError(
+                f"{self._overflow_names}: the target's value or gradient overflowed "
+                f"{model.dtype.name} (validation X too large for this model); rescale X, e.g. with "
+                "StandardScaler"
+            )
         return float(value), grad
 
     _overflow_names = "X"
@@ -138,16 +146,20 @@ class EqualOpportunity(_BuiltinTarget):
     _kind = _core.TargetKind.eop
 
     def __init__(self, X, y, s):
-        super().__init__(X, y=_required(y, "y", "the validation labels"),
-                         s=_required(s, "s", "the binary sensitive attribute of the validation rows"))
+        super().__init__(
+            X,
+            y=_required(y, "y", "the validation labels"),
+            s=_required(s, "s", "the binary sensitive attribute of the validation rows"),
+        )
 
     def _check_group(self, s, y, n, dtype):
         g = as_group(s, n, dtype)
         yy = as_labels(y, n, dtype)
         for grp in (0, 1):
             if not np.any((g == grp) & (yy == 1)):
-                raise ValueError(f"s: group {grp} has no positive labels (y=1); "
-                                 "equal opportunity needs positives in both groups")
+                raise ValueError(
+                    f"s: group {grp} has no positive labels (y=1); equal opportunity needs positives in both groups"
+                )
         return g
 
 
@@ -178,11 +190,14 @@ class Robustness(_BuiltinTarget):
         if self._clean.shape[1] != model.n_features_in_:
             raise ValueError(f"X: the target has {self._clean.shape[1]} features, the model {model.n_features_in_}")
         X = self._clean.astype(model.dtype, copy=False)
-        Xa = _core.mirror_attack(X, model.theta_, bool(model.fit_intercept), model.dtype.type(self.factor),
-                                 check_n_threads(model.n_threads))
+        Xa = _core.mirror_attack(
+            X, model.theta_, bool(model.fit_intercept), model.dtype.type(self.factor), check_n_threads(model.n_threads)
+        )
         if not np.isfinite(Xa).all():
-            raise NonFiniteError(f"factor: the attacked points x − factor·(wᵀx + b)/‖w‖²·w overflow {model.dtype.name} "
-                                 f"(factor={self.factor:g}); use a smaller factor or rescale X")
+            raise NonFiniteError(
+                f"factor: the attacked points x − factor·(wᵀx + b)/‖w‖²·w overflow {model.dtype.name} "
+                f"(factor={self.factor:g}); use a smaller factor or rescale X"
+            )
         super().__init__(Xa, y=self._y)
         self._bound = True
         return self
@@ -208,8 +223,11 @@ class Custom(Target):
         if gradient is None or (hasattr(gradient, "tocsr") and hasattr(gradient, "nnz")):
             raise TypeError(f"gradient: expected a dense 1-D array, got {type(gradient).__name__}")
         raw = np.asarray(gradient)
-        if raw.dtype == object or not (np.issubdtype(raw.dtype, np.number) or raw.dtype == bool) \
-                or np.iscomplexobj(raw):
+        if (
+            raw.dtype == object
+            or not (np.issubdtype(raw.dtype, np.number) or raw.dtype == bool)
+            or np.iscomplexobj(raw)
+        ):
             raise TypeError(f"gradient: expected a real numeric 1-D array, got dtype {raw.dtype}")
         g = raw.astype(np.float64)
         if g.ndim != 1 or not np.isfinite(g).all():
@@ -239,8 +257,9 @@ def as_target(obj) -> Target:
         try:
             return Custom(obj[1], value=obj[0])
         except (TypeError, ValueError) as exc:
-            raise type(exc)(f"target: a (value, gradient) pair needs a real value first and a 1-D gradient "
-                            f"second; its {exc}") from None
+            raise type(exc)(
+                f"target: a (value, gradient) pair needs a real value first and a 1-D gradient second; its {exc}"
+            ) from None
     raise TypeError(
         f"target: expected a softunlearn target, an object with value(model) and gradient(model), or a "
         f"(value, gradient) pair, got {type(obj).__name__}"
@@ -287,8 +306,10 @@ def checked_gradient(grad, model) -> np.ndarray:
     floor = float(np.finfo(model.dtype).tiny / np.finfo(model.dtype).eps)
     if 0 < top < floor:
         # Below this the gradient (and H⁻¹∇f, and the scores) lose precision to subnormal rounding or vanish.
-        raise ValueError(f"target gradient: its largest entry, {top:.3g}, is below {floor:.3g}, where "
-                         f"{model.dtype.name} loses precision; scale the target up (scores are linear in it)")
+        raise ValueError(
+            f"target gradient: its largest entry, {top:.3g}, is below {floor:.3g}, where "
+            f"{model.dtype.name} loses precision; scale the target up (scores are linear in it)"
+        )
     return g
 
 
@@ -311,6 +332,8 @@ def _required(arg, name, what):
 
 def _value_of(target, model):
     if not callable(getattr(target, "value", None)):
-        raise TypeError(f"target: {type(target).__name__} has no value(model) method; the required change needs the "
-                        "target's value (pass a (value, gradient) pair or give the object a value method)")
+        raise TypeError(
+            f"target: {type(target).__name__} has no value(model) method; the required change needs the "
+            "target's value (pass a (value, gradient) pair or give the object a value method)"
+        )
     return target.value(model)

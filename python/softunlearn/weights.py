@@ -28,6 +28,7 @@ Let a = TᵀT, b = UᵀU, c = TᵀU, c' = s·c, ρ = 1/(2λ), g = T - (c/b)U and
 (D = ab - c²). Stationarity of the Lagrangian with multipliers μ₁, μ₂ ≥ 0 gives
 ε = ρ₁T' + ρ₂U (clipped to the box when bounded) with ρ₁ = (1 + μ₁)ρ and ρ₂ = μ₂ρ.
 """
+
 from __future__ import annotations
 
 import math
@@ -74,7 +75,7 @@ class InfeasibleWarning(UserWarning):
 
 
 class PredictedChanges(NamedTuple):
-    target: float   #: -εᵀT, first-order change of the target
+    target: float  #: -εᵀT, first-order change of the target
     utility: float  #: -εᵀU, first-order change of the utility (validation loss); ≤ 0 when feasible
 
 
@@ -187,9 +188,11 @@ def _check_magnitude(arr, name):
     with np.errstate(invalid="ignore"):
         top = float(np.max(np.abs(arr))) if arr.size else 0.0
     if top != 0 and math.isfinite(top) and not _MAGNITUDE[0] <= top <= _MAGNITUDE[1]:
-        raise ValueError(f"{name}: expected scores of largest magnitude in [{_MAGNITUDE[0]:g}, {_MAGNITUDE[1]:g}], "
-                         f"got {top:.3g}; the weights do not change when T, delta and lam are scaled by one factor "
-                         "and U by another, so rescale them")
+        raise ValueError(
+            f"{name}: expected scores of largest magnitude in [{_MAGNITUDE[0]:g}, {_MAGNITUDE[1]:g}], "
+            f"got {top:.3g}; the weights do not change when T, delta and lam are scaled by one factor "
+            "and U by another, so rescale them"
+        )
 
 
 def _bounds(bounds):
@@ -201,8 +204,7 @@ def _bounds(bounds):
     lo = -math.inf if lo is None else _real_scalar(lo, "bounds[0] (lo)")
     hi = math.inf if hi is None else _real_scalar(hi, "bounds[1] (hi)")
     if lo > 0 or hi < 0:
-        raise ValueError(
-            f"bounds must satisfy lo <= 0 <= hi so that ε = 0 (no change) is allowed, got ({lo}, {hi})")
+        raise ValueError(f"bounds must satisfy lo <= 0 <= hi so that ε = 0 (no change) is allowed, got ({lo}, {hi})")
     return lo, hi
 
 
@@ -240,8 +242,10 @@ def _lam(lam, name="lam"):
     lam = _real_scalar(lam, name)
     # The solvers work with ρ = 1/(2λ): a subnormal λ would make it infinite and every weight NaN.
     if not (lam > 0 and math.isfinite(lam) and math.isfinite(1.0 / (2.0 * lam))):
-        raise ValueError(f"{name}: expected a finite number > 0 with 1/(2·{name}) finite "
-                         f"(≥ {0.5 / np.finfo(np.float64).max:.3g}), got {lam!r}")
+        raise ValueError(
+            f"{name}: expected a finite number > 0 with 1/(2·{name}) finite "
+            f"(≥ {0.5 / np.finfo(np.float64).max:.3g}), got {lam!r}"
+        )
     return lam
 
 
@@ -315,7 +319,7 @@ class _Unbounded:
 
     def collinear(self):
         """T' is a non-positive multiple of U (or zero): no ε lowers the target without raising utility."""
-        return self.a == 0 or (self.cp < 0 and self.g2 <= (_COLLINEAR ** 2) * self.a)
+        return self.a == 0 or (self.cp < 0 and self.g2 <= (_COLLINEAR**2) * self.a)
 
     def branch_auto(self, rho):
         dp = self.P.dp
@@ -337,9 +341,8 @@ class _Unbounded:
                 raise ValueError("scheme '2.2' ((T - (c/b)U)/(2λ)) is undefined: U is identically zero (b = UᵀU = 0)")
             return rho, -rho * cp / b
         if scheme == "2.3":
-            if b == 0 or self.g2 <= (_COLLINEAR ** 2) * a:
-                raise ValueError(
-                    "scheme '2.3' (Δ·(bT - cU)/D) is undefined: T and U are collinear (D = ab - c² = 0)")
+            if b == 0 or self.g2 <= (_COLLINEAR**2) * a:
+                raise ValueError("scheme '2.3' (Δ·(bT - cU)/D) is undefined: T and U are collinear (D = ab - c² = 0)")
             al = dp / self.g2
             return al, -al * cp / b
         raise AssertionError(scheme)
@@ -350,29 +353,43 @@ class _Unbounded:
         reasons = []
         cscale = _EDGE * math.sqrt(a * self.b)
         if scheme in ("2.0", "2.1") and cp < -cscale:
-            reasons.append(f"c·sign(Δ) = {cp:.6g} < 0, so T alone raises the utility loss "
-                           "(schemes 2.0/2.1 need c·sign(Δ) ≥ 0; 2.2/2.3 handle c·sign(Δ) < 0)")
+            reasons.append(
+                f"c·sign(Δ) = {cp:.6g} < 0, so T alone raises the utility loss "
+                "(schemes 2.0/2.1 need c·sign(Δ) ≥ 0; 2.2/2.3 handle c·sign(Δ) < 0)"
+            )
         if scheme in ("2.2", "2.3") and cp > cscale:
-            reasons.append(f"c·sign(Δ) = {cp:.6g} > 0, so the utility constraint is not active "
-                           "(schemes 2.2/2.3 need c·sign(Δ) ≤ 0; 2.0/2.1 handle c·sign(Δ) ≥ 0)")
+            reasons.append(
+                f"c·sign(Δ) = {cp:.6g} > 0, so the utility constraint is not active "
+                "(schemes 2.2/2.3 need c·sign(Δ) ≤ 0; 2.0/2.1 handle c·sign(Δ) ≥ 0)"
+            )
         if dp > 0:
             thr_a = a / (2 * dp)
             thr_g = (self.g2 / (2 * dp)) if scheme in ("2.2", "2.3") else math.nan  # g2 costs a pass
             if scheme == "2.0" and lam > thr_a * (1 + _EDGE):
-                reasons.append(f"λ = {lam:.6g} is above a/(2|Δ|) = {thr_a:.6g}: T/(2λ) falls short of the "
-                               "required decrease (use 2.1)")
+                reasons.append(
+                    f"λ = {lam:.6g} is above a/(2|Δ|) = {thr_a:.6g}: T/(2λ) falls short of the "
+                    "required decrease (use 2.1)"
+                )
             if scheme == "2.1" and lam < thr_a * (1 - _EDGE):
-                reasons.append(f"λ = {lam:.6g} is below a/(2|Δ|) = {thr_a:.6g}: the target constraint is not "
-                               "active and the multiplier μ₁ would be negative (use 2.0)")
+                reasons.append(
+                    f"λ = {lam:.6g} is below a/(2|Δ|) = {thr_a:.6g}: the target constraint is not "
+                    "active and the multiplier μ₁ would be negative (use 2.0)"
+                )
             if scheme == "2.2" and lam > thr_g * (1 + _EDGE):
-                reasons.append(f"λ = {lam:.6g} is above D/(2b|Δ|) = {thr_g:.6g}: (T - (c/b)U)/(2λ) falls short of "
-                               "the required decrease (use 2.3)")
+                reasons.append(
+                    f"λ = {lam:.6g} is above D/(2b|Δ|) = {thr_g:.6g}: (T - (c/b)U)/(2λ) falls short of "
+                    "the required decrease (use 2.3)"
+                )
             if scheme == "2.3" and lam < thr_g * (1 - _EDGE):
-                reasons.append(f"λ = {lam:.6g} is below D/(2b|Δ|) = {thr_g:.6g}: the target constraint is not "
-                               "active and the multiplier μ₁ would be negative (use 2.2)")
+                reasons.append(
+                    f"λ = {lam:.6g} is below D/(2b|Δ|) = {thr_g:.6g}: the target constraint is not "
+                    "active and the multiplier μ₁ would be negative (use 2.2)"
+                )
         elif scheme in ("2.1", "2.3"):
-            reasons.append("Δ = 0: the target constraint cannot be active with a positive multiplier "
-                           f"(the optimum is {'2.0' if cp >= 0 else '2.2'})")
+            reasons.append(
+                "Δ = 0: the target constraint cannot be active with a positive multiplier "
+                f"(the optimum is {'2.0' if cp >= 0 else '2.2'})"
+            )
         return reasons
 
 
@@ -393,6 +410,7 @@ def _kkt_of(P, st, mu1, mu2, lam):
 
 def _kkt(tt_o, tu, s_t, s_u, dp, mu1, mu2, s_obj):
     """Scale-free KKT residual (see SoftWeights.kkt_residual); tt_o = εᵀT' (oriented)."""
+
     def rel(v, s):
         return (v / s) if s > 0 else (0.0 if v == 0 else math.inf)
 
@@ -419,28 +437,36 @@ def _primal_ok(tt_o, tu, s_t, s_u, dp, tol=1e-9):
 
 
 def _infeasible(P: _Problem, on_infeasible, reachable, stacklevel=3):
-    msg = (f"the required target decrease |Δ| = {P.dp:.6g} is out of reach"
-           + ("" if not P.boxed else f" within bounds {P.bounds}")
-           + f" without increasing the utility loss: the largest reachable decrease is {reachable:.6g}")
+    msg = (
+        f"the required target decrease |Δ| = {P.dp:.6g} is out of reach"
+        + ("" if not P.boxed else f" within bounds {P.bounds}")
+        + f" without increasing the utility loss: the largest reachable decrease is {reachable:.6g}"
+    )
     if on_infeasible == "raise":
         raise ValueError(msg + "; pass on_infeasible='closest' to get the weights that reduce the target most")
-    warnings.warn(msg + "; returning the feasible weights that reduce the target most (feasible=False)",
-                  InfeasibleWarning, stacklevel=stacklevel + 1)
+    warnings.warn(
+        msg + "; returning the feasible weights that reduce the target most (feasible=False)",
+        InfeasibleWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
-def _result(P, eps_c, st, scheme, requested, mu1, mu2, lam, feasible, max_decrease=float("nan"), info=None,
-            kkt=None):
+def _result(P, eps_c, st, scheme, requested, mu1, mu2, lam, feasible, max_decrease=float("nan"), info=None, kkt=None):
     tt_o = P.s * st["tt"]
     if not (np.isfinite(eps_c).all() and math.isfinite(st["ee"])):
-        raise NonFiniteError("eps: the weights overflowed (T, U, delta or lam too extreme for float64); "
-                             "rescale the scores or choose a larger lam")
+        raise NonFiniteError(
+            "eps: the weights overflowed (T, U, delta or lam too extreme for float64); "
+            "rescale the scores or choose a larger lam"
+        )
     if kkt is None:
         kkt = _kkt_of(P, st, mu1, mu2, lam)
     with np.errstate(over="ignore"):
         objective = float(-tt_o + lam * st["ee"])
     if not math.isfinite(objective):
-        raise NonFiniteError("lam: the objective −εᵀT + λ‖ε‖² overflows float64 (λ and the weights too large); "
-                             "rescale the scores or choose a smaller lam")
+        raise NonFiniteError(
+            "lam: the objective −εᵀT + λ‖ε‖² overflows float64 (λ and the weights too large); "
+            "rescale the scores or choose a smaller lam"
+        )
     return SoftWeights(
         eps=P.scatter(eps_c),
         scheme=scheme,
@@ -473,8 +499,9 @@ def _closed_form_eps(P, used, alpha, beta, lo=-math.inf, hi=math.inf, rho_min=No
         target, utility = used in ("2.1", "2.3"), used in ("2.2", "2.3")
     if (target or utility) and (alpha != 0 or beta != 0):
         # the multipliers were fixed by the solve; only the stored vector is corrected
-        st, _, _ = _core.weight_correct(eps_c, P.Tc, P.Uc, alpha, beta, P.s, P.dp, lo, hi, target, utility, st,
-                                        _POLISH_TOL, P.nt)
+        st, _, _ = _core.weight_correct(
+            eps_c, P.Tc, P.Uc, alpha, beta, P.s, P.dp, lo, hi, target, utility, st, _POLISH_TOL, P.nt
+        )
     return eps_c, st
 
 
@@ -492,15 +519,20 @@ def _solve_unbounded(P: _Problem, scheme, lam, on_infeasible, stacklevel):
         used = scheme
     r1, r2 = Q.coefficients(used, rho)
     alpha, beta = P.s * r1, r2
-    if scheme == "auto" and used == "2.2" and Q.g2 <= (_COLLINEAR ** 2) * Q.a:
+    if scheme == "auto" and used == "2.2" and Q.g2 <= (_COLLINEAR**2) * Q.a:
         # g = T' - (c'/b)U is rounding noise (T' a negative multiple of U, Δ = 0): the optimum is ε = 0
         # exactly, with the 2.2 multipliers.
         alpha = beta = 0.0
     if scheme != "auto":
         reasons = Q.not_optimal_reasons(scheme, lam)
         if reasons:
-            warnings.warn(f"scheme {scheme!r} is not the optimum of the weight QP: " + "; ".join(reasons)
-                          + ". Use scheme='auto' for the exact optimum.", SchemeWarning, stacklevel=stacklevel + 1)
+            warnings.warn(
+                f"scheme {scheme!r} is not the optimum of the weight QP: "
+                + "; ".join(reasons)
+                + ". Use scheme='auto' for the exact optimum.",
+                SchemeWarning,
+                stacklevel=stacklevel + 1,
+            )
     eps_c, st = _closed_form_eps(P, used, alpha, beta)
     mu1, mu2 = _multipliers(r1, r2, lam)
     feasible = _primal_ok(P.s * st["tt"], st["tu"], *_scales(P, st), P.dp)
@@ -510,45 +542,84 @@ def _solve_unbounded(P: _Problem, scheme, lam, on_infeasible, stacklevel):
 
 # The compiled solver's outcomes (kinds.hpp), as the ints its result arrays hold.
 _STATUS_OPTIMAL, _STATUS_INFEASIBLE, _STATUS_DEGENERATE, _STATUS_NOT_CONVERGED = (
-    int(_core.WeightStatus.optimal), int(_core.WeightStatus.infeasible), int(_core.WeightStatus.degenerate),
-    int(_core.WeightStatus.not_converged))
+    int(_core.WeightStatus.optimal),
+    int(_core.WeightStatus.infeasible),
+    int(_core.WeightStatus.degenerate),
+    int(_core.WeightStatus.not_converged),
+)
 
 
 def _bounded_result(P, eps_c, st, status, r1, r2, lam, max_decrease, on_infeasible, stacklevel, info):
     lo, hi = P.bounds
     if status == _STATUS_INFEASIBLE:
         _infeasible(P, on_infeasible, max_decrease, stacklevel)
-        return _result(P, eps_c, st, "closest", "auto", math.nan, math.nan, lam, False, max_decrease, info,
-                       kkt=math.nan)
+        return _result(
+            P, eps_c, st, "closest", "auto", math.nan, math.nan, lam, False, max_decrease, info, kkt=math.nan
+        )
     if status == _STATUS_DEGENERATE:
         # Δ' is the largest reachable decrease: the feasible set is one face and the multipliers are
         # unbounded; ε is the exact optimum but μ is not finite.
-        return _result(P, eps_c, st, "bounded", "auto", math.inf, math.nan, lam, True, max_decrease, info,
-                       kkt=_kkt_of(P, st, 0.0, 0.0, lam))
+        return _result(
+            P,
+            eps_c,
+            st,
+            "bounded",
+            "auto",
+            math.inf,
+            math.nan,
+            lam,
+            True,
+            max_decrease,
+            info,
+            kkt=_kkt_of(P, st, 0.0, 0.0, lam),
+        )
     mu1, mu2 = _multipliers(r1, r2, lam)
     feasible = _primal_ok(P.s * st["tt"], st["tu"], *_scales(P, st), P.dp)
     if status == _STATUS_NOT_CONVERGED:
-        warnings.warn("the bounded weight QP did not converge to working precision (this happens when |Δ| is within "
-                      "~1e-6 of the largest reachable decrease and T, U are nearly collinear); the weights are the "
-                      "best iterate found — check kkt_residual", RuntimeWarning, stacklevel=stacklevel + 1)
+        warnings.warn(
+            "the bounded weight QP did not converge to working precision (this happens when |Δ| is within "
+            "~1e-6 of the largest reachable decrease and T, U are nearly collinear); the weights are the "
+            "best iterate found — check kkt_residual",
+            RuntimeWarning,
+            stacklevel=stacklevel + 1,
+        )
     return _result(P, eps_c, st, "bounded", "auto", mu1, mu2, lam, feasible, max_decrease, info)
 
 
 def _solve_bounded(P: _Problem, scheme, lam, on_infeasible, stacklevel):
     if scheme != "auto":
-        raise ValueError(f"scheme {scheme!r} is a closed form of the unbounded QP; with bounds use scheme='auto' "
-                         "(the exact bounded optimum)")
+        raise ValueError(
+            f"scheme {scheme!r} is a closed form of the unbounded QP; with bounds use scheme='auto' "
+            "(the exact bounded optimum)"
+        )
     lo, hi = P.bounds
     out = _core.weights_bounded(P.Tc, P.Uc, P.s, P.dp, 1.0 / (2.0 * lam), lo, hi, P.nt)
     P.norms = (math.sqrt(out["a"]), math.sqrt(out["b"]))
-    info = {"rho1": out["rho1"], "rho2": out["rho2"], "passes": out["passes"], "status": out["status"],
-            "n_free": out["n_free"]}
-    return _bounded_result(P, out["eps"], out, out["status"], out["rho1"], out["rho2"], lam, out["max_decrease"],
-                           on_infeasible, stacklevel + 1, info)
+    info = {
+        "rho1": out["rho1"],
+        "rho2": out["rho2"],
+        "passes": out["passes"],
+        "status": out["status"],
+        "n_free": out["n_free"],
+    }
+    return _bounded_result(
+        P,
+        out["eps"],
+        out,
+        out["status"],
+        out["rho1"],
+        out["rho2"],
+        lam,
+        out["max_decrease"],
+        on_infeasible,
+        stacklevel + 1,
+        info,
+    )
 
 
-def soft_weights(T, U, delta, lam=0.1, scheme="auto", bounds=None, candidates=None, *,
-                 on_infeasible="closest", n_threads=0) -> SoftWeights:
+def soft_weights(
+    T, U, delta, lam=0.1, scheme="auto", bounds=None, candidates=None, *, on_infeasible="closest", n_threads=0
+) -> SoftWeights:
     r"""Soft per-sample weight changes ε that lower a target while keeping the utility (docs/conventions.md).
 
     Solves, with T' = sign(Δ)·T and Δ' = |Δ| (see the module docstring for the orientation)::
@@ -637,7 +708,7 @@ class SoftWeightsPath:
     delta: float
     bounds: tuple[float, float] | None
     _problem: _Problem = field(repr=False, compare=False)
-    _coef: np.ndarray = field(repr=False, compare=False)      # (L, 2): ε = clip(α T + β U) with α, β on the original T
+    _coef: np.ndarray = field(repr=False, compare=False)  # (L, 2): ε = clip(α T + β U) with α, β on the original T
     _fixed_eps: np.ndarray | None = field(repr=False, compare=False, default=None)  # LP point (infeasible/degenerate)
     _status: np.ndarray | None = field(repr=False, compare=False, default=None)
 
@@ -672,8 +743,9 @@ class SoftWeightsPath:
             kkt = math.nan
         elif status == _STATUS_DEGENERATE:
             kkt = _kkt_of(P, st, 0.0, 0.0, lam)
-        return _result(P, np.array(eps_c, copy=True), st, self.schemes[k], self.requested_scheme, mu1, mu2, lam,
-                       feasible, kkt=kkt)
+        return _result(
+            P, np.array(eps_c, copy=True), st, self.schemes[k], self.requested_scheme, mu1, mu2, lam, feasible, kkt=kkt
+        )
 
     @property
     def eps(self) -> np.ndarray:
@@ -684,12 +756,18 @@ class SoftWeightsPath:
 def _stats_of(P, eps_c):
     tt = float(np.dot(P.Tc, eps_c))
     tu = float(np.dot(P.Uc, eps_c))
-    return {"tt": tt, "tu": tu, "ee": float(np.dot(eps_c, eps_c)), "at": float(np.abs(P.Tc * eps_c).sum()),
-            "au": float(np.abs(P.Uc * eps_c).sum())}
+    return {
+        "tt": tt,
+        "tu": tu,
+        "ee": float(np.dot(eps_c, eps_c)),
+        "at": float(np.abs(P.Tc * eps_c).sum()),
+        "au": float(np.abs(P.Uc * eps_c).sum()),
+    }
 
 
-def soft_weights_path(T, U, delta, lams, scheme="auto", bounds=None, candidates=None, *,
-                      on_infeasible="closest", n_threads=0) -> SoftWeightsPath:
+def soft_weights_path(
+    T, U, delta, lams, scheme="auto", bounds=None, candidates=None, *, on_infeasible="closest", n_threads=0
+) -> SoftWeightsPath:
     """:func:`soft_weights` for every λ in ``lams`` at O(n) per λ, without forming the weights.
 
     In the variables ρ = (1+μ₁, μ₂)/(2λ) the QP depends on λ only through ρ₁ ≥ 1/(2λ), so:
@@ -723,8 +801,22 @@ def _path_unbounded(P, scheme, lams, on_infeasible):
         _infeasible(P, on_infeasible, 0.0, stacklevel=3)
         z = np.zeros(L)
         nan = np.full(L, np.nan)
-        return SoftWeightsPath(lams, z, z.copy(), z.copy(), z.copy(), nan, nan.copy(), ("closest",) * L,
-                               np.zeros(L, bool), scheme, P.delta, P.bounds, P, np.zeros((L, 2)))
+        return SoftWeightsPath(
+            lams,
+            z,
+            z.copy(),
+            z.copy(),
+            z.copy(),
+            nan,
+            nan.copy(),
+            ("closest",) * L,
+            np.zeros(L, bool),
+            scheme,
+            P.delta,
+            P.bounds,
+            P,
+            np.zeros((L, 2)),
+        )
     if scheme == "auto":
         schemes = tuple(Q.branch_auto(r) for r in rho)
     else:
@@ -734,13 +826,16 @@ def _path_unbounded(P, scheme, lams, on_infeasible):
         bad = [(lam, Q.not_optimal_reasons(scheme, lam)) for lam in lams]
         bad = [(lam, r) for lam, r in bad if r]
         if bad:
-            warnings.warn(f"scheme {scheme!r} is not the optimum of the weight QP for {len(bad)} of {L} values of λ "
-                          f"(e.g. λ = {bad[0][0]:.6g}: " + "; ".join(bad[0][1]) + "). Use scheme='auto'.",
-                          SchemeWarning, stacklevel=3)
+            warnings.warn(
+                f"scheme {scheme!r} is not the optimum of the weight QP for {len(bad)} of {L} values of λ "
+                f"(e.g. λ = {bad[0][0]:.6g}: " + "; ".join(bad[0][1]) + "). Use scheme='auto'.",
+                SchemeWarning,
+                stacklevel=3,
+            )
     coef = np.array([Q.coefficients(sc, r) for sc, r in zip(schemes, rho)]).reshape(L, 2)
     r1, r2 = coef[:, 0], coef[:, 1]
     zero = np.zeros(L, dtype=bool)
-    if scheme == "auto" and cp < 0 and Q.g2 <= (_COLLINEAR ** 2) * a:
+    if scheme == "auto" and cp < 0 and Q.g2 <= (_COLLINEAR**2) * a:
         zero = np.array([sc == "2.2" for sc in schemes], dtype=bool)  # ε = 0 exactly, as in soft_weights
     # εᵀT' = ρ₁a + ρ₂c', εᵀU = ρ₁c' + ρ₂b, ‖ε‖² = ρ₁²a + 2ρ₁ρ₂c' + ρ₂²b; on the g branches use the
     # exact identities gᵀT' = ‖g‖², gᵀU = 0 instead (no cancellation).
@@ -754,8 +849,22 @@ def _path_unbounded(P, scheme, lams, on_infeasible):
     feasible = (tt_o >= P.dp - 1e-9 * (ne * math.sqrt(a) + P.dp)) & (tu >= -1e-9 * ne * math.sqrt(b))
     coef_orig = np.column_stack([P.s * r1, r2])
     coef_orig[zero] = 0.0
-    return SoftWeightsPath(lams, -P.s * tt_o, -tu, np.sqrt(np.maximum(ee, 0.0)), -tt_o + lams * ee, mu1, mu2,
-                           schemes, feasible, scheme, P.delta, P.bounds, P, coef_orig)
+    return SoftWeightsPath(
+        lams,
+        -P.s * tt_o,
+        -tu,
+        np.sqrt(np.maximum(ee, 0.0)),
+        -tt_o + lams * ee,
+        mu1,
+        mu2,
+        schemes,
+        feasible,
+        scheme,
+        P.delta,
+        P.bounds,
+        P,
+        coef_orig,
+    )
 
 
 def _path_bounded(P, scheme, lams, on_infeasible):
@@ -767,8 +876,9 @@ def _path_bounded(P, scheme, lams, on_infeasible):
     if (status == _STATUS_INFEASIBLE).any():
         _infeasible(P, on_infeasible, float(out["max_decrease"][status == _STATUS_INFEASIBLE][0]), stacklevel=3)
     if (status == _STATUS_NOT_CONVERGED).any():
-        warnings.warn("the bounded weight QP did not converge to working precision for some λ",
-                      RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            "the bounded weight QP did not converge to working precision for some λ", RuntimeWarning, stacklevel=3
+        )
     r1, r2 = np.asarray(out["rho1"]), np.asarray(out["rho2"])
     tt_o = P.s * np.asarray(out["tt"])
     tu, ee = np.asarray(out["tu"]), np.asarray(out["ee"])
@@ -779,13 +889,32 @@ def _path_bounded(P, scheme, lams, on_infeasible):
     mu2 = np.where(lp, np.nan, r2 / rho)
     P.norms = (math.sqrt(out["a"]), math.sqrt(out["b"]))
     ne = np.sqrt(ee)
-    feasible = ((status != _STATUS_INFEASIBLE) & (tt_o >= P.dp - 1e-9 * (ne * P.norms[0] + P.dp))
-                & (tu >= -1e-9 * ne * P.norms[1]))
+    feasible = (
+        (status != _STATUS_INFEASIBLE)
+        & (tt_o >= P.dp - 1e-9 * (ne * P.norms[0] + P.dp))
+        & (tu >= -1e-9 * ne * P.norms[1])
+    )
     schemes = tuple("closest" if s == _STATUS_INFEASIBLE else "bounded" for s in status)
     coef = np.column_stack([P.s * np.where(lp, 0.0, r1), np.where(lp, 0.0, r2)])
     fixed = None if out["lp_eps"] is None else np.asarray(out["lp_eps"])
-    return SoftWeightsPath(lams, -P.s * tt_o, -tu, np.sqrt(ee), -tt_o + lams * ee, mu1, mu2, schemes, feasible,
-                           scheme, P.delta, P.bounds, P, coef, fixed, status)
+    return SoftWeightsPath(
+        lams,
+        -P.s * tt_o,
+        -tu,
+        np.sqrt(ee),
+        -tt_o + lams * ee,
+        mu1,
+        mu2,
+        schemes,
+        feasible,
+        scheme,
+        P.delta,
+        P.bounds,
+        P,
+        coef,
+        fixed,
+        status,
+    )
 
 
 # --------------------------------------------------------------------------------------------------

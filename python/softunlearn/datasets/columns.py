@@ -95,7 +95,7 @@ class OneHot:
         onehot = raw[cols].to_numpy()
         if not (onehot.sum(axis=1) == 1).all():
             raise ValueError(f"{where}: {self.prefix}* columns are not one-hot")
-        return np.asarray([c[len(self.prefix):] for c in cols])[onehot.argmax(axis=1)]
+        return np.asarray([c[len(self.prefix) :] for c in cols])[onehot.argmax(axis=1)]
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,7 @@ class Split:
         if X.ndim != 2:
             raise ValueError(f"Split.X must be 2-D, got shape {X.shape}")
         if y.shape != (X.shape[0],) or s.shape != (X.shape[0],):
-            raise ValueError(
-                f"Split.y and Split.s must have shape ({X.shape[0]},), "
-                f"got {y.shape} and {s.shape}"
-            )
+            raise ValueError(f"Split.y and Split.s must have shape ({X.shape[0]},), got {y.shape} and {s.shape}")
         for name, a in (("y", y), ("s", s)):
             if a.size and not np.isin(a, (0, 1)).all():
                 raise ValueError(f"Split.{name} must only contain 0 and 1")

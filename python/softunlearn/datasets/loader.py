@@ -30,7 +30,7 @@ def require_pandas():
     except ImportError as exc:
         raise ModuleNotFoundError(
             "the softunlearn.datasets loaders read the raw files with pandas, an optional dependency "
-            f"that is not installed: {INSTALL_EXTRA} (or pip install \"pandas>=1.5\")",
+            f'that is not installed: {INSTALL_EXTRA} (or pip install "pandas>=1.5")',
             name="pandas",
         ) from exc
     return pandas
@@ -79,8 +79,11 @@ def feature_columns(spec: Spec, columns: Sequence[str]) -> tuple[list[str], list
     sources = {c for d in spec.derived.values() for c in d.sources(columns)}
 
     def rest(other: Sequence[str]) -> list[str]:
-        return [c for c in columns if c != spec.label.column and c not in sources and c not in other
-                and not _is_dropped(c, spec.drop)]
+        return [
+            c
+            for c in columns
+            if c != spec.label.column and c not in sources and c not in other and not _is_dropped(c, spec.drop)
+        ]
 
     if spec.numeric == REST:
         return rest(spec.categorical), list(spec.categorical)
@@ -146,9 +149,7 @@ def _stratified_pick(strata: np.ndarray, k: int, rng: np.random.Generator) -> np
     return mask
 
 
-def _subsample(
-    idx: np.ndarray, strata: np.ndarray, n_train: int | None, rng: np.random.Generator
-) -> np.ndarray:
+def _subsample(idx: np.ndarray, strata: np.ndarray, n_train: int | None, rng: np.random.Generator) -> np.ndarray:
     if n_train is None:
         return idx
     if isinstance(n_train, bool) or not isinstance(n_train, (int, np.integer)):
@@ -175,9 +176,7 @@ def split_pool(
     val_fraction = _check_fraction("val_fraction", val_fraction)
     test_fraction = _check_fraction("test_fraction", test_fraction)
     if val_fraction + test_fraction >= 1.0:
-        raise ValueError(
-            f"val_fraction + test_fraction must be < 1, got {val_fraction} + {test_fraction}"
-        )
+        raise ValueError(f"val_fraction + test_fraction must be < 1, got {val_fraction} + {test_fraction}")
     rng = np.random.default_rng(seed)
     n = len(pool)
     strata = 2 * pool["_y"].to_numpy() + pool["_s"].to_numpy()
@@ -284,12 +283,12 @@ def _load(
     frames = [_frame(spec, raw, numeric + categorical) for raw in raws]
     pool = frames[0]
     if spec.test_file:
-        train, val, _ = split_pool(pool, val_fraction=val_fraction, test_fraction=0.0, n_train=n_train,
-                                   seed=seed)
+        train, val, _ = split_pool(pool, val_fraction=val_fraction, test_fraction=0.0, n_train=n_train, seed=seed)
         test = frames[1]
     else:
-        train, val, test = split_pool(pool, val_fraction=val_fraction, test_fraction=test_fraction,
-                                      n_train=n_train, seed=seed)
+        train, val, test = split_pool(
+            pool, val_fraction=val_fraction, test_fraction=test_fraction, n_train=n_train, seed=seed
+        )
     if not include_sensitive:
         numeric = [c for c in numeric if c not in spec.sensitive_features]
         categorical = [c for c in categorical if c not in spec.sensitive_features]

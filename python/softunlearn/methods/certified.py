@@ -50,6 +50,7 @@ computations run in float64: the bound is for exact arithmetic and float32 round
 exceed it. The guarantee is per released model, as in Guo et al.; releasing several models (before and
 after a removal) composes like any pair of private releases.
 """
+
 from __future__ import annotations
 
 import copy
@@ -147,18 +148,23 @@ def check_unit_ball(X, name="X", tol=1e-9):
     norms = np.sqrt(row_norms2(X))
     i = int(np.argmax(norms))
     if norms[i] > 1.0 + tol:
-        raise ValueError(f"{name}: certified removal needs ‖xᵢ‖₂ ≤ 1 for every row, row {i} has norm "
-                         f"{norms[i]:.4g}; rescale with softunlearn.methods.certified.UnitBallScaler (and raise C by "
-                         "the square of its scale to keep the same regularisation)")
+        raise ValueError(
+            f"{name}: certified removal needs ‖xᵢ‖₂ ≤ 1 for every row, row {i} has norm "
+            f"{norms[i]:.4g}; rescale with softunlearn.methods.certified.UnitBallScaler (and raise C by "
+            "the square of its scale to keep the same regularisation)"
+        )
 
 
 def _check_model_kind(model, name="model"):
     if not isinstance(model, LogisticRegression):
-        raise TypeError(f"{name}: certified removal is implemented for the logistic loss (γ = 1/4); got "
-                        f"{type(model).__name__}")
+        raise TypeError(
+            f"{name}: certified removal is implemented for the logistic loss (γ = 1/4); got {type(model).__name__}"
+        )
     if model.fit_intercept:
-        raise ValueError(f"{name}: certified removal needs fit_intercept=False (Guo et al. have no unpenalised "
-                         "intercept); use UnitBallScaler(add_constant=True) for a penalised constant feature")
+        raise ValueError(
+            f"{name}: certified removal needs fit_intercept=False (Guo et al. have no unpenalised "
+            "intercept); use UnitBallScaler(add_constant=True) for a penalised constant feature"
+        )
 
 
 class UnitBallScaler:
@@ -205,8 +211,8 @@ class NewtonStep:
     ``bound = bias + remainder`` bounds ‖∇J_b(θ⁻; D') − ∇J_b(θ; D)‖: add the residual θ had."""
 
     theta: np.ndarray
-    remainder: float     # γ ‖A‖₂ ‖v‖ ‖Av‖
-    bias: float          # ‖X̃ᵀ((ε − ε_step) ⊙ r)‖, zero for Guo's update
+    remainder: float  # γ ‖A‖₂ ‖v‖ ‖Av‖
+    bias: float  # ‖X̃ᵀ((ε − ε_step) ⊙ r)‖, zero for Guo's update
     start_residual: float  # ‖∇J(θ; D)‖ without any bᵀθ term
     norm_A: float
     step_norm: float
@@ -217,8 +223,9 @@ class NewtonStep:
         return self.bias + self.remainder
 
 
-def newton_step(theta, X, y, eps, *, C, sample_weight=None, step_eps=None, gamma=GAMMA_LOGISTIC, bound="guo",
-                n_threads=0) -> NewtonStep:
+def newton_step(
+    theta, X, y, eps, *, C, sample_weight=None, step_eps=None, gamma=GAMMA_LOGISTIC, bound="guo", n_threads=0
+) -> NewtonStep:
     """Guo's Newton removal generalised to weights s → s(1 + ε); ``step_eps`` (default ε) lets the step use
     other weights than the data it targets (DVWU). Float64, no intercept, ‖xᵢ‖ ≤ 1 checked.
 
@@ -260,9 +267,15 @@ def newton_step(theta, X, y, eps, *, C, sample_weight=None, step_eps=None, gamma
     Av = math.sqrt(max(float(v @ (G @ v)), 0.0)) * (1 + 1e-10)
     vn = float(np.linalg.norm(v))
     remainder = g * norm_A * vn * Av if bound == "guo" else 0.5 * g * norm_A * float(np.abs(X @ v).max()) * Av
-    return NewtonStep(theta=th + v, remainder=remainder * (1 + 1e-10), bias=float(np.linalg.norm(g_target - g_step)),
-                      start_residual=float(np.linalg.norm(res["grad"] - g_target)), norm_A=norm_A, step_norm=vn,
-                      sample_weight=s_new)
+    return NewtonStep(
+        theta=th + v,
+        remainder=remainder * (1 + 1e-10),
+        bias=float(np.linalg.norm(g_target - g_step)),
+        start_residual=float(np.linalg.norm(res["grad"] - g_target)),
+        norm_A=norm_A,
+        step_norm=vn,
+        sample_weight=s_new,
+    )
 
 
 # ---- a model trained for certified removal --------------------------------------------------------
@@ -294,9 +307,24 @@ class CertifiedLogisticRegression(LogisticRegression):
     last_bound_, n_updates_, certified_, needs_retrain_, retrained_.
     """
 
-    def __init__(self, C=1.0, epsilon=1.0, delta=1e-4, *, sigma=None, budget=None, noise="objective",
-                 policy="retrain", gamma=GAMMA_LOGISTIC, bound="guo", random_state=None, fit_intercept=False,
-                 tol=None, max_iter=100, n_threads=None):
+    def __init__(
+        self,
+        C=1.0,
+        epsilon=1.0,
+        delta=1e-4,
+        *,
+        sigma=None,
+        budget=None,
+        noise="objective",
+        policy="retrain",
+        gamma=GAMMA_LOGISTIC,
+        bound="guo",
+        random_state=None,
+        fit_intercept=False,
+        tol=None,
+        max_iter=100,
+        n_threads=None,
+    ):
         super().__init__(C=C, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, n_threads=n_threads)
         self.epsilon = epsilon
         self.delta = delta
@@ -319,8 +347,9 @@ class CertifiedLogisticRegression(LogisticRegression):
             raise ValueError(f"bound: expected 'guo' or 'taylor', got {self.bound!r}")
         k = noise_multiplier(self.noise, eps, dl)
         if (self.sigma is None) == (self.budget is None):
-            raise ValueError("sigma, budget: give exactly one (the noise scale, or the gradient-residual budget it "
-                             "must cover)")
+            raise ValueError(
+                "sigma, budget: give exactly one (the noise scale, or the gradient-residual budget it must cover)"
+            )
         if self.sigma is not None:
             sigma = check_positive(self.sigma, "sigma")
             return k, sigma, sigma / k
@@ -358,8 +387,10 @@ class CertifiedLogisticRegression(LogisticRegression):
     def _fit_gradient(self) -> np.ndarray:
         """∇J at the fitted θ (without the bᵀθ term), as the Newton fit left it."""
         if self._fit_cache is None:  # a Hessian-free fit (very many parameters) keeps no gradient
-            raise ValueError(f"{type(self).__name__}: certified updates need the dense Hessian, and this problem "
-                             f"({self.theta_.shape[0]} parameters) was fitted Hessian-free; use fewer features")
+            raise ValueError(
+                f"{type(self).__name__}: certified updates need the dense Hessian, and this problem "
+                f"({self.theta_.shape[0]} parameters) was fitted Hessian-free; use fewer features"
+            )
         return self._fit_cache.grad
 
     def _release(self, theta):
@@ -390,8 +421,18 @@ class CertifiedLogisticRegression(LogisticRegression):
         self._check_fitted()
         if not hasattr(self, "beta_"):
             raise ValueError("model: not fitted by CertifiedLogisticRegression.fit")
-        step = newton_step(self.theta_exact_, X, y, eps, C=self.C, sample_weight=sample_weight, step_eps=step_eps,
-                           gamma=self.gamma, bound=self.bound, n_threads=check_n_threads(self.n_threads))
+        step = newton_step(
+            self.theta_exact_,
+            X,
+            y,
+            eps,
+            C=self.C,
+            sample_weight=sample_weight,
+            step_eps=step_eps,
+            gamma=self.gamma,
+            bound=self.bound,
+            n_threads=check_n_threads(self.n_threads),
+        )
         new = copy.copy(self)
         new.n_updates_ = self.n_updates_ + 1
         new.last_bound_ = step.bound
@@ -403,8 +444,10 @@ class CertifiedLogisticRegression(LogisticRegression):
             new.theta_exact_ = step.theta
             new._release(step.theta)
             return new
-        msg = (f"accumulated gradient-residual bound β = {beta:.4g} exceeds the budget {self.budget_:.4g} that "
-               f"σ = {self.sigma_:.4g} covers at (ε, δ) = ({self.epsilon:g}, {self.delta:g})")
+        msg = (
+            f"accumulated gradient-residual bound β = {beta:.4g} exceeds the budget {self.budget_:.4g} that "
+            f"σ = {self.sigma_:.4g} covers at (ε, δ) = ({self.epsilon:g}, {self.delta:g})"
+        )
         if self.policy == "raise":
             raise BudgetExceededError(msg + "; retrain on the remaining data (policy='retrain' does it)")
         if self.policy == "flag":
@@ -437,8 +480,23 @@ def _as_index(idx, n):
 
 
 # ---- certified update of any fitted no-intercept logistic model (the method registry's entry) ---------
-def certified_update(model, X, y, eps, *, sample_weight=None, epsilon=None, delta=None, sigma=None, budget=None,
-                     policy=None, gamma=None, bound=None, step_eps=None, random_state=None):
+def certified_update(
+    model,
+    X,
+    y,
+    eps,
+    *,
+    sample_weight=None,
+    epsilon=None,
+    delta=None,
+    sigma=None,
+    budget=None,
+    policy=None,
+    gamma=None,
+    bound=None,
+    step_eps=None,
+    random_state=None,
+):
     """Certified soft-weight change s → s(1 + ε) of a fitted model.
 
     A :class:`CertifiedLogisticRegression` uses its own noise, (ε, δ), budget and policy (do not pass them).
@@ -452,12 +510,22 @@ def certified_update(model, X, y, eps, *, sample_weight=None, epsilon=None, delt
     """
     if isinstance(model, CertifiedLogisticRegression):
         if any(v is not None for v in (epsilon, delta, sigma, budget, policy, gamma, bound, random_state)):
-            raise ValueError("epsilon, delta, sigma, budget, policy, gamma, bound, random_state: a "
-                             "CertifiedLogisticRegression carries its own; set them on the model")
+            raise ValueError(
+                "epsilon, delta, sigma, budget, policy, gamma, bound, random_state: a "
+                "CertifiedLogisticRegression carries its own; set them on the model"
+            )
         new = model.reweight(X, y, eps, sample_weight, step_eps=step_eps)
-        new.certificate_ = {"epsilon": model.epsilon, "delta": model.delta, "noise": model.noise,
-                            "sigma": model.sigma_, "budget": model.budget_, "beta": new.beta_,
-                            "bound": new.last_bound_, "certified": new.certified_, "retrained": new.retrained_}
+        new.certificate_ = {
+            "epsilon": model.epsilon,
+            "delta": model.delta,
+            "noise": model.noise,
+            "sigma": model.sigma_,
+            "budget": model.budget_,
+            "beta": new.beta_,
+            "bound": new.last_bound_,
+            "certified": new.certified_,
+            "retrained": new.retrained_,
+        }
         return new
     model = check_model(model)
     _check_model_kind(model)
@@ -469,8 +537,18 @@ def certified_update(model, X, y, eps, *, sample_weight=None, epsilon=None, delt
         raise ValueError(f"policy: expected one of {POLICIES}, got {policy!r}")
     if sigma is not None and budget is not None:
         raise ValueError("sigma, budget: give at most one")
-    step = newton_step(model.theta_, X, y, eps, C=model.C, sample_weight=sample_weight, step_eps=step_eps,
-                       gamma=gamma, bound=bound, n_threads=check_n_threads(model.n_threads))
+    step = newton_step(
+        model.theta_,
+        X,
+        y,
+        eps,
+        C=model.C,
+        sample_weight=sample_weight,
+        step_eps=step_eps,
+        gamma=gamma,
+        bound=bound,
+        n_threads=check_n_threads(model.n_threads),
+    )
     beta = step.start_residual + step.bound
     k = noise_multiplier("output", eps_, dl)
     if sigma is not None:
@@ -482,18 +560,30 @@ def certified_update(model, X, y, eps, *, sample_weight=None, epsilon=None, delt
     rng = np.random.default_rng(random_state)
     theta, certified, retrained = step.theta, True, False
     if beta > bud:
-        msg = (f"gradient-residual bound β = {beta:.4g} exceeds the budget {bud:.4g} that σ = {sig:.4g} covers at "
-               f"(ε, δ) = ({eps_:g}, {dl:g})")
+        msg = (
+            f"gradient-residual bound β = {beta:.4g} exceeds the budget {bud:.4g} that σ = {sig:.4g} covers at "
+            f"(ε, δ) = ({eps_:g}, {dl:g})"
+        )
         if policy == "raise":
             raise BudgetExceededError(msg + "; refit instead (policy='retrain' does it)")
         if policy == "flag":
             certified = False
         else:
             from ..influence import refit
+
             theta = refit(model, as_matrix(X, "X", dtype=model.dtype), y, eps, sample_weight=sample_weight).theta_
             theta = theta.astype(np.float64)
             retrained = True
     out = model._with_theta((theta + rng.normal(0.0, sig, theta.shape[0])).astype(model.dtype))
-    out.certificate_ = {"epsilon": eps_, "delta": dl, "noise": "output", "sigma": sig, "budget": bud, "beta": beta,
-                        "bound": step.bound, "certified": certified, "retrained": retrained}
+    out.certificate_ = {
+        "epsilon": eps_,
+        "delta": dl,
+        "noise": "output",
+        "sigma": sig,
+        "budget": bud,
+        "beta": beta,
+        "bound": step.bound,
+        "certified": certified,
+        "retrained": retrained,
+    }
     return out

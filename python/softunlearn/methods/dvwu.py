@@ -22,6 +22,7 @@ ours (docs/certified.md gives the derivation):
   σ_AGM of the larger β) must cover it. Value weighting thus trades the deleted points' exactness for
   utility, and pays for it in noise.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -66,8 +67,21 @@ def utility_values(model, X, y, Xv, yv, *, sample_weight=None, influence=None) -
     return influence.scores(Utility(Xv, yv))
 
 
-def dvwu_update(model, X, y, eps, *, Xv=None, yv=None, values=None, kappa=0.5, mapping="rank", sample_weight=None,
-                influence=None, **certified_options):
+def dvwu_update(
+    model,
+    X,
+    y,
+    eps,
+    *,
+    Xv=None,
+    yv=None,
+    values=None,
+    kappa=0.5,
+    mapping="rank",
+    sample_weight=None,
+    influence=None,
+    **certified_options,
+):
     """Value-weighted certified change s → s(1 + ε): step weights ω ⊙ ε with ω from the values of the rows
     that move (ε ≠ 0). Give ``values`` (one per training row) or validation data ``Xv, yv``. Other keyword
     arguments go to :func:`softunlearn.methods.certified.certified_update`. The result carries ``dvwu_weights_``
@@ -89,16 +103,41 @@ def dvwu_update(model, X, y, eps, *, Xv=None, yv=None, values=None, kappa=0.5, m
     return out
 
 
-def dvwu_remove(model: CertifiedLogisticRegression, X, y, idx, *, Xv=None, yv=None, values=None, kappa=0.5,
-                mapping="rank", sample_weight=None, influence=None):
+def dvwu_remove(
+    model: CertifiedLogisticRegression,
+    X,
+    y,
+    idx,
+    *,
+    Xv=None,
+    yv=None,
+    values=None,
+    kappa=0.5,
+    mapping="rank",
+    sample_weight=None,
+    influence=None,
+):
     """Value-weighted certified removal of rows ``idx`` from a :class:`CertifiedLogisticRegression`
     (its own noise, budget and policy apply)."""
     if not isinstance(model, CertifiedLogisticRegression):
-        raise TypeError(f"model: expected a CertifiedLogisticRegression, got {type(model).__name__}; use "
-                        "dvwu_update for other models")
+        raise TypeError(
+            f"model: expected a CertifiedLogisticRegression, got {type(model).__name__}; use "
+            "dvwu_update for other models"
+        )
     n = as_matrix(X, "X", dtype=np.float64).shape[0]
     idx = _as_index(idx, n)
     eps = np.zeros(n)
     eps[idx] = -1.0
-    return dvwu_update(model, X, y, eps, Xv=Xv, yv=yv, values=values, kappa=kappa, mapping=mapping,
-                       sample_weight=sample_weight, influence=influence)
+    return dvwu_update(
+        model,
+        X,
+        y,
+        eps,
+        Xv=Xv,
+        yv=yv,
+        values=values,
+        kappa=kappa,
+        mapping=mapping,
+        sample_weight=sample_weight,
+        influence=influence,
+    )

@@ -13,6 +13,7 @@ Each function returns a new fitted model (the input is never modified) carrying 
 ``n_passes`` (passes over X), ``stopped`` (the callback stopped the loop) and, for gradient ascent,
 ``lr`` and ``curvature``).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -50,13 +51,19 @@ def _result(model, res, **info):
     new.n_iter_ = int(res["n_iter"])
     new.converged_ = bool(res["converged"])
     new.objective_ = float(res["objective"])
-    new.unlearn_info_ = dict(grad_norm=float(res["grad_norm"]), grad_scale=float(res["grad_scale"]),
-                             n_passes=int(res["n_passes"]), stopped=bool(res["stopped"]), **info)
+    new.unlearn_info_ = dict(
+        grad_norm=float(res["grad_norm"]),
+        grad_scale=float(res["grad_scale"]),
+        n_passes=int(res["n_passes"]),
+        stopped=bool(res["stopped"]),
+        **info,
+    )
     return new
 
 
-def finetune(model, X, y, eps, *, sample_weight=None, max_iter=1000, tol=None, memory=10, callback=None,
-             n_threads=None):
+def finetune(
+    model, X, y, eps, *, sample_weight=None, max_iter=1000, tol=None, memory=10, callback=None, n_threads=None
+):
     """Fine-tune a fitted model on the reweighted objective by full-batch L-BFGS, starting from θ̂.
 
     Minimises ``J_ε(θ) = ½‖w‖² + C Σᵢ sᵢ(1 + εᵢ) ℓᵢ(θ)`` (intercept unpenalised) — the objective the exact
@@ -86,30 +93,52 @@ def finetune(model, X, y, eps, *, sample_weight=None, max_iter=1000, tol=None, m
     callback = _callback(callback)
     w = s * (1 + e)
     if not w.any():
-        raise ValueError("sample_weight, eps: every reweighted sample weight s(1 + ε) is zero; the objective has no "
-                         "data term")
+        raise ValueError(
+            "sample_weight, eps: every reweighted sample weight s(1 + ε) is zero; the objective has no data term"
+        )
     if model.fit_intercept:
         present = yc[w > 0]
         if present.size == 0 or present.min() == present.max():
-            raise ValueError("eps: after reweighting only one class keeps positive weight; with an unpenalised "
-                             "intercept the objective has no minimiser")
+            raise ValueError(
+                "eps: after reweighting only one class keeps positive weight; with an unpenalised "
+                "intercept the objective has no minimiser"
+            )
     nt = check_n_threads(model.n_threads if n_threads is None else n_threads)
     loss: tuple[int, float] = model._loss
     try:
-        res = _core.lbfgs_fit(Xc, yc, w, model.theta_, dt.type(model.C), bool(model.fit_intercept), dt.type(tol),
-                              max_iter, memory, nt, *loss, callback)
+        res = _core.lbfgs_fit(
+            Xc,
+            yc,
+            w,
+            model.theta_,
+            dt.type(model.C),
+            bool(model.fit_intercept),
+            dt.type(tol),
+            max_iter,
+            memory,
+            nt,
+            *loss,
+            callback,
+        )
     except NonFiniteError:
-        raise NonFiniteError("eps: the fine-tuning objective diverged (with negative sample weights s(1+ε) it can be "
-                             "unbounded below); keep ε ≥ −1") from None
+        raise NonFiniteError(
+            "eps: the fine-tuning objective diverged (with negative sample weights s(1+ε) it can be "
+            "unbounded below); keep ε ≥ −1"
+        ) from None
     if not res["converged"] and not res["stopped"] and res["n_iter"] < max_iter:
-        warnings.warn(f"finetune stopped after {res['n_iter']} L-BFGS iterations without reaching tol "
-                      f"(‖∇J‖∞ = {res['grad_norm']:.3g}, target {tol * res['grad_scale']:.3g}): the line search made "
-                      "no progress at working precision", ConvergenceWarning, stacklevel=2)
+        warnings.warn(
+            f"finetune stopped after {res['n_iter']} L-BFGS iterations without reaching tol "
+            f"(‖∇J‖∞ = {res['grad_norm']:.3g}, target {tol * res['grad_scale']:.3g}): the line search made "
+            "no progress at working precision",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     return _result(model, res)
 
 
-def gradient_ascent(model, X, y, eps, *, sample_weight=None, lr="auto", steps=10, retain=0.0, tol=0.0,
-                    callback=None, n_threads=None):
+def gradient_ascent(
+    model, X, y, eps, *, sample_weight=None, lr="auto", steps=10, retain=0.0, tol=0.0, callback=None, n_threads=None
+):
     """Gradient-ascent unlearning with soft weights: ``steps`` plain gradient steps on
 
         F(θ) = C Σᵢ εᵢ sᵢ ℓᵢ(θ) + ρ·J(θ),      J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓᵢ(θ),   ρ = ``retain`` ≥ 0,
@@ -155,8 +184,11 @@ def gradient_ascent(model, X, y, eps, *, sample_weight=None, lr="auto", steps=10
     C, icpt = dt.type(model.C), bool(model.fit_intercept)
     curvature = float("nan")
     if isinstance(lr, str) and lr == "auto":
-        curvature = float(_core.ascent_curvature(Xc, yc, np.maximum(s, np.abs(v)), model.theta_, C, icpt,
-                                                 dt.type(max(1.0, retain)), nt, *model._loss))
+        curvature = float(
+            _core.ascent_curvature(
+                Xc, yc, np.maximum(s, np.abs(v)), model.theta_, C, icpt, dt.type(max(1.0, retain)), nt, *model._loss
+            )
+        )
         if not curvature > 0:
             raise ValueError("lr: 'auto' needs a positive curvature; pass a number")
         lr = 1.0 / curvature
@@ -164,9 +196,11 @@ def gradient_ascent(model, X, y, eps, *, sample_weight=None, lr="auto", steps=10
         lr = check_positive(lr, "lr")
     loss: tuple[int, float] = model._loss
     try:
-        res = _core.gradient_steps(Xc, yc, v, model.theta_, C, icpt, dt.type(retain), dt.type(lr), steps,
-                                   dt.type(tol), nt, *loss, callback)
+        res = _core.gradient_steps(
+            Xc, yc, v, model.theta_, C, icpt, dt.type(retain), dt.type(lr), steps, dt.type(tol), nt, *loss, callback
+        )
     except NonFiniteError:
-        raise NonFiniteError(f"lr: gradient ascent diverged to non-finite values with lr={lr:g}; use fewer steps or "
-                             "a smaller lr") from None
+        raise NonFiniteError(
+            f"lr: gradient ascent diverged to non-finite values with lr={lr:g}; use fewer steps or a smaller lr"
+        ) from None
     return _result(model, res, lr=float(lr), curvature=curvature)

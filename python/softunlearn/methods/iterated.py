@@ -29,6 +29,7 @@ feasible weights (recorded as ``feasible=False``; one InfeasibleWarning at the e
 sample weights) is not supported: the weighted problem must stay convex for its influence to exist.
 A sample whose weight reached 0 has zero scores and keeps weight 0.
 """
+
 from __future__ import annotations
 
 import math
@@ -81,8 +82,10 @@ class IteratedSoftWeights:
 
 def _step_bounds(bounds, steps):
     if bounds is None:
-        raise ValueError("bounds: iterated soft weighting needs bounds with lo ≥ −1 (sample weights stay "
-                         "non-negative so every weighted problem stays convex); e.g. (-1, None)")
+        raise ValueError(
+            "bounds: iterated soft weighting needs bounds with lo ≥ −1 (sample weights stay "
+            "non-negative so every weighted problem stays convex); e.g. (-1, None)"
+        )
     if isinstance(bounds, (str, bytes)) or not hasattr(bounds, "__len__") or len(bounds) != 2:
         raise TypeError("bounds: expected a pair (lo, hi) with None for an open upper side")
     lo, hi = bounds
@@ -95,10 +98,28 @@ def _step_bounds(bounds, steps):
     return (step_lo, None if math.isinf(step_hi) else step_hi)
 
 
-def iterated_soft_weights(model, X, y, target, utility, delta, *, steps=10, lam=0.1, scheme="auto",
-                          bounds=(-1.0, None), inner="refit", inner_options=None, step_rule="remaining", tol=0.01,
-                          max_steps=None, sample_weight=None, solver="auto", influence: Influence | None = None,
-                          callback=None) -> IteratedSoftWeights:
+def iterated_soft_weights(
+    model,
+    X,
+    y,
+    target,
+    utility,
+    delta,
+    *,
+    steps=10,
+    lam=0.1,
+    scheme="auto",
+    bounds=(-1.0, None),
+    inner="refit",
+    inner_options=None,
+    step_rule="remaining",
+    tol=0.01,
+    max_steps=None,
+    sample_weight=None,
+    solver="auto",
+    influence: Influence | None = None,
+    callback=None,
+) -> IteratedSoftWeights:
     """Lower ``target`` by ``delta`` in up to ``steps`` re-linearised soft-weighting steps (module docstring).
 
     Parameters
@@ -173,18 +194,38 @@ def iterated_soft_weights(model, X, y, target, utility, delta, *, steps=10, lam=
         current = apply_weights(inner, current, Xc, y, e, influence=inf, sample_weight=weighted, **inner_options)
         factor = factor * (1.0 + e)
         f_new, u_new = evaluate(target, current)[0], evaluate(utility, current)[0]
-        record = dict(step=k, delta=float(delta_k), target_before=float(f_cur), target_after=float(f_new),
-                      predicted_change=float(last.target_change), utility_before=float(u_cur),
-                      utility_after=float(u_new), scheme=last.scheme, feasible=bool(last.feasible),
-                      eps_min=float(e.min()), eps_max=float(e.max()), weight_min=float(factor.min()),
-                      seconds=time.perf_counter() - t0)
+        record = dict(
+            step=k,
+            delta=float(delta_k),
+            target_before=float(f_cur),
+            target_after=float(f_new),
+            predicted_change=float(last.target_change),
+            utility_before=float(u_cur),
+            utility_after=float(u_new),
+            scheme=last.scheme,
+            feasible=bool(last.feasible),
+            eps_min=float(e.min()),
+            eps_max=float(e.max()),
+            weight_min=float(factor.min()),
+            seconds=time.perf_counter() - t0,
+        )
         history.append(record)
         f_cur, u_cur = f_new, u_new
         if callback is not None and callback(record):
             break
     if infeasible:
-        warnings.warn(f"steps {infeasible}: the step's Δ_k was out of reach within the per-step bounds {step_box} "
-                      "without raising the utility loss; those steps took the closest feasible weights",
-                      InfeasibleWarning, stacklevel=2)
-    return IteratedSoftWeights(model=current, eps=factor - 1.0, history=history, goal=float(goal),
-                               target_value=float(f_cur), reached=bool(abs(f_cur - goal) <= atol), last_weights=last)
+        warnings.warn(
+            f"steps {infeasible}: the step's Δ_k was out of reach within the per-step bounds {step_box} "
+            "without raising the utility loss; those steps took the closest feasible weights",
+            InfeasibleWarning,
+            stacklevel=2,
+        )
+    return IteratedSoftWeights(
+        model=current,
+        eps=factor - 1.0,
+        history=history,
+        goal=float(goal),
+        target_value=float(f_cur),
+        reached=bool(abs(f_cur - goal) <= atol),
+        last_weights=last,
+    )
