@@ -453,7 +453,7 @@ def test_result_object():
     assert res.predicted_changes == (res.target_change, res.utility_change)
     assert res.predicted_changes.target == pytest.approx(-(T @ res.eps), rel=1e-12)
     assert res.predicted_changes.utility == pytest.approx(-(U @ res.eps), abs=1e-12 * np.abs(U * res.eps).sum())
-    assert res.multipliers == res.mu and res.mu[0] >= 0 and res.mu[1] >= 0
+    assert res.mu[0] >= 0 and res.mu[1] >= 0
     assert res.norm == pytest.approx(np.linalg.norm(res.eps), rel=1e-12)
     assert res.objective == pytest.approx(objective(T, 2.0, 0.5, res.eps), rel=1e-12)
     assert res.requested_scheme == "auto" and res.delta == 2.0 and res.lam == 0.5 and res.bounds is None

@@ -140,11 +140,6 @@ class SoftWeights:
         """(-εᵀT, -εᵀU)."""
         return PredictedChanges(self.target_change, self.utility_change)
 
-    @property
-    def multipliers(self) -> tuple[float, float]:
-        """Alias of :attr:`mu`."""
-        return self.mu
-
 
 # --------------------------------------------------------------------------------------------------
 # Validation
