@@ -527,3 +527,15 @@ def test_version_is_the_installed_distribution_version():
     r = cli("--version")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"softunlearn {version('softunlearn')}"
+
+
+@pytest.mark.parametrize("name", ["census_kdd", "heritage_health"])
+def test_run_accepts_every_listed_dataset(tmp_path, name):
+    # `softunlearn datasets` lists these two; `run` refused them
+    import softunlearn as su
+
+    assert set(cli_module.RUN_DATASETS) == set(su.datasets.DATASETS)
+    r = cli("run", "--dataset", name, "--n-train", "1500", "--out", str(tmp_path), "--json", "--no-plots")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["config"]["dataset"] == name

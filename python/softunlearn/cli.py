@@ -13,6 +13,7 @@ import warnings
 from typing import Any
 
 from . import __version__
+from .datasets.specs import DATASETS
 from .methods import method_names
 from .pipeline import MODELS, TARGETS
 from .plotting import bounds_label as _bounds_str
@@ -112,9 +113,10 @@ def list_datasets(args) -> int:
 # softunlearn run
 
 
-# The data sets `run` offers; targets, schemes, methods and models are the library's
-# (softunlearn.pipeline.TARGETS and MODELS, softunlearn.weights.SCHEMES, softunlearn.methods.method_names).
-RUN_DATASETS = ("adult", "compas", "german", "law_school", "credit_default")
+# The data sets, targets, schemes, methods and models `run` offers are the library's (softunlearn.datasets.DATASETS,
+# softunlearn.pipeline.TARGETS and MODELS, softunlearn.weights.SCHEMES, softunlearn.methods.method_names): every
+# data set `softunlearn datasets` lists can be run.
+RUN_DATASETS = tuple(DATASETS)
 
 
 def parse_bounds(text):
