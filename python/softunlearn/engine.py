@@ -43,54 +43,46 @@ class CpuEngine:
             reg[-1] = 0
         return reg
 
+    def _data(self) -> dict:
+        """The keyword arguments every compiled pass over the training data takes."""
+        return {"X": self.X, "intercept": self.fit_intercept, "n_threads": self.n_threads}
+
+    def _labelled(self) -> dict:
+        return {**self._data(), "y": self.y, "s": self.s, "loss": self.loss[0], "loss_param": self.loss[1]}
+
     def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False) -> dict:
         lin = np.zeros(0, dtype=self.dtype) if linear is None else np.ascontiguousarray(linear, dtype=self.dtype)
         return _core.fit(
-            self.X,
-            self.y,
-            self.s,
-            theta0,
-            self.dtype.type(C),
-            self.fit_intercept,
-            self.dtype.type(tol),
-            max_iter,
-            self.n_threads,
-            *self.loss,
-            subsample,
-            lin,
-            hessian_free,
+            **self._labelled(),
+            theta0=theta0,
+            C=self.dtype.type(C),
+            tol=self.dtype.type(tol),
+            max_iter=max_iter,
+            subsample=subsample,
+            linear=lin,
+            hessian_free=hessian_free,
         )
 
     def loss_pass(self, theta, C, *, hessian=False, r=False, h=False) -> dict:
         return _core.loss_pass(
-            self.X,
-            self.y,
-            self.s,
-            theta,
-            self.dtype.type(C),
-            self.fit_intercept,
-            hessian,
-            r,
-            h,
-            self.n_threads,
-            *self.loss,
+            **self._labelled(), theta=theta, C=self.dtype.type(C), want_hessian=hessian, want_r=r, want_h=h
         )
 
     def predict(self, theta) -> np.ndarray:
-        return _core.predict(self.X, theta, self.fit_intercept, self.n_threads)
+        return _core.predict(**self._data(), theta=theta)
 
     def xtv(self, v) -> np.ndarray:
-        return _core.xtv(self.X, v, self.fit_intercept, self.n_threads)
+        return _core.xtv(**self._data(), v=v)
 
     def hessian_matvec(self, h, V) -> np.ndarray:
-        return _core.hessian_matvec(self.X, h, self.regulariser(), V, self.fit_intercept, self.n_threads)
+        return _core.hessian_matvec(**self._data(), h=h, reg=self.regulariser(), V=V)
 
     def scores(self, U, r) -> np.ndarray:
-        return _core.scores(self.X, U, r, self.fit_intercept, self.n_threads)
+        return _core.scores(**self._data(), U=U, r=r)
 
     def cg_solve(self, h, B, tol, max_iter):
         return _core.cg_solve(
-            self.X, h, self.regulariser(), B, self.fit_intercept, self.dtype.type(tol), max_iter, self.n_threads
+            **self._data(), h=h, reg=self.regulariser(), B=B, tol=self.dtype.type(tol), max_iter=max_iter
         )
 
     @staticmethod
