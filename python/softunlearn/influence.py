@@ -122,15 +122,7 @@ class Influence:
             if solver == "cg":
                 raise ValueError("solver: 'cg' runs on the CPU backend only; use solver='cholesky' or backend='cpu'")
             solver = "cholesky"
-        self._engine = make_engine(
-            self.backend,
-            self.X,
-            self.y,
-            self.sample_weight,
-            fit_intercept=self.model.fit_intercept,
-            loss=self.model._loss,
-            n_threads=self._nt,
-        )
+        self._engine = self._make_engine()
         self.solver = solver if solver != "auto" else auto_solver(self.n_params, dt, self._nt)
         if self.solver == "cholesky":
             check_dense_memory(self.n_params, dt, self._nt, "Influence")
@@ -183,6 +175,17 @@ class Influence:
         if self.solver == "cholesky":
             self._chol = self._engine.cholesky(self._hessian)
 
+    def _make_engine(self):
+        return make_engine(
+            self.backend,
+            self.X,
+            self.y,
+            self.sample_weight,
+            fit_intercept=self.model.fit_intercept,
+            loss=self.model._loss,
+            n_threads=self._nt,
+        )
+
     def __getstate__(self):
         # The engine (device buffers with backend="cuda") and the compiled factorisation are rebuilt on load
         # from the data and the stored Hessian, so pickle, deepcopy and joblib workers get an equal object.
@@ -193,15 +196,7 @@ class Influence:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._engine = make_engine(
-            self.backend,
-            self.X,
-            self.y,
-            self.sample_weight,
-            fit_intercept=self.model.fit_intercept,
-            loss=self.model._loss,
-            n_threads=self._nt,
-        )
+        self._engine = self._make_engine()
         if self.solver == "cholesky":
             self._chol = self._engine.cholesky(self._hessian)
 
