@@ -3,9 +3,10 @@
 // the two halves of the heaviest instantiations compile in parallel.
 #pragma once
 
-#include <softunlearn/fit.hpp>
+#include <softunlearn/newton.hpp>
+#include <softunlearn/problem_engine.hpp>
 
-#include "fit_counters.hpp"
+#include "py_engine.hpp"
 #include "pybind11.hpp"
 
 namespace softunlearn::bindings {
@@ -19,6 +20,41 @@ py::dict pass_to_dict(PassResult<T>&& r) {
   out["grad"] = std::move(r.grad);
   if (r.H.size()) out["hessian"] = std::move(r.H);
   return out;
+}
+
+template <class T> py::dict fit_to_dict(FitResult<T>&& r) {
+  py::dict out = pass_to_dict(std::move(r.at_optimum));
+  out["theta"] = std::move(r.theta);
+  out["n_iter"] = r.n_iter;
+  out["converged"] = r.converged;
+  out["grad_norm"] = r.grad_norm;
+  out["grad_scale"] = r.grad_scale;
+  out["n_hessian"] = r.n_hessian;
+  out["n_passes"] = r.n_passes;
+  out["n_warm_iter"] = r.n_warm_iter;
+  out["n_cg_iter"] = r.n_cg_iter;
+  return out;
+}
+
+// The Newton fit over an engine implemented in Python (PyEngine): the CUDA device, distributed arrays.
+template <class T> void def_engine_fit(py::module_& m) {
+  m.def(
+      "fit_engine",
+      [](py::object engine, VecRef<T> theta0, T C, T tol, int max_iter, Index subsample, VecRef<T> linear,
+         bool hessian_free) {
+        const PyEngine<T> E(std::move(engine), C);
+        expect_size(theta0.size(), E.params(), "theta0");
+        expect_size_or_empty(linear.size(), E.params(), "linear");
+        if (max_iter < 0) throw py::value_error("max_iter: expected a non-negative count");
+        if (!(C > T(0)) || !std::isfinite(C)) throw py::value_error("C: expected a finite number > 0");
+        if (!(tol > T(0)) || !std::isfinite(tol)) throw py::value_error("tol: expected a finite number > 0");
+        return fit_to_dict(newton_fit(E, theta0, tol, max_iter, subsample, true, hessian_free,
+                                      linear.size() ? linear.data() : nullptr));
+      },
+      arg("engine"), arg("theta0").noconvert(), arg("C"), arg("tol"), arg("max_iter"), arg("subsample") = 0,
+      arg("linear").noconvert() = Vec<T>(), arg("hessian_free") = false,
+      "The damped Newton fit of `fit` with every pass over the data a method of `engine` (see "
+      "softunlearn.engine); same algorithm, constants and result keys.");
 }
 
 template <class T, class XArg> void def_model(py::module_& m) {
@@ -39,16 +75,14 @@ template <class T, class XArg> void def_model(py::module_& m) {
         {
           py::gil_scoped_release release;
           const auto D = make_design(X, intercept);
-          const Problem<T, decltype(D)> P{D, y, s, C, linear.size() ? linear.data() : nullptr};
+          const Problem<T, decltype(D)> P{D, y, s, C};
           r = with_loss(loss, loss_param, [&](auto L) {
-            return newton_fit<T, decltype(L)>(P, theta0, tol, max_iter, n_threads, L, subsample, true, hessian_free);
+            const ProblemEngine<T, decltype(D), decltype(L)> E(P, n_threads, L);
+            return newton_fit(E, theta0, tol, max_iter, subsample, true, hessian_free,
+                              linear.size() ? linear.data() : nullptr);
           });
         }
-        py::dict out = pass_to_dict(std::move(r.at_optimum));
-        out["theta"] = std::move(r.theta);
-        put_fit_counters(out, r);
-        out["n_cg_iter"] = r.n_cg_iter;
-        return out;
+        return fit_to_dict(std::move(r));
       },
       arg("X").noconvert(), arg("y").noconvert(), arg("s").noconvert(), arg("theta0").noconvert(), arg("C"),
       arg("intercept"), arg("tol"), arg("max_iter"), arg("n_threads"), arg("loss"), arg("loss_param"),
@@ -60,7 +94,7 @@ template <class T, class XArg> void def_model(py::module_& m) {
   m.def(
       "loss_pass",
       [](XArg X, VecRef<T> y, VecRef<T> s, VecRef<T> theta, T C, bool intercept, bool want_hessian,
-         bool want_r, bool want_h, int n_threads, int loss, double loss_param) {
+         bool want_r, bool want_h, int n_threads, int loss, double loss_param, bool penalised) {
         const Index n = X.rows();
         expect_size(y.size(), n, "y");
         expect_size_or_empty(s.size(), n, "s");
@@ -73,7 +107,7 @@ template <class T, class XArg> void def_model(py::module_& m) {
         {
           py::gil_scoped_release release;
           const auto D = make_design(X, intercept);
-          const Problem<T, decltype(D)> P{D, y, s, C};
+          const Problem<T, decltype(D)> P{D, y, s, C, penalised};
           res = with_loss(loss, loss_param, [&](auto L) {
             return loss_pass<T, decltype(L)>(P, theta, want_hessian, rp, hp, n_threads, L);
           });
@@ -85,7 +119,9 @@ template <class T, class XArg> void def_model(py::module_& m) {
       },
       arg("X").noconvert(), arg("y").noconvert(), arg("s").noconvert(), arg("theta").noconvert(), arg("C"),
       arg("intercept"), arg("want_hessian"), arg("want_r"), arg("want_h"), arg("n_threads"), arg("loss"),
-      arg("loss_param"), "One fused pass: loss, ∇J, optionally ∇²J, r = C s ℓ'(z) and h = C s ℓ''(z).");
+      arg("loss_param"), arg("penalised") = true,
+      "One fused pass: loss, ∇J, optionally ∇²J, r = C s ℓ'(z) and h = C s ℓ''(z). penalised=False leaves out "
+      "½‖w‖² and R: the data term of a block of rows, for an engine that sums blocks.");
 
   m.def(
       "predict",

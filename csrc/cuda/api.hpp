@@ -37,14 +37,6 @@ template <class T> struct PassOut {
   std::vector<T> H;      // ∇²J, p×p, empty unless requested
 };
 
-template <class T> struct FitOut {
-  std::vector<T> theta;
-  PassOut<T> at_optimum;
-  int n_iter = 0, n_hessian = 0, n_passes = 0, n_warm_iter = 0;
-  bool converged = false;
-  T grad_norm = 0, grad_scale = 0;
-};
-
 // X, y and s on the device (resident) or, when X does not fit in `max_device_bytes`, kept on the
 // host and streamed through pinned double buffers on every pass. The host arrays must outlive the
 // object in streaming mode (the binding keeps a reference).
@@ -66,8 +58,6 @@ template <class T> class DeviceData {
 
   // One fused pass at θ: loss, ∇J and optionally ∇²J; r_out / h_out (length n, may be null).
   PassOut<T> loss_pass(const T* theta, T C, bool hessian, T* r_out, T* h_out);
-  // Damped Newton with lagged Hessians, the algorithm and stopping rule of fit.hpp.
-  FitOut<T> fit(const T* theta0, T C, T tol, int max_iter, Index subsample);
   // out (n×k, row-major) = r ⊙ (X̃U) for U (p×k, column-major).
   void scores(const T* U, Index k, const T* r, T* out);
   // out (p) = X̃ᵀv.

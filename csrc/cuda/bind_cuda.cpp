@@ -9,7 +9,6 @@
 
 #include <softunlearn/kinds.hpp>
 
-#include "../bindings/fit_counters.hpp"
 #include "api.hpp"
 
 namespace py = pybind11;
@@ -106,26 +105,6 @@ template <class T> void def_data(py::module_& m) {
           },
           arg("theta").noconvert(), arg("C"), arg("want_hessian"), arg("want_r"), arg("want_h"), arg("loss"),
           "One fused pass: loss, ∇J, optionally ∇²J, r = C s ℓ'(z) and h = C s ℓ''(z).")
-      .def(
-          "fit",
-          [](D& self, CArray<T> theta0, T C, T tol, int max_iter, int loss, Index subsample) {
-            check_loss(loss);
-            const Index p = self.dev->params();
-            if (theta0.ndim() != 1 || theta0.shape(0) != p) throw py::value_error("theta0 must have n_params entries");
-            sc::FitOut<T> r;
-            {
-              py::gil_scoped_release release;
-              r = self.dev->fit(theta0.data(), C, tol, max_iter, subsample);
-            }
-            py::dict out;
-            pass_to_dict(out, r.at_optimum, p);
-            out["theta"] = to_array(r.theta);
-            put_fit_counters(out, r);
-            return out;
-          },
-          arg("theta0").noconvert(), arg("C"), arg("tol"), arg("max_iter"), arg("loss"), arg("subsample") = 0,
-          "Damped Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ on the device; same algorithm, result keys and stopping rule "
-          "as softunlearn._core.fit.")
       .def(
           "scores",
           [](D& self, FArray<T> U, CArray<T> r) {

@@ -3,7 +3,6 @@
 #include <cstring>
 #include <thread>
 
-#include "cholesky.cuh"
 #include "device_data.cuh"
 #include "elementwise.cuh"
 
@@ -54,20 +53,18 @@ DeviceData<T>::Impl::Impl(const T* Xh, Index n_, Index d_, const T* yh, const T*
   block = std::max<Index>(1, std::min<Index>(n, block));
 
   const Index x_bytes = n * row_bytes;
-  const Index other_bytes = Index(sizeof(T)) * (7 * n + 3 * p * p + 2 * p + 2 * d + block * d);
+  const Index other_bytes = Index(sizeof(T)) * (6 * n + p * p + 2 * p + 2 * d + block * d);
   const Index budget = max_device_bytes >= 0 ? max_device_bytes : Index(0.8 * double(device_free_bytes()));
   resident = x_bytes + other_bytes <= budget;
 
   y.resize(std::size_t(n));
   if (sh) s.resize(std::size_t(n));
   V.resize(std::size_t(3 * n));
-  zz.resize(std::size_t(2 * n));
+  zz.resize(std::size_t(n));
   S.resize(std::size_t(block * d));
   G.resize(std::size_t(2 * d));
   TD.resize(std::size_t(2 * p));
   H[0].resize(std::size_t(p * p));
-  H[1].resize(std::size_t(p * p));
-  L.resize(std::size_t(p * p));
   partial.resize(std::size_t(kSumBlocks * 3));
   sums.resize(3);
   SU_CHECK(cudaMemcpy(y.get(), yh, sizeof(T) * n, cudaMemcpyHostToDevice));
@@ -201,31 +198,6 @@ template <class T> std::vector<T> DeviceData<T>::Impl::download_hessian(int slot
   return out;
 }
 
-template <class T> void DeviceData<T>::Impl::factor(int slot) {
-  SU_CHECK(cudaMemcpyAsync(L.get(), H[slot].get(), sizeof(T) * p * p, cudaMemcpyDeviceToDevice, compute.get()));
-  factor_in_place(solver.get(), compute.get(), p, L.get(), work, info);
-}
-
-template <class T> std::vector<T> DeviceData<T>::Impl::solve(const std::vector<T>& b) {
-  if (rhs.size() < std::size_t(p)) rhs.resize(std::size_t(p));
-  SU_CHECK(cudaMemcpyAsync(rhs.get(), b.data(), sizeof(T) * p, cudaMemcpyHostToDevice, compute.get()));
-  solve_in_place(solver.get(), compute.get(), p, L.get(), 1, rhs.get(), info);
-  std::vector<T> out(static_cast<std::size_t>(p));
-  SU_CHECK(cudaMemcpyAsync(out.data(), rhs.get(), sizeof(T) * p, cudaMemcpyDeviceToHost, compute.get()));
-  compute.sync();
-  return out;
-}
-
-template <class T> double DeviceData<T>::Impl::trial_loss(const View<T>& v, T alpha) {
-  const cudaStream_t st = compute.get();
-  cuda::trial_loss(st, v.n, zz.get(), zz.get() + n, alpha, v.y, v.s, V.get());
-  column_sums(st, v.n, 1, V.get(), n, partial.get(), sums.get());
-  double out = 0;
-  SU_CHECK(cudaMemcpyAsync(&out, sums.get(), sizeof(double), cudaMemcpyDeviceToHost, st));
-  compute.sync();
-  return out;
-}
-
 // ---- public interface ------------------------------------------------------------------------------
 
 template <class T>
@@ -254,12 +226,6 @@ template <class T> PassOut<T> DeviceData<T>::loss_pass(const T* theta, T C, bool
     SU_CHECK(cudaMemcpyAsync(h_out, m.V.get() + 2 * m.n, sizeof(T) * m.n, cudaMemcpyDeviceToHost, m.compute.get()));
   m.compute.sync();
   return out;
-}
-
-template <class T> FitOut<T> DeviceData<T>::fit(const T* theta0, T C, T tol, int max_iter, Index subsample) {
-  Impl& m = *impl_;
-  const std::lock_guard<std::mutex> lock(m.mutex);
-  return m.fit_view(m.full_view(), std::vector<T>(theta0, theta0 + m.p), C, tol, max_iter, subsample, true);
 }
 
 template <class T> void DeviceData<T>::scores(const T* U, Index k, const T* r, T* out) {
@@ -336,7 +302,6 @@ template <class T> void DeviceData<T>::weighted_gram(const T* w, T* out) {
   std::copy(H.begin(), H.end(), out);
 }
 
-// Impl's members used only by fit.cu (factor, solve, trial_loss) are instantiated here too.
 template struct DeviceData<float>::Impl;
 template struct DeviceData<double>::Impl;
 template class DeviceData<float>;

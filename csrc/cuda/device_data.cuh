@@ -1,5 +1,5 @@
-// DeviceData's state and its passes over X, shared by device_data.cu (passes, scores, products) and
-// fit.cu (the Newton loop).
+// DeviceData's state and its passes over X (device_data.cu). The Newton fit drives these passes from
+// the host (softunlearn/newton.hpp through the Python engine), as it drives the CPU core's.
 //
 // Layout: the host's row-major X (n×d) is, to cuBLAS, the column-major d×n matrix Xᵀ; a block of m rows
 // starting at row b is the d×m matrix at X + b·ld. Resident mode copies X once; streaming mode sends
@@ -17,8 +17,7 @@
 
 namespace softunlearn::cuda {
 
-// The rows a pass runs over: all of X, or (resident only) every k-th row for the subsample warm start,
-// which is X with leading dimension k·d.
+// The rows a pass runs over (all of X; a row stride other than d reads every k-th row).
 template <class T> struct View {
   const T* X;  // device pointer; null: stream from the host copy
   Index ld;    // elements between consecutive rows
@@ -32,7 +31,7 @@ template <class T> struct PassState {
   double loss = 0, objective = 0;
   std::vector<T> grad;
   bool has_hessian = false;
-  int slot = 0;  // which of the two device Hessian buffers holds it
+  int slot = 0;  // which device Hessian buffer holds it
 };
 
 template <class T> struct DeviceData<T>::Impl {
@@ -45,29 +44,19 @@ template <class T> struct DeviceData<T>::Impl {
 
   // θ (host, length p) → column 0 of TD.
   void upload_theta(const T* theta, int column = 0);
-  // zz[:, c] = X̃ TD[:, c] for c < ncols (z, and dz for the line search).
+  // zz[:, c] = X̃ TD[:, c] for c < ncols.
   void predict_columns(const View<T>& v, int ncols);
   // One fused pass at TD[:, 0]: V = [s ℓ, r, h], ∇J, and ∇²J into H[slot] on request.
   PassState<T> pass(const View<T>& v, const T* theta, T C, bool hessian, int slot);
   // Device H[slot] → host, full symmetric.
   std::vector<T> download_hessian(int slot);
-  // L ← H[slot], factorised in place.
-  void factor(int slot);
-  // x ← H⁻¹ b with the current factor.
-  std::vector<T> solve(const std::vector<T>& b);
-  // Σ s ℓ(z + α dz) over the rows of v, from zz.
-  double trial_loss(const View<T>& v, T alpha);
-
-  FitOut<T> fit_view(const View<T>& v, const std::vector<T>& theta0, T C, T tol, int max_iter, Index subsample,
-                     bool final_hessian);
-
   const T* host_X;
   Index n, d, p;
   bool intercept;
   bool resident = false;
   bool any_negative_s = false;
   double weight_sum = 0;
-  std::vector<T> s_host;  // kept for the subsample's weight sum
+  std::vector<T> s_host;
   Index block = 0;
   // Public calls run one at a time: they share the work buffers below (the binding releases the GIL).
   std::mutex mutex;
@@ -78,14 +67,11 @@ template <class T> struct DeviceData<T>::Impl {
 
   DeviceBuffer<T> X, y, s;
   DeviceBuffer<T> V;     // 3n: s ⊙ ℓ, r, h
-  DeviceBuffer<T> zz;    // 2n: z, dz
+  DeviceBuffer<T> zz;    // n: z
   DeviceBuffer<T> S;     // block·d: rows scaled by √h
   DeviceBuffer<T> G;     // 2d: X̃ᵀr, X̃ᵀh (first d entries)
   DeviceBuffer<T> TD;    // 2p: θ and a direction
-  DeviceBuffer<T> H[2];  // p×p: the current and the trial Hessian
-  DeviceBuffer<T> L, work, rhs;
-  DeviceBuffer<T> ysub, ssub;
-  DeviceBuffer<int> info;
+  DeviceBuffer<T> H[1];  // p×p
   DeviceBuffer<double> partial, sums;
 
   // Streaming state.

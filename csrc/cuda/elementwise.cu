@@ -47,14 +47,6 @@ __global__ void logistic_terms_kernel(Index m, T* z, const T* bias, const T* y, 
 }
 
 template <class T>
-__global__ void trial_loss_kernel(Index n, const T* z, const T* dz, T alpha, const T* y, const T* s, T* out) {
-  for (Index i = blockIdx.x * Index(blockDim.x) + threadIdx.x; i < n; i += Index(gridDim.x) * blockDim.x) {
-    const T si = s ? s[i] : T(1);
-    out[i] = si * logistic_value(T(z[i] + alpha * dz[i]), y[i]);
-  }
-}
-
-template <class T>
 __global__ void scale_columns_kernel(Index d, Index m, const T* X, Index ldx, const T* w, T sign, T* S) {
   const Index total = d * m;
   for (Index k = blockIdx.x * Index(blockDim.x) + threadIdx.x; k < total; k += Index(gridDim.x) * blockDim.x) {
@@ -139,13 +131,6 @@ void logistic_terms(cudaStream_t st, Index m, T* z, const T* bias, const T* y, c
 }
 
 template <class T>
-void trial_loss(cudaStream_t st, Index n, const T* z, const T* dz, T alpha, const T* y, const T* s, T* out) {
-  if (n <= 0) return;
-  trial_loss_kernel<T><<<grid_for(n), kThreads, 0, st>>>(n, z, dz, alpha, y, s, out);
-  check_launch("trial_loss");
-}
-
-template <class T>
 void scale_columns(cudaStream_t st, Index d, Index m, const T* X, Index ldx, const T* w, T sign, T* S) {
   if (d * m <= 0) return;
   scale_columns_kernel<T><<<grid_for(d * m), kThreads, 0, st>>>(d, m, X, ldx, w, sign, S);
@@ -189,7 +174,6 @@ template <class T> void symmetrize_lower(cudaStream_t st, Index p, T* H) {
 
 #define SU_INSTANTIATE(T)                                                                                    \
   template void logistic_terms<T>(cudaStream_t, Index, T*, const T*, const T*, const T*, T, T*, T*, T*);  \
-  template void trial_loss<T>(cudaStream_t, Index, const T*, const T*, T, const T*, const T*, T*);        \
   template void scale_columns<T>(cudaStream_t, Index, Index, const T*, Index, const T*, T, T*);           \
   template void add_to_columns<T>(cudaStream_t, Index, int, T*, Index, const T*, Index);                  \
   template void finish_scores<T>(cudaStream_t, Index, Index, T*, const T*, Index, const T*);              \

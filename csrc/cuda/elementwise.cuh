@@ -17,10 +17,6 @@ inline constexpr int kSumBlocks = 256;
 template <class T>
 void logistic_terms(cudaStream_t st, Index m, T* z, const T* bias, const T* y, const T* s, T C, T* loss, T* r, T* h);
 
-// out = s ℓ(z + α dz, y): one backtracking trial, O(n) instead of a pass over X.
-template <class T>
-void trial_loss(cudaStream_t st, Index n, const T* z, const T* dz, T alpha, const T* y, const T* s, T* out);
-
 // S (d×m, ld d) = X (d×m, ld ldx) · diag(√max(sign·w, 0)): the rows of a block scaled for SYRK.
 template <class T>
 void scale_columns(cudaStream_t st, Index d, Index m, const T* X, Index ldx, const T* w, T sign, T* S);

@@ -71,8 +71,21 @@ def loss_pass(
     n_threads: int,
     loss: int,
     loss_param: float,
+    penalised: bool = True,
 ) -> dict[str, Any]:
-    """keys loss, objective, grad, and hessian / r / h when asked."""
+    """keys loss, objective, grad, and hessian / r / h when asked; penalised=False: the data term alone."""
+
+def fit_engine(
+    engine: Any,
+    theta0: _F,
+    C: float,
+    tol: float,
+    max_iter: int,
+    subsample: int = 0,
+    linear: _F = ...,
+    hessian_free: bool = False,
+) -> dict[str, Any]:
+    """The Newton fit of `fit` with the passes supplied by a Python engine (softunlearn.engine); same keys."""
 
 def predict(X: _XType, theta: _F, intercept: bool, n_threads: int) -> _F: ...
 def xtv(X: _XType, v: _F, intercept: bool, n_threads: int) -> _F: ...

@@ -37,9 +37,6 @@ class Data_f64:
         self, theta: F, C: float, want_hessian: bool, want_r: bool, want_h: bool, loss: int
     ) -> dict[str, Any]:
         """keys loss, objective, grad, and hessian / r / h when asked."""
-    def fit(self, theta0: F, C: float, tol: float, max_iter: int, loss: int, subsample: int = 0) -> dict[str, Any]:
-        """Newton fit; keys theta, loss, objective, grad, hessian, n_iter, converged, grad_norm, grad_scale,
-        n_hessian, n_passes, n_warm_iter."""
     def scores(self, U: F, r: F) -> F: ...
     def xtv(self, v: F) -> F: ...
     def predict(self, theta: F) -> F: ...

@@ -9,9 +9,11 @@ against:
   times V when h = C s ⊙ ℓ''), ``scores(U, r)`` (r ⊙ X̃U);
 * ``fit(...)``: the damped Newton fit, ``cholesky(H)``, and (CPU) ``cg_solve``.
 
-:class:`CpuEngine` runs the compiled core (dense or CSR X), :class:`CudaEngine` the CUDA extension (dense X
-on the device). Nothing outside this module branches on the backend. The algorithms themselves run inside
-the compiled modules; this seam is where a further engine (a distributed one) plugs in.
+The Newton algorithm is written once, in the compiled core (``newton.hpp``): :class:`CpuEngine` runs it
+natively on dense or CSR X, and every other engine through ``_core.fit_engine``, which calls back into the
+engine's ``loss_pass`` (and ``line``, ``subsample``, ``cg_solve``) for each pass over the data.
+:class:`CudaEngine` keeps dense X on the device; ``softunlearn.dask`` adds :class:`DaskEngine` for
+dask arrays chunked along rows. Nothing outside this module branches on the backend.
 """
 
 from __future__ import annotations
@@ -22,19 +24,24 @@ from . import _core
 from . import backend as _backend
 
 
-class CpuEngine:
-    """The compiled core on validated host arrays (X dense C-contiguous or CSR, y, s in X's dtype)."""
+class Engine:
+    """What every engine shares: the data it owns, and the Newton fit driven through its passes.
 
-    name = "cpu"
+    Subclasses supply ``loss_pass`` (and the other passes); the compiled Newton algorithm
+    (``_core.fit_engine``) calls back into them, so every engine runs the same algorithm with the same
+    constants. ``line``, ``subsample`` and ``cg_solve`` have defaults a subclass may improve on.
+    """
+
+    name = ""
 
     def __init__(self, X, y, s, *, fit_intercept: bool, loss: tuple[int, float], n_threads: int):
         self.X, self.y, self.s = X, y, s
         self.fit_intercept = bool(fit_intercept)
         self.loss = loss
         self.n_threads = n_threads
-        self.dtype = X.dtype
-        self.n_samples, n_features = X.shape
-        self.n_params = n_features + self.fit_intercept
+        self.dtype = np.dtype(X.dtype)
+        self.n_samples, self.n_features = (int(v) for v in X.shape)
+        self.n_params = self.n_features + self.fit_intercept
 
     def regulariser(self) -> np.ndarray:
         """diag(R): 1 for every weight, 0 for the unpenalised intercept."""
@@ -42,6 +49,56 @@ class CpuEngine:
         if self.fit_intercept:
             reg[-1] = 0
         return reg
+
+    def weight_sum(self) -> float:
+        """Σ sᵢ (n when there are no sample weights)."""
+        return float(self.s.sum()) if self.s.size else float(self.n_samples)
+
+    def feature_scale(self) -> float:
+        """min(1, max|x̃ᵢⱼ|): the feature factor of the stopping scale (1 with an intercept column)."""
+        if self.fit_intercept or self.n_samples * self.n_features == 0:
+            return 1.0
+        data = self.X.data if hasattr(self.X, "indptr") else self.X
+        return min(1.0, float(np.abs(data).max())) if data.size else 0.0
+
+    def line(self, theta, direction):
+        """α ↦ Σ sᵢ ℓ(x̃ᵢᵀ(θ + α·dir)), the data loss along a Newton direction (the line search)."""
+        t = self.dtype.type
+        return lambda alpha: float(self.loss_pass(theta + t(alpha) * direction, 1.0)["loss"])
+
+    def subsample(self, k: int, m: int):
+        """An engine on every k-th of the first k·m rows (the fit's warm start), or None to skip it."""
+        return None
+
+    def cg_solve(self, h, B, tol, max_iter):
+        raise ValueError(f"solver: 'cg' runs on the CPU backend only, not on {self.name!r}; use solver='cholesky'")
+
+    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False) -> dict:
+        """The damped Newton fit (``_core.fit``'s algorithm and result keys) with this engine's passes."""
+        lin = np.zeros(0, dtype=self.dtype) if linear is None else np.ascontiguousarray(linear, dtype=self.dtype)
+        return _core.fit_engine(
+            self,
+            theta0=np.ascontiguousarray(theta0, dtype=self.dtype),
+            C=self.dtype.type(C),
+            tol=self.dtype.type(tol),
+            max_iter=max_iter,
+            subsample=subsample,
+            linear=lin,
+            hessian_free=hessian_free,
+        )
+
+    def loss_pass(self, theta, C, *, hessian=False, r=False, h=False) -> dict:
+        raise NotImplementedError
+
+
+class CpuEngine(Engine):
+    """The compiled core on validated host arrays (X dense C-contiguous or CSR, y, s in X's dtype).
+
+    Its fit runs natively (``_core.fit``): the same algorithm as :meth:`Engine.fit` without a call back
+    into Python per pass; :meth:`Engine.fit` on it is the reference the other engines are tested against.
+    """
+
+    name = "cpu"
 
     def _data(self) -> dict:
         """The keyword arguments every compiled pass over the training data takes."""
@@ -85,14 +142,26 @@ class CpuEngine:
             **self._data(), h=h, reg=self.regulariser(), B=B, tol=self.dtype.type(tol), max_iter=max_iter
         )
 
+    def subsample(self, k: int, m: int):
+        rows = slice(0, k * m, k)
+        X = self.X[rows]
+        X = X.tocsr() if hasattr(X, "indptr") else np.ascontiguousarray(X)
+        s = self.s[rows].copy() if self.s.size else self.s
+        return type(self)(
+            X, self.y[rows].copy(), s, fit_intercept=self.fit_intercept, loss=self.loss, n_threads=self.n_threads
+        )
+
     @staticmethod
     def cholesky(H):
         cls = _core.Cholesky_f32 if H.dtype == np.float32 else _core.Cholesky_f64
         return cls(np.asfortranarray(H))
 
 
-class CudaEngine(CpuEngine):
-    """The CUDA extension: X, y, s copied to the device once (or streamed when X does not fit there)."""
+class CudaEngine(Engine):
+    """The CUDA extension: X, y, s copied to the device once (or streamed when X does not fit there).
+
+    Its fit is :meth:`Engine.fit`: the compiled Newton algorithm on the host, every pass on the device.
+    """
 
     name = "cuda"
 
@@ -103,7 +172,19 @@ class CudaEngine(CpuEngine):
     def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False) -> dict:
         if linear is not None or hessian_free:
             raise ValueError("backend: 'cuda' fits with a dense Hessian and no bᵀθ term; use backend='cpu'")
-        return self._dev.fit(theta0, self.dtype.type(C), self.dtype.type(tol), max_iter, int(self.loss[0]), subsample)
+        return super().fit(theta0, C, tol, max_iter, subsample=subsample)
+
+    def subsample(self, k: int, m: int):
+        rows = slice(0, k * m, k)
+        s = self.s[rows].copy() if self.s.size else self.s
+        return type(self)(
+            np.ascontiguousarray(self.X[rows]),
+            self.y[rows].copy(),
+            s,
+            fit_intercept=self.fit_intercept,
+            loss=self.loss,
+            n_threads=self.n_threads,
+        )
 
     def loss_pass(self, theta, C, *, hessian=False, r=False, h=False) -> dict:
         return self._dev.loss_pass(theta, self.dtype.type(C), hessian, r, h, int(self.loss[0]))
@@ -122,9 +203,6 @@ class CudaEngine(CpuEngine):
 
     def scores(self, U, r) -> np.ndarray:
         return self._dev.scores(U, r)
-
-    def cg_solve(self, h, B, tol, max_iter):
-        raise ValueError("solver: 'cg' runs on the CPU backend only; use solver='cholesky' or backend='cpu'")
 
     @staticmethod
     def cholesky(H):
