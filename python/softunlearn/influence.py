@@ -26,6 +26,7 @@ from ._validation import (
     check_positive,
     is_sparse,
 )
+from .dask_engine import is_dask
 from .engine import make_engine
 from .errors import NonFiniteError
 from .linear_model import check_model
@@ -95,33 +96,43 @@ class Influence:
             )
         if cg_max_iter is not None:
             cg_max_iter = check_int(cg_max_iter, "cg_max_iter", 1)
-        self._nt = check_n_threads(model.n_threads if n_threads is None else n_threads)
-        self.X = self.model._as_X(X)
-        n = self.X.shape[0]
-        self.y = as_labels(y, n, dt)
-        self.sample_weight = as_sample_weight(sample_weight, n, dt)
-        if self.sample_weight.size and not self.sample_weight.any():
-            raise ValueError("sample_weight: all sample weights are zero; the training objective has no data term")
-        self.n_samples, self.n_params = n, self.model.theta_.shape[0]
-        # CG is CPU-only, so with solver="cg" "auto" means the CPU; so does a sparse X (the device kernels
-        # are dense) and a problem too large for a dense Hessian.
-        cpu_only = (
-            solver == "cg"
-            or is_sparse(self.X)
-            or (solver == "auto" and auto_solver(self.n_params, dt, self._nt) == "cg")
-        )
-        if backend == "cuda" and is_sparse(self.X):
-            raise ValueError("backend: 'cuda' needs a dense X; scipy.sparse input runs on backend='cpu'")
-        self.backend = _backend.resolve(
-            "cpu" if cpu_only and backend == "auto" else backend,
-            n_samples=n,
-            n_params=self.n_params,
-            loss_code=self.model._loss[0],
-        )
-        if self.backend == "cuda":
-            if solver == "cg":
-                raise ValueError("solver: 'cg' runs on the CPU backend only; use solver='cholesky' or backend='cpu'")
+        self._dask = is_dask(X)
+        if self._dask:
+            # One kernel thread per task unless asked: the workers' processes and threads are the parallelism.
+            given = model.n_threads if n_threads is None else n_threads
+            self._nt = 1 if given is None else check_n_threads(given)
+            self._dask_data(X, y, sample_weight, solver, backend)
             solver = "cholesky"
+        else:
+            self._nt = check_n_threads(model.n_threads if n_threads is None else n_threads)
+            self.X = self.model._as_X(X)
+            n = self.X.shape[0]
+            self.y = as_labels(y, n, dt)
+            self.sample_weight = as_sample_weight(sample_weight, n, dt)
+            if self.sample_weight.size and not self.sample_weight.any():
+                raise ValueError("sample_weight: all sample weights are zero; the training objective has no data term")
+            self.n_samples, self.n_params = n, self.model.theta_.shape[0]
+            # CG is CPU-only, so with solver="cg" "auto" means the CPU; so does a sparse X (the device kernels
+            # are dense) and a problem too large for a dense Hessian.
+            cpu_only = (
+                solver == "cg"
+                or is_sparse(self.X)
+                or (solver == "auto" and auto_solver(self.n_params, dt, self._nt) == "cg")
+            )
+            if backend == "cuda" and is_sparse(self.X):
+                raise ValueError("backend: 'cuda' needs a dense X; scipy.sparse input runs on backend='cpu'")
+            self.backend = _backend.resolve(
+                "cpu" if cpu_only and backend == "auto" else backend,
+                n_samples=n,
+                n_params=self.n_params,
+                loss_code=self.model._loss[0],
+            )
+            if self.backend == "cuda":
+                if solver == "cg":
+                    raise ValueError(
+                        "solver: 'cg' runs on the CPU backend only; use solver='cholesky' or backend='cpu'"
+                    )
+                solver = "cholesky"
         self._engine = self._make_engine()
         self.solver = solver if solver != "auto" else auto_solver(self.n_params, dt, self._nt)
         if self.solver == "cholesky":
@@ -139,8 +150,10 @@ class Influence:
         )
         want_h = self.solver == "cg" or reusable
         res = self._loss_pass(hessian=self.solver == "cholesky" and not reusable, r=True, h=want_h)
+        # A non-finite rᵢ makes ∇J = X̃ᵀr + Rθ non-finite too; r itself is checked where it is in memory
+        # (a lazy dask r would cost a pass to check).
         if not (
-            np.isfinite(res["r"]).all()
+            (self._dask or np.isfinite(res["r"]).all())
             and np.isfinite(res["grad"]).all()
             and ("hessian" not in res or np.isfinite(res["hessian"]).all())
         ):
@@ -175,7 +188,31 @@ class Influence:
         if self.solver == "cholesky":
             self._chol = self._engine.cholesky(self._hessian)
 
+    def _dask_data(self, X, y, sample_weight, solver, backend):
+        from .dask_engine import dask_data
+
+        if solver == "cg":
+            raise ValueError("solver: 'cg' needs in-memory X; a dask X uses solver='cholesky' (a p×p Hessian)")
+        if backend not in ("auto", "cpu"):
+            raise ValueError(f"backend: dask arrays run on the workers' CPUs; got backend={backend!r}")
+        self.X, self.y, self.sample_weight = dask_data(X, y, sample_weight, dtype=self.model.dtype)
+        self.n_samples, self.n_params = int(self.X.shape[0]), self.model.theta_.shape[0]
+        if self.X.shape[1] != self.model.n_features_in_:
+            raise ValueError(f"X: has {self.X.shape[1]} features, the model was fitted on {self.model.n_features_in_}")
+        self.backend = "dask"
+
     def _make_engine(self):
+        if self.backend == "dask":
+            from .dask_engine import DaskEngine
+
+            return DaskEngine(
+                self.X,
+                self.y,
+                self.sample_weight,
+                fit_intercept=self.model.fit_intercept,
+                loss=self.model._loss,
+                n_threads=self._nt,
+            )
         return make_engine(
             self.backend,
             self.X,
@@ -292,6 +329,15 @@ class Influence:
         return S
 
     def _eps(self, eps) -> np.ndarray:
+        if self._dask:
+            import dask.array as da
+
+            from .dask_engine import as_dask_rows
+
+            e = as_dask_rows(eps, self.X, "eps")
+            if not bool(da.isfinite(e).all().compute()):
+                raise ValueError("eps: contains NaN or infinity")
+            return e
         return as_vector(eps, self.n_samples, "eps", self.model.dtype)
 
     def parameter_change(self, eps) -> np.ndarray:
@@ -352,11 +398,18 @@ def refit(model, X, y, eps, *, sample_weight=None, tol=None, max_iter=None):
     one-step update approximates). Weights below −1 make sample weights negative: allowed, but the
     objective may then stop being convex, in which case the fit raises NotPositiveDefiniteError."""
     model = check_model(model)
-    Xc = model._as_X(X)
-    n = Xc.shape[0]
-    e = as_vector(eps, n, "eps", Xc.dtype)
-    s = as_sample_weight(sample_weight, n, Xc.dtype)
-    w = (s if s.size else np.ones(n, dtype=Xc.dtype)) * (1 + e)
+    if is_dask(X):
+        from .dask_engine import as_dask_matrix, as_dask_rows
+
+        Xc = as_dask_matrix(X, "X", dtype=model.dtype)
+        e = as_dask_rows(eps, Xc, "eps")
+        w = (1 + e) if sample_weight is None else as_dask_rows(sample_weight, Xc, "sample_weight") * (1 + e)
+    else:
+        Xc = model._as_X(X)
+        n = Xc.shape[0]
+        e = as_vector(eps, n, "eps", Xc.dtype)
+        s = as_sample_weight(sample_weight, n, Xc.dtype)
+        w = (s if s.size else np.ones(n, dtype=Xc.dtype)) * (1 + e)
     new = _clone_params(model)
     if tol is not None:
         new.tol = tol

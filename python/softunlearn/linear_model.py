@@ -36,6 +36,7 @@ from ._validation import (
     check_tol,
     is_sparse,
 )
+from .dask_engine import is_dask
 from .engine import make_engine
 from .errors import InvalidParameterError
 
@@ -116,58 +117,18 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         max_iter = check_int(self.max_iter, "max_iter", 0)
         fit_intercept = check_bool(self.fit_intercept, "fit_intercept")
         nt = check_n_threads(self.n_threads)
-        Xc = as_matrix(X, "X")
-        dt = Xc.dtype
-        n, d = Xc.shape
-        if y is None:
-            raise ValueError(f"y: {type(self).__name__} requires y to be passed, but the target y is None")
-        yc = as_labels(y, n, dt)  # before the warning: a y that is then refused (e.g. sparse) gets no warning
-        if np.ndim(y) == 2 and not allow_negative:  # scikit-learn's convention for a column-vector y
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected; y is raveled to shape (n_samples,)",
-                DataConversionWarning,
-                stacklevel=3,
-            )
-        sc = as_sample_weight(sample_weight, n, dt, allow_negative=allow_negative)
-        if sc.size and not (sc != 0).any():
-            raise ValueError("sample_weight: all sample weights are zero; the objective has no data term")
-        if fit_intercept:
-            present = yc if not sc.size else yc[sc > 0]
-            if present.size == 0 or present.min() == present.max():
-                raise ValueError(
-                    "y: only one class among the samples with positive weight; with an unpenalised "
-                    "intercept the fit has no minimiser (need both 0 and 1)"
-                )
-        tol = _DEFAULT_TOL[dt] if self.tol is None else check_tol(self.tol, dt)
-        C = check_C(self.C, dt, float(np.abs(sc).sum()) if sc.size else n)
-        p = d + fit_intercept
-        if theta0 is None:
-            th0 = np.zeros(p, dtype=dt)
-        else:
-            th0 = np.ascontiguousarray(np.asarray(theta0, dtype=dt).reshape(-1))
-            if th0.shape != (p,) or not np.isfinite(th0).all():
-                raise ValueError(f"theta0: expected {p} finite values (w, b), got shape {np.shape(theta0)}")
-        be = _backend.resolve(getattr(self, "backend", "auto"), n_samples=n, n_params=p, loss_code=loss[0])
-        # A cold start begins with a cheap fit on every 8th row (skipped when that is too few rows).
+        prepare = self._dask_engine if is_dask(X) else self._host_engine
+        engine, tol, C, th0, hessian_free = prepare(
+            X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear
+        )
+        dt, d = engine.dtype, engine.n_features
         lin = np.zeros(0, dtype=dt) if linear is None else np.ascontiguousarray(linear, dtype=dt)
-        hessian_free = fit_hessian_free(p, dt, nt)
-        if be == "cuda" and (is_sparse(Xc) or hessian_free):
-            # The device fit is dense with a dense Hessian: sparse X and very wide problems stay on the CPU.
-            if getattr(self, "backend", "auto") == "cuda":
-                raise ValueError(
-                    "backend: 'cuda' needs a dense X and a dense Hessian that fits in memory; "
-                    "use backend='cpu' for scipy.sparse X or very many features"
-                )
-            be = "cpu"
-        if be == "cuda" and linear is not None:
-            # The device fit has no linear term (objective perturbation is a CPU-only feature).
-            if getattr(self, "backend", "auto") == "cuda":
-                raise ValueError("backend: 'cuda' does not support the objective perturbation bᵀθ; use backend='cpu'")
-            be = "cpu"
-        engine = make_engine(be, Xc, yc, sc, fit_intercept=fit_intercept, loss=loss, n_threads=nt)
+        p = engine.n_params
+        # A cold start begins with a cheap fit on every 8th row (skipped when that is too few rows).
         res = engine.fit(
             th0, C, tol, max_iter, subsample=8 if theta0 is None else 0, linear=linear, hessian_free=hessian_free
         )
+        be = engine.name
         self.backend_ = be
         if not res["converged"]:
             warnings.warn(
@@ -196,6 +157,76 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             )
         )
         return self
+
+    def _theta0(self, theta0, p, dt):
+        if theta0 is None:
+            return np.zeros(p, dtype=dt)
+        th0 = np.ascontiguousarray(np.asarray(theta0, dtype=dt).reshape(-1))
+        if th0.shape != (p,) or not np.isfinite(th0).all():
+            raise ValueError(f"theta0: expected {p} finite values (w, b), got shape {np.shape(theta0)}")
+        return th0
+
+    def _host_engine(self, X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear):
+        """The CPU or CUDA engine on validated in-memory data, with tol, C, θ₀ and the Hessian-free choice."""
+        Xc = as_matrix(X, "X")
+        dt = Xc.dtype
+        n, d = Xc.shape
+        if y is None:
+            raise ValueError(f"y: {type(self).__name__} requires y to be passed, but the target y is None")
+        yc = as_labels(y, n, dt)  # before the warning: a y that is then refused (e.g. sparse) gets no warning
+        if np.ndim(y) == 2 and not allow_negative:  # scikit-learn's convention for a column-vector y
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected; y is raveled to shape (n_samples,)",
+                DataConversionWarning,
+                stacklevel=3,
+            )
+        sc = as_sample_weight(sample_weight, n, dt, allow_negative=allow_negative)
+        if sc.size and not (sc != 0).any():
+            raise ValueError("sample_weight: all sample weights are zero; the objective has no data term")
+        if fit_intercept:
+            present = yc if not sc.size else yc[sc > 0]
+            if present.size == 0 or present.min() == present.max():
+                raise ValueError(
+                    "y: only one class among the samples with positive weight; with an unpenalised "
+                    "intercept the fit has no minimiser (need both 0 and 1)"
+                )
+        tol = _DEFAULT_TOL[dt] if self.tol is None else check_tol(self.tol, dt)
+        C = check_C(self.C, dt, float(np.abs(sc).sum()) if sc.size else n)
+        p = d + fit_intercept
+        th0 = self._theta0(theta0, p, dt)
+        be = _backend.resolve(getattr(self, "backend", "auto"), n_samples=n, n_params=p, loss_code=loss[0])
+        hessian_free = fit_hessian_free(p, dt, nt)
+        if be == "cuda" and (is_sparse(Xc) or hessian_free):
+            # The device fit is dense with a dense Hessian: sparse X and very wide problems stay on the CPU.
+            if getattr(self, "backend", "auto") == "cuda":
+                raise ValueError(
+                    "backend: 'cuda' needs a dense X and a dense Hessian that fits in memory; "
+                    "use backend='cpu' for scipy.sparse X or very many features"
+                )
+            be = "cpu"
+        if be == "cuda" and linear is not None:
+            # The device fit has no linear term (objective perturbation is a CPU-only feature).
+            if getattr(self, "backend", "auto") == "cuda":
+                raise ValueError("backend: 'cuda' does not support the objective perturbation bᵀθ; use backend='cpu'")
+            be = "cpu"
+        engine = make_engine(be, Xc, yc, sc, fit_intercept=fit_intercept, loss=loss, n_threads=nt)
+        return engine, tol, C, th0, hessian_free
+
+    def _dask_engine(self, X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear):
+        """The Dask engine on X, y, s chunked along rows (one distributed validation pass)."""
+        from .dask_engine import DaskEngine, dask_data
+
+        if getattr(self, "backend", "auto") not in ("auto", "cpu"):
+            raise ValueError(f"backend: dask arrays run on the workers' CPUs; got backend={self.backend!r}")
+        Xd, yd, sd = dask_data(X, y, sample_weight, need_both_classes=fit_intercept, allow_negative=allow_negative)
+        dt = Xd.dtype
+        tol = _DEFAULT_TOL[dt] if self.tol is None else check_tol(self.tol, dt)
+        p = Xd.shape[1] + fit_intercept
+        # One kernel thread per task unless asked: the workers' processes and threads are the parallelism.
+        nt = 1 if self.n_threads is None else nt
+        engine = DaskEngine(Xd, yd, sd, fit_intercept=fit_intercept, loss=loss, n_threads=nt)
+        C = check_C(self.C, dt, abs(engine.weight_sum()))
+        return engine, tol, C, self._theta0(theta0, p, dt), fit_hessian_free(p, dt, nt)
 
     def _set_theta(self, theta, n_features):
         theta = np.asarray(theta)

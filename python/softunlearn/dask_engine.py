@@ -1,0 +1,338 @@
+"""The Dask engine: the passes of :mod:`softunlearn.engine` over dask arrays chunked along rows.
+
+Every quantity the fit and the influence need is a sum over row blocks (loss, X̃ᵀr, X̃ᵀDX̃, X̃ᵀv) or a
+per-row map (z, r, scores). A sum is one ``blockwise`` map over X's row chunks, each chunk calling the
+compiled kernel of the in-memory engine on its rows (``penalised=False``: the data term alone), and a
+tree reduction of the (1, width) partial results; the client adds ½‖w‖² and R once and solves the p×p
+systems. A per-row result stays a lazy dask array aligned with X's row chunks. X is never gathered.
+
+Inside a worker the kernel runs on ``n_threads`` threads (default 1: a worker process or thread per
+core is Dask's own parallelism; more would oversubscribe the cores). The kernels release the GIL.
+
+Dask is an optional dependency (``pip install softunlearn[dask]``); this module is imported only when
+an argument is a dask array.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+from .engine import CpuEngine, Engine
+
+
+def is_dask(a) -> bool:
+    """True for a dask collection, without importing dask when it is not one."""
+    return type(a).__module__.split(".")[0] == "dask"
+
+
+def _require_dask():
+    try:
+        import dask.array as da
+    except ImportError:  # pragma: no cover - exercised only without the extra installed
+        raise ImportError("dask arrays need the optional dependency: pip install 'softunlearn[dask]'") from None
+    return da
+
+
+# ---- validation ------------------------------------------------------------------------------------
+def as_dask_matrix(X, name: str = "X", dtype=None):
+    """X as a 2-D float32/float64 dask array with dense chunks, chunked along rows only, known chunk sizes."""
+    da = _require_dask()
+    if not isinstance(X, da.Array):
+        raise TypeError(f"{name}: expected a dask.array.Array, got {type(X).__name__}")
+    if X.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D array, got {X.ndim} dimension(s)")
+    if any(np.isnan(c) for c in X.chunks[0]) or any(np.isnan(c) for c in X.chunks[1]):
+        raise ValueError(f"{name}: unknown chunk sizes (NaN); call {name}.compute_chunk_sizes() first")
+    if len(X.chunks[1]) != 1:
+        raise ValueError(
+            f"{name}: chunked along columns ({len(X.chunks[1])} column chunks); the engine maps over row chunks "
+            f"that hold whole rows: use {name}.rechunk({{1: -1}})"
+        )
+    if not isinstance(X._meta, np.ndarray):
+        raise TypeError(f"{name}: expected dense (NumPy) chunks, got {type(X._meta).__name__} chunks")
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool) or np.issubdtype(X.dtype, np.complexfloating):
+        raise TypeError(f"{name}: expected a real numeric dtype, got {X.dtype}")
+    if dtype is None:
+        dtype = np.float32 if X.dtype == np.float32 else np.float64
+    dt = np.dtype(dtype)
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name}: expected at least one row and one column, got shape {X.shape}")
+    return X.astype(dt) if X.dtype != dt else X
+
+
+def as_dask_rows(v, X, name: str):
+    """A per-row vector (NumPy or dask) as a dask array with X's row chunks and dtype."""
+    da = _require_dask()
+    if isinstance(v, da.Array):
+        if v.ndim == 2 and v.shape[1:] == (1,):
+            v = v[:, 0]
+        if v.ndim != 1 or v.shape[0] != X.shape[0]:
+            raise ValueError(f"{name}: expected shape ({X.shape[0]},), got {v.shape}")
+        if v.chunks[0] != X.chunks[0]:
+            raise ValueError(
+                f"{name}: row chunks {v.chunks[0]} do not match X's {X.chunks[0]}; rechunk one to the other"
+            )
+        return v.astype(X.dtype) if v.dtype != X.dtype else v
+    a = np.asarray(v)
+    if a.ndim == 2 and a.shape[1:] == (1,):
+        a = a[:, 0]
+    if a.ndim != 1 or a.shape[0] != X.shape[0]:
+        raise ValueError(f"{name}: expected shape ({X.shape[0]},), got {a.shape}")
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise TypeError(f"{name}: expected a real numeric array, got dtype {a.dtype}")
+    return da.from_array(a.astype(X.dtype), chunks=(X.chunks[0],))
+
+
+def check_dask_data(X, y, s, *, need_both_classes: bool, allow_negative: bool = False) -> None:
+    """One distributed pass: X finite, y in {0, 1} (both classes where needed), s finite, ≥ 0, not all 0."""
+    import dask
+
+    da = _require_dask()
+    checks = {"X": da.isfinite(X).all(), "y": ((y == 0) | (y == 1)).all()}
+    present = y if s is None else y[s > 0]
+    if need_both_classes:
+        checks["ymin"], checks["ymax"] = present.min(), present.max()
+    if s is not None:
+        checks["s"] = (da.isfinite(s) & ((s >= 0) | allow_negative)).all()
+        checks["s_any"] = (s != 0).any()
+    (got,) = dask.compute(checks)
+    if not got["X"]:
+        raise ValueError("X: contains NaN or infinity")
+    if not got["y"]:
+        raise ValueError("y: labels must be 0 or 1")
+    if s is not None and not got["s"]:
+        raise ValueError("sample_weight: expected finite" + ("" if allow_negative else ", non-negative") + " weights")
+    if s is not None and not got["s_any"]:
+        raise ValueError("sample_weight: all sample weights are zero; the objective has no data term")
+    if need_both_classes and got["ymin"] == got["ymax"]:
+        raise ValueError(
+            "y: only one class among the samples with positive weight; with an unpenalised intercept the fit "
+            "has no minimiser (need both 0 and 1)"
+        )
+
+
+def dask_data(X, y, sample_weight, *, dtype=None, need_both_classes=False, allow_negative=False):
+    """Validated (X, y, s) dask arrays with X's row chunks (s None without weights): one distributed pass."""
+    if y is None:
+        raise ValueError("y: required, but the target y is None")
+    Xd = as_dask_matrix(X, "X", dtype=dtype)
+    yd = as_dask_rows(y, Xd, "y")
+    sd = None if sample_weight is None else as_dask_rows(sample_weight, Xd, "sample_weight")
+    check_dask_data(Xd, yd, sd, need_both_classes=need_both_classes, allow_negative=allow_negative)
+    return Xd, yd, sd
+
+
+# ---- chunk kernels (run on the workers) -------------------------------------------------------------
+def _dense(X, dt):
+    return np.ascontiguousarray(X, dtype=dt)
+
+
+def _pass_chunk(X, y, *s, theta, C, intercept, loss, hessian, n_threads):
+    """(1, 1 + p [+ p²]) partial sums of one row chunk: Σ sᵢℓᵢ, C X̃ᵀ(s⊙ℓ'), C X̃ᵀdiag(s⊙ℓ'')X̃."""
+    dt = theta.dtype
+    res = _core.loss_pass(
+        X=_dense(X, dt),
+        y=_dense(y, dt),
+        s=_dense(s[0], dt) if s else np.zeros(0, dt),
+        theta=theta,
+        C=C,
+        intercept=intercept,
+        want_hessian=hessian,
+        want_r=False,
+        want_h=False,
+        n_threads=n_threads,
+        loss=loss[0],
+        loss_param=loss[1],
+        penalised=False,
+    )
+    parts = [np.array([res["loss"]], dtype=dt), res["grad"]]
+    if hessian:
+        parts.append(res["hessian"].ravel())
+    return np.concatenate(parts)[None, :]
+
+
+def _rh_chunk(X, y, *s, theta, C, intercept, loss, which, n_threads):
+    """r = C s ⊙ ℓ'(z) or h = C s ⊙ ℓ''(z) on one row chunk."""
+    dt = theta.dtype
+    res = _core.loss_pass(
+        X=_dense(X, dt),
+        y=_dense(y, dt),
+        s=_dense(s[0], dt) if s else np.zeros(0, dt),
+        theta=theta,
+        C=C,
+        intercept=intercept,
+        want_hessian=False,
+        want_r=which == "r",
+        want_h=which == "h",
+        n_threads=n_threads,
+        loss=loss[0],
+        loss_param=loss[1],
+        penalised=False,
+    )
+    return res[which]
+
+
+def _xtv_chunk(X, v, *, intercept, n_threads):
+    dt = X.dtype
+    return _core.xtv(X=_dense(X, dt), v=_dense(v, dt), intercept=intercept, n_threads=n_threads)[None, :]
+
+
+def _hv_chunk(X, h, *, V, intercept, n_threads):
+    """X̃ᵀ(h ⊙ X̃V) of one chunk, as a (1, p·k) row (no regulariser: hessian_matvec adds it once)."""
+    dt = V.dtype
+    reg = np.zeros(V.shape[0], dtype=dt)
+    out = _core.hessian_matvec(X=_dense(X, dt), h=_dense(h, dt), reg=reg, V=V, intercept=intercept, n_threads=n_threads)
+    return out.ravel()[None, :]
+
+
+def _predict_chunk(X, *, theta, intercept, n_threads):
+    return _core.predict(X=_dense(X, theta.dtype), theta=theta, intercept=intercept, n_threads=n_threads)
+
+
+def _scores_chunk(X, r, *, U, intercept, n_threads):
+    dt = U.dtype
+    return _core.scores(X=_dense(X, dt), U=U, r=_dense(r, dt), intercept=intercept, n_threads=n_threads)
+
+
+class DaskEngine(Engine):
+    """The passes over a dask array X (row chunks, dense), y and s with X's row chunks (s may be None)."""
+
+    name = "dask"
+
+    def __init__(self, X, y, s, *, fit_intercept: bool, loss: tuple[int, float], n_threads: int = 1):
+        self.X, self.y, self.s_dask = X, y, s
+        self.fit_intercept = bool(fit_intercept)
+        self.loss = (int(loss[0]), float(loss[1]))
+        self.n_threads = int(n_threads)
+        self.dtype = np.dtype(X.dtype)
+        self.n_samples, self.n_features = (int(v) for v in X.shape)
+        self.n_params = self.n_features + self.fit_intercept
+        self.s = np.zeros(0, dtype=self.dtype)  # the base class's "no host weights"; s_dask holds the weights
+
+    def _labelled(self):
+        return (self.X, "ij", self.y, "i") + ((self.s_dask, "i") if self.s_dask is not None else ())
+
+    def _sum(self, func, width: int, *args, **kwargs) -> np.ndarray:
+        """Σ over row chunks of func(chunk…) (each a (1, width) row) by Dask's tree reduction, computed: (width,)."""
+        da = _require_dask()
+        parts = da.blockwise(
+            func,
+            "ik",
+            *args,
+            new_axes={"k": width},
+            adjust_chunks={"i": 1},
+            concatenate=True,
+            dtype=self.dtype,
+            meta=np.empty((0, 0), dtype=self.dtype),
+            **kwargs,
+        )
+        return parts.sum(axis=0).compute()
+
+    def weight_sum(self) -> float:
+        return float(self.s_dask.sum().compute()) if self.s_dask is not None else float(self.n_samples)
+
+    def feature_scale(self) -> float:
+        if self.fit_intercept:
+            return 1.0
+        da = _require_dask()
+        return min(1.0, float(da.abs(self.X).max().compute()))
+
+    def loss_pass(self, theta, C, *, hessian=False, r=False, h=False) -> dict:
+        """J, ∇J (and ∇²J) computed now; r and h as lazy dask arrays aligned with X's row chunks."""
+        da = _require_dask()
+        theta = np.ascontiguousarray(theta, dtype=self.dtype)
+        C = self.dtype.type(C)
+        p, d = self.n_params, self.n_features
+        kw = dict(theta=theta, C=C, intercept=self.fit_intercept, loss=self.loss, n_threads=self.n_threads)
+        tot = self._sum(_pass_chunk, 1 + p + (p * p if hessian else 0), *self._labelled(), hessian=hessian, **kw)
+        grad = tot[1 : 1 + p].copy()
+        grad[:d] += theta[:d]
+        out = {
+            "loss": tot[0],
+            "objective": self.dtype.type(0.5) * theta[:d].dot(theta[:d]) + C * tot[0],
+            "grad": grad,
+        }
+        if hessian:
+            H = tot[1 + p :].reshape(p, p).copy()
+            H[np.arange(d), np.arange(d)] += 1
+            out["hessian"] = H
+        for which, wanted in (("r", r), ("h", h)):
+            if wanted:
+                out[which] = da.blockwise(
+                    _rh_chunk, "i", *self._labelled(), concatenate=True, dtype=self.dtype, which=which, **kw
+                )
+        return out
+
+    def predict(self, theta):
+        da = _require_dask()
+        theta = np.ascontiguousarray(theta, dtype=self.dtype)
+        return da.map_blocks(
+            _predict_chunk,
+            self.X,
+            theta=theta,
+            intercept=self.fit_intercept,
+            n_threads=self.n_threads,
+            drop_axis=1,
+            dtype=self.dtype,
+        )
+
+    def xtv(self, v) -> np.ndarray:
+        v = as_dask_rows(v, self.X, "v")
+        return self._sum(
+            _xtv_chunk, self.n_params, self.X, "ij", v, "i", intercept=self.fit_intercept, n_threads=self.n_threads
+        )
+
+    def hessian_matvec(self, h, V) -> np.ndarray:
+        V = np.ascontiguousarray(np.asarray(V, dtype=self.dtype).reshape(self.n_params, -1))
+        h = as_dask_rows(h, self.X, "h")
+        k = V.shape[1]
+        out = self._sum(
+            _hv_chunk,
+            self.n_params * k,
+            self.X,
+            "ij",
+            h,
+            "i",
+            V=V,
+            intercept=self.fit_intercept,
+            n_threads=self.n_threads,
+        ).reshape(self.n_params, k)
+        return out + self.regulariser()[:, None] * V
+
+    def scores(self, U, r):
+        """r ⊙ X̃U as a lazy (n, k) dask array with X's row chunks."""
+        da = _require_dask()
+        U = np.asfortranarray(U, dtype=self.dtype)
+        r = as_dask_rows(r, self.X, "r")
+        return da.blockwise(
+            _scores_chunk,
+            "ik",
+            self.X,
+            "ij",
+            r,
+            "i",
+            new_axes={"k": U.shape[1]},
+            concatenate=True,
+            dtype=self.dtype,
+            U=U,
+            intercept=self.fit_intercept,
+            n_threads=self.n_threads,
+        )
+
+    def subsample(self, k: int, m: int):
+        rows = slice(0, k * m, k)
+        s = self.s_dask[rows] if self.s_dask is not None else None
+        return DaskEngine(
+            self.X[rows], self.y[rows], s, fit_intercept=self.fit_intercept, loss=self.loss, n_threads=self.n_threads
+        )
+
+    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False) -> dict:
+        if hessian_free:
+            raise ValueError(
+                "X: a dask X needs a dense p×p Hessian on the client; this problem has too many parameters "
+                "for one (the Hessian-free fit runs on in-memory X only)"
+            )
+        return super().fit(theta0, C, tol, max_iter, subsample=subsample, linear=linear)
+
+    cholesky = staticmethod(CpuEngine.cholesky)
