@@ -36,9 +36,16 @@ RTOL = {np.float64: 1e-9, np.float32: 1e-6}
 
 @pytest.fixture(scope="module")
 def client():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        with Client(cluster) as c:
-            yield c
+    # Starting worker processes sets OMP_NUM_THREADS=1 (and MKL/OpenBLAS) in this process's environment and
+    # leaves it there; later tests that start subprocesses must not inherit it.
+    environ = dict(os.environ)
+    try:
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            with Client(cluster) as c:
+                yield c
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 def _data(dtype=np.float64, seed=0):
@@ -187,3 +194,15 @@ def test_worker_dying_mid_fit(client, tmp_path):
     md = su.LogisticRegression().fit(Xd, y)  # the lost tasks are recomputed on a live worker
     assert (tmp_path / "died").exists()
     _close(su.LogisticRegression().fit(X, y).theta_, md.theta_, 1e-9)
+
+
+def test_predict_is_lazy_and_in_memory_only_functions_refuse_dask():
+    X, y, s, *_ = _data()
+    Xd = da.from_array(X, chunks=(1000, D))
+    m = su.LogisticRegression().fit(X, y)
+    z = m.decision_function(Xd)
+    assert isinstance(z, da.Array) and z.chunks[0] == Xd.chunks[0]
+    _close(m.decision_function(X), z.compute(), 1e-12)
+    assert np.array_equal(m.predict(X), m.predict(Xd).compute())
+    with pytest.raises(TypeError, match=r"X: a dask array is accepted by fit"):
+        su.finetune(m, Xd, y, np.zeros(N))

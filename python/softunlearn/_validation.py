@@ -127,6 +127,12 @@ def as_matrix(X, name: str = "X", dtype=None, n_features: int | None = None):
         return as_csr(X, name, dtype, n_features)
     if X is None:
         raise TypeError(f"{name}: expected a 2-D array of shape (n_samples, n_features), got None")
+    if type(X).__module__.split(".")[0] == "dask":
+        # np.asarray would gather the whole array on the client: only the Dask-aware entry points take one.
+        raise TypeError(
+            f"{name}: a dask array is accepted by fit, decision_function/predict, Influence, newton_update and "
+            f"refit; this function needs in-memory data ({name}.compute() if it fits)"
+        )
     arr = np.asarray(X)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")

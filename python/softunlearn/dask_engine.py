@@ -195,6 +195,15 @@ def _scores_chunk(X, r, *, U, intercept, n_threads):
     return _core.scores(X=_dense(X, dt), U=U, r=_dense(r, dt), intercept=intercept, n_threads=n_threads)
 
 
+def predict_rows(X, theta, intercept: bool, n_threads: int):
+    """z = X̃θ as a lazy dask array with X's row chunks."""
+    da = _require_dask()
+    theta = np.ascontiguousarray(theta, dtype=X.dtype)
+    return da.map_blocks(
+        _predict_chunk, X, theta=theta, intercept=intercept, n_threads=n_threads, drop_axis=1, dtype=X.dtype
+    )
+
+
 class DaskEngine(Engine):
     """The passes over a dask array X (row chunks, dense), y and s with X's row chunks (s may be None)."""
 
@@ -265,17 +274,7 @@ class DaskEngine(Engine):
         return out
 
     def predict(self, theta):
-        da = _require_dask()
-        theta = np.ascontiguousarray(theta, dtype=self.dtype)
-        return da.map_blocks(
-            _predict_chunk,
-            self.X,
-            theta=theta,
-            intercept=self.fit_intercept,
-            n_threads=self.n_threads,
-            drop_axis=1,
-            dtype=self.dtype,
-        )
+        return predict_rows(self.X, theta, self.fit_intercept, self.n_threads)
 
     def xtv(self, v) -> np.ndarray:
         v = as_dask_rows(v, self.X, "v")

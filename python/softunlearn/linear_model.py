@@ -327,7 +327,16 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
 
     # ---- prediction ----------------------------------------------------------------------------
     def decision_function(self, X) -> np.ndarray:
-        """z = wᵀx + b for every row."""
+        """z = wᵀx + b for every row (a lazy dask array, with X's row chunks, for a dask X)."""
+        if is_dask(X):
+            from .dask_engine import as_dask_matrix, predict_rows
+
+            self._check_fitted()
+            Xd = as_dask_matrix(X, "X", dtype=self.dtype)
+            if Xd.shape[1] != self.n_features_in_:
+                raise ValueError(f"X: expected {self.n_features_in_} features (as in training), got {Xd.shape[1]}")
+            nt = 1 if self.n_threads is None else check_n_threads(self.n_threads)
+            return predict_rows(Xd, self.theta_, bool(self.fit_intercept), nt)
         Xc = self._as_X(X)
         theta = self.theta_
         return _core.predict(Xc, theta, bool(self.fit_intercept), check_n_threads(self.n_threads))
