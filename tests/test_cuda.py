@@ -183,19 +183,23 @@ def test_fit_matches_cpu(make_data, dtype, intercept, weights):
 @gpu
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_subsample_warm_start_and_streaming_fit_match_cpu(make_data, dtype):
+    # The device fit is the compiled Newton loop driven through CudaEngine's passes (_core.fit_engine).
+    from softunlearn.engine import CudaEngine
+
     D = _problem(make_data, n=24000, d=8, seed=3)
     X, y, s = D.X.astype(dtype), D.y.astype(dtype), np.empty(0, dtype)
     th0 = np.zeros(9, dtype)
     args = (dtype(1.0), dtype(1e-13 if dtype == np.float64 else 1e-6), 100, _core.LOSS_LOGISTIC)
     ref = _core.fit(X, y, s, th0, args[0], True, args[1], args[2], 1, args[3], 8)
-    warm = _data_cls(dtype)(X, y, s, True).fit(th0, *args, 8)
-    streamed = _data_cls(dtype)(X, y, s, True, 0, 1000).fit(th0, *args, 8)
-    assert ref["n_warm_iter"] > 0 and warm["n_warm_iter"] > 0
-    assert streamed["n_warm_iter"] == 0  # streamed data skips the subsample warm start
+    engine = CudaEngine(X, y, s, fit_intercept=True, loss=(args[3], 0.0), n_threads=1)
+    warm = engine.fit(th0, args[0], args[1], args[2], subsample=8)
+    engine._dev = _data_cls(dtype)(X, y, s, True, 0, 1000)  # the same passes streamed from host memory
+    streamed = engine.fit(th0, args[0], args[1], args[2], subsample=8)
+    assert ref.n_warm_iter > 0 and warm.n_warm_iter > 0 and streamed.n_warm_iter > 0
     for res in (warm, streamed):
-        assert res["converged"]
-        _close(res["theta"], ref["theta"], dtype, "theta")
-        _close(res["hessian"], ref["hessian"], dtype, "Hessian")
+        assert res.converged
+        _close(res.theta, ref.theta, dtype, "theta")
+        _close(res.hessian, ref.hessian, dtype, "Hessian")
 
 
 @gpu

@@ -22,22 +22,37 @@ py::dict pass_to_dict(PassResult<T>&& r) {
   return out;
 }
 
-template <class T> py::dict fit_to_dict(FitResult<T>&& r) {
-  py::dict out = pass_to_dict(std::move(r.at_optimum));
-  out["theta"] = std::move(r.theta);
-  out["n_iter"] = r.n_iter;
-  out["converged"] = r.converged;
-  out["grad_norm"] = r.grad_norm;
-  out["grad_scale"] = r.grad_scale;
-  out["n_hessian"] = r.n_hessian;
-  out["n_passes"] = r.n_passes;
-  out["n_warm_iter"] = r.n_warm_iter;
-  out["n_cg_iter"] = r.n_cg_iter;
-  return out;
+// The fit's result as a bound read-only object (FitResult_f64 / _f32); its arrays are views kept alive by it.
+template <class T> void def_fit_result(py::module_& m) {
+  using R = FitResult<T>;
+  py::class_<R>(m, (std::string("FitResult_") + dtype_suffix<T>()).c_str(),
+                "A Newton fit's result: θ and the loss, objective, gradient and Hessian at θ (hessian is None "
+                "after a Hessian-free fit), with the iteration and pass counts.")
+      .def_property_readonly("theta", [](const R& r) -> const Vec<T>& { return r.theta; }, py::return_value_policy::reference_internal)
+      .def_property_readonly("loss", [](const R& r) { return r.at_optimum.loss; }, "Σ sᵢ ℓᵢ at θ")
+      .def_property_readonly("objective", [](const R& r) { return r.at_optimum.objective; })
+      .def_property_readonly("grad", [](const R& r) -> const Vec<T>& { return r.at_optimum.grad; },
+                             py::return_value_policy::reference_internal)
+      .def_property_readonly(
+          "hessian",
+          [](py::object self) -> py::object {
+            const R& r = self.cast<const R&>();
+            if (!r.at_optimum.H.size()) return py::none();
+            return py::cast(&r.at_optimum.H, py::return_value_policy::reference_internal, self);
+          })
+      .def_readonly("n_iter", &R::n_iter)
+      .def_readonly("converged", &R::converged)
+      .def_readonly("grad_norm", &R::grad_norm, "‖∇J‖∞ at θ")
+      .def_readonly("grad_scale", &R::grad_scale, "the stopping scale: converged means grad_norm ≤ tol · grad_scale")
+      .def_readonly("n_hessian", &R::n_hessian)
+      .def_readonly("n_passes", &R::n_passes)
+      .def_readonly("n_warm_iter", &R::n_warm_iter)
+      .def_readonly("n_cg_iter", &R::n_cg_iter);
 }
 
 // The Newton fit over an engine implemented in Python (PyEngine): the CUDA device, distributed arrays.
 template <class T> void def_engine_fit(py::module_& m) {
+  def_fit_result<T>(m);
   m.def(
       "fit_engine",
       [](py::object engine, VecRef<T> theta0, T C, T tol, int max_iter, Index subsample, VecRef<T> linear,
@@ -48,8 +63,8 @@ template <class T> void def_engine_fit(py::module_& m) {
         if (max_iter < 0) throw py::value_error("max_iter: expected a non-negative count");
         if (!(C > T(0)) || !std::isfinite(C)) throw py::value_error("C: expected a finite number > 0");
         if (!(tol > T(0)) || !std::isfinite(tol)) throw py::value_error("tol: expected a finite number > 0");
-        return fit_to_dict(newton_fit(E, theta0, tol, max_iter, subsample, true, hessian_free,
-                                      linear.size() ? linear.data() : nullptr));
+        return newton_fit(E, theta0, tol, max_iter, subsample, true, hessian_free,
+                          linear.size() ? linear.data() : nullptr);
       },
       arg("engine"), arg("theta0").noconvert(), arg("C"), arg("tol"), arg("max_iter"), arg("subsample") = 0,
       arg("linear").noconvert() = Vec<T>(), arg("hessian_free") = false,
@@ -82,7 +97,7 @@ template <class T, class XArg> void def_model(py::module_& m) {
                               linear.size() ? linear.data() : nullptr);
           });
         }
-        return fit_to_dict(std::move(r));
+        return r;
       },
       arg("X").noconvert(), arg("y").noconvert(), arg("s").noconvert(), arg("theta0").noconvert(), arg("C"),
       arg("intercept"), arg("tol"), arg("max_iter"), arg("n_threads"), arg("loss"), arg("loss_param"),

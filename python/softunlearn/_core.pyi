@@ -36,6 +36,38 @@ class WeightStatus(enum.IntEnum):
     degenerate = 2
     not_converged = 3
 
+class FitResult_f64:
+    """A Newton fit's result; hessian is None after a Hessian-free fit."""
+
+    @property
+    def theta(self) -> _F: ...
+    @property
+    def loss(self) -> float: ...
+    @property
+    def objective(self) -> float: ...
+    @property
+    def grad(self) -> _F: ...
+    @property
+    def hessian(self) -> _F | None: ...
+    @property
+    def n_iter(self) -> int: ...
+    @property
+    def converged(self) -> bool: ...
+    @property
+    def grad_norm(self) -> float: ...
+    @property
+    def grad_scale(self) -> float: ...
+    @property
+    def n_hessian(self) -> int: ...
+    @property
+    def n_passes(self) -> int: ...
+    @property
+    def n_warm_iter(self) -> int: ...
+    @property
+    def n_cg_iter(self) -> int: ...
+
+class FitResult_f32(FitResult_f64): ...
+
 def max_threads() -> int: ...
 def forked_single_threaded() -> bool: ...
 def fit(
@@ -53,10 +85,8 @@ def fit(
     subsample: int = 0,
     linear: _F = ...,
     hessian_free: bool = False,
-) -> dict[str, Any]:
-    """Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ + linearᵀθ (linear empty: no such term); keys theta, loss, objective,
-    grad, hessian (absent when hessian_free), n_iter, converged, grad_norm, grad_scale, n_hessian, n_passes,
-    n_warm_iter, n_cg_iter."""
+) -> FitResult_f64:
+    """Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ + linearᵀθ (linear empty: no such term); FitResult_f32 for float32."""
 
 def loss_pass(
     X: _XType,
@@ -84,8 +114,8 @@ def fit_engine(
     subsample: int = 0,
     linear: _F = ...,
     hessian_free: bool = False,
-) -> dict[str, Any]:
-    """The Newton fit of `fit` with the passes supplied by a Python engine (softunlearn.engine); same keys."""
+) -> FitResult_f64:
+    """The Newton fit of `fit` with the passes supplied by a Python engine (softunlearn.engine)."""
 
 def predict(X: _XType, theta: _F, intercept: bool, n_threads: int) -> _F: ...
 def xtv(X: _XType, v: _F, intercept: bool, n_threads: int) -> _F: ...

@@ -326,7 +326,7 @@ class DaskEngine(Engine):
             self.X[rows], self.y[rows], s, fit_intercept=self.fit_intercept, loss=self.loss, n_threads=self.n_threads
         )
 
-    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False) -> dict:
+    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False):
         if hessian_free:
             raise ValueError(
                 "X: a dask X needs a dense p×p Hessian on the client; this problem has too many parameters "

@@ -73,8 +73,8 @@ class Engine:
     def cg_solve(self, h, B, tol, max_iter):
         raise ValueError(f"solver: 'cg' runs on the CPU backend only, not on {self.name!r}; use solver='cholesky'")
 
-    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False) -> dict:
-        """The damped Newton fit (``_core.fit``'s algorithm and result keys) with this engine's passes."""
+    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False):
+        """The damped Newton fit (``_core.fit``'s algorithm) with this engine's passes: a ``_core.FitResult``."""
         lin = np.zeros(0, dtype=self.dtype) if linear is None else np.ascontiguousarray(linear, dtype=self.dtype)
         return _core.fit_engine(
             self,
@@ -107,7 +107,7 @@ class CpuEngine(Engine):
     def _labelled(self) -> dict:
         return {**self._data(), "y": self.y, "s": self.s, "loss": self.loss[0], "loss_param": self.loss[1]}
 
-    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False) -> dict:
+    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False):
         lin = np.zeros(0, dtype=self.dtype) if linear is None else np.ascontiguousarray(linear, dtype=self.dtype)
         return _core.fit(
             **self._labelled(),
@@ -169,7 +169,7 @@ class CudaEngine(Engine):
         super().__init__(X, y, s, fit_intercept=fit_intercept, loss=loss, n_threads=n_threads)
         self._dev = _backend.cuda_data(X, y, s, self.fit_intercept)
 
-    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False) -> dict:
+    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False):
         if linear is not None or hessian_free:
             raise ValueError("backend: 'cuda' fits with a dense Hessian and no bᵀθ term; use backend='cpu'")
         return super().fit(theta0, C, tol, max_iter, subsample=subsample)

@@ -130,28 +130,28 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         )
         be = engine.name
         self.backend_ = be
-        if not res["converged"]:
+        if not res.converged:
             warnings.warn(
-                f"{type(self).__name__} did not converge in {res['n_iter']} Newton iterations "
-                f"(‖∇J‖∞ = {res['grad_norm']:.3g}, target {tol * res['grad_scale']:.3g}); "
+                f"{type(self).__name__} did not converge in {res.n_iter} Newton iterations "
+                f"(‖∇J‖∞ = {res.grad_norm:.3g}, target {tol * res.grad_scale:.3g}); "
                 "increase max_iter, loosen tol, or use a smaller C",
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        self._set_theta(res["theta"], d)
-        self.n_iter_ = int(res["n_iter"])
-        self.n_hessian_evals_ = 0 if hessian_free else int(res["n_hessian"])
-        self.converged_ = bool(res["converged"])
-        self.objective_ = float(res["objective"])
+        self._set_theta(res.theta, d)
+        self.n_iter_ = int(res.n_iter)
+        self.n_hessian_evals_ = 0 if hessian_free else int(res.n_hessian)
+        self.converged_ = bool(res.converged)
+        self.objective_ = float(res.objective)
         self.hessian_free_ = bool(hessian_free)
         self._fit_cache = (
             None
             if hessian_free
             else _FitCache(
-                np.array(res["theta"]),
-                res["hessian"],
-                res["grad"] - lin if lin.size else res["grad"],
-                float(res["grad_scale"]),
+                np.array(res.theta),
+                res.hessian,
+                res.grad - lin if lin.size else res.grad,
+                float(res.grad_scale),
                 (_ref(X), _ref(y), None if sample_weight is None else _ref(sample_weight)),
                 np.random.default_rng().standard_normal(p).astype(dt),
             )
