@@ -206,3 +206,37 @@ def test_predict_is_lazy_and_in_memory_only_functions_refuse_dask():
     assert np.array_equal(m.predict(X), m.predict(Xd).compute())
     with pytest.raises(TypeError, match=r"X: a dask array is accepted by fit"):
         su.finetune(m, Xd, y, np.zeros(N))
+
+
+@pytest.mark.parametrize("persisted", [False, True])
+def test_subsample_warm_start_on_uneven_chunks(client, persisted):
+    # n/8 ≥ 2000 rows: the fit starts on every 8th row, which crosses uneven chunk boundaries; on a
+    # persisted X the passes go straight to the chunks' futures with strided row slices.
+    from softunlearn.dask_engine import DaskEngine
+
+    rng = np.random.default_rng(5)
+    n, d = 20011, 5
+    X = rng.standard_normal((n, d))
+    y = (X[:, 0] + rng.standard_normal(n) > 0).astype(float)
+    s = rng.uniform(0.5, 2.0, n)
+    Xd, yd, sd = _dask((3001, 7000, 5, 9000, 1005), X, y, s)
+    if persisted:
+        Xd, yd, sd = client.persist([Xd, yd, sd])
+    assert (DaskEngine(Xd, yd, sd, fit_intercept=True, loss=(0, 0.0))._chunks is not None) == persisted
+    m = su.LogisticRegression().fit(X, y, s)
+    md = su.LogisticRegression().fit(Xd, yd, sd)
+    _close(m.theta_, md.theta_, 1e-9)
+    assert md.n_iter_ == m.n_iter_ and md.n_hessian_evals_ == m.n_hessian_evals_
+    inf = su.Influence(md, Xd, yd, sd)
+    _close(su.Influence(m, X, y, s).hessian, inf.hessian, 1e-12)
+
+
+def test_nan_in_dask_X_is_named_by_fit_and_influence():
+    X, y, *_ = _data()
+    m = su.LogisticRegression().fit(X, y)
+    X[7, 1] = np.inf
+    Xd = da.from_array(X, chunks=(1000, D))
+    with pytest.raises(ValueError, match=r"X: contains NaN or infinity"):
+        su.LogisticRegression().fit(Xd, y)
+    with pytest.raises(ValueError, match=r"X: contains NaN or infinity"):
+        su.Influence(m, Xd, y)

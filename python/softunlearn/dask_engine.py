@@ -85,11 +85,14 @@ def as_dask_rows(v, X, name: str):
 
 
 def check_dask_data(X, y, s, *, need_both_classes: bool, allow_negative: bool = False) -> None:
-    """One distributed pass: X finite, y in {0, 1} (both classes where needed), s finite, ≥ 0, not all 0."""
+    """y in {0, 1} (both classes where needed), s finite, ≥ 0 and not all 0: one pass over y and s only.
+
+    X is not read here: a non-finite entry makes the first pass over X non-finite, and the engine then
+    names X (:meth:`DaskEngine.loss_pass`), so valid data costs no extra pass over X."""
     import dask
 
     da = _require_dask()
-    checks = {"X": da.isfinite(X).all(), "y": ((y == 0) | (y == 1)).all()}
+    checks = {"y": ((y == 0) | (y == 1)).all()}
     present = y if s is None else y[s > 0]
     if need_both_classes:
         checks["ymin"], checks["ymax"] = present.min(), present.max()
@@ -97,8 +100,6 @@ def check_dask_data(X, y, s, *, need_both_classes: bool, allow_negative: bool = 
         checks["s"] = (da.isfinite(s) & ((s >= 0) | allow_negative)).all()
         checks["s_any"] = (s != 0).any()
     (got,) = dask.compute(checks)
-    if not got["X"]:
-        raise ValueError("X: contains NaN or infinity")
     if not got["y"]:
         raise ValueError("y: labels must be 0 or 1")
     if s is not None and not got["s"]:
@@ -173,6 +174,62 @@ def _rh_chunk(X, y, *s, theta, C, intercept, loss, which, n_threads):
     return res[which]
 
 
+def _pass_rows(rows, X, y, *s, **kw):
+    """_pass_chunk on the rows `rows` (a slice) of one chunk: a strided subsample is a view until _dense."""
+    return _pass_chunk(X[rows], y[rows], *(a[rows] for a in s), **kw)
+
+
+def _add(*parts):
+    return sum(parts[1:], parts[0])
+
+
+class _PersistedChunks:
+    """The futures of X's, y's and s's row chunks when X is persisted on a distributed cluster.
+
+    The fit's passes then go to the workers as one task per chunk (``client.map``) and a client-built
+    tree of additions, instead of a dask.array graph built, optimised and scheduled for every pass: the
+    per-pass overhead drops from ~0.1 s to ~0.02 s, which is most of a gradient pass at n = 10⁶."""
+
+    def __init__(self, client, xs, ys, ss, rows):
+        self.client, self.xs, self.ys, self.ss, self.rows = client, xs, ys, ss, rows
+
+    @classmethod
+    def of(cls, X, y, s):
+        try:
+            from distributed import futures_of
+        except ImportError:  # pragma: no cover - dask without distributed
+            return None
+        xf = {f.key: f for f in futures_of(X)}
+        keys = [k for row in X.__dask_keys__() for k in row]
+        if not xf or any(k not in xf for k in keys):
+            return None  # X is a graph (or partly persisted): the dask.array path computes it
+        client = next(iter(xf.values())).client
+        vectors = []
+        for v in (y, s):
+            if v is None:
+                vectors.append(None)
+                continue
+            vf = {f.key: f for f in futures_of(v)}
+            if any(k not in vf for k in v.__dask_keys__()):
+                v = client.persist(v)  # n values: small next to X, kept while the engine lives
+                vf = {f.key: f for f in futures_of(v)}
+            vectors.append([vf[k] for k in v.__dask_keys__()])
+        return cls(client, [xf[k] for k in keys], vectors[0], vectors[1], [slice(None)] * len(keys))
+
+    def subsample(self, X, k, m):
+        """The same chunks with row slices that pick every k-th of the first k·m global rows."""
+        starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
+        rows = [slice((-int(o)) % k, max(0, k * m - int(o)), k) for o in starts]
+        return _PersistedChunks(self.client, self.xs, self.ys, self.ss, rows)
+
+    def sum(self, func, **kw):
+        args = [self.rows, self.xs, self.ys] + ([self.ss] if self.ss is not None else [])
+        parts = self.client.map(func, *args, pure=False, **kw)
+        while len(parts) > 1:
+            parts = [self.client.submit(_add, *parts[i : i + 8], pure=False) for i in range(0, len(parts), 8)]
+        return parts[0].result()[0]
+
+
 def _xtv_chunk(X, v, *, intercept, n_threads):
     dt = X.dtype
     return _core.xtv(X=_dense(X, dt), v=_dense(v, dt), intercept=intercept, n_threads=n_threads)[None, :]
@@ -218,6 +275,7 @@ class DaskEngine(Engine):
         self.n_samples, self.n_features = (int(v) for v in X.shape)
         self.n_params = self.n_features + self.fit_intercept
         self.s = np.zeros(0, dtype=self.dtype)  # the base class's "no host weights"; s_dask holds the weights
+        self._chunks = _PersistedChunks.of(X, y, s)
 
     def _labelled(self):
         return (self.X, "ij", self.y, "i") + ((self.s_dask, "i") if self.s_dask is not None else ())
@@ -254,7 +312,12 @@ class DaskEngine(Engine):
         C = self.dtype.type(C)
         p, d = self.n_params, self.n_features
         kw = dict(theta=theta, C=C, intercept=self.fit_intercept, loss=self.loss, n_threads=self.n_threads)
-        tot = self._sum(_pass_chunk, 1 + p + (p * p if hessian else 0), *self._labelled(), hessian=hessian, **kw)
+        if self._chunks is not None:
+            tot = self._chunks.sum(_pass_rows, hessian=hessian, **kw)
+        else:
+            tot = self._sum(_pass_chunk, 1 + p + (p * p if hessian else 0), *self._labelled(), hessian=hessian, **kw)
+        if not np.isfinite(tot).all():
+            self._check_finite()
         grad = tot[1 : 1 + p].copy()
         grad[:d] += theta[:d]
         out = {
@@ -272,6 +335,13 @@ class DaskEngine(Engine):
                     _rh_chunk, "i", *self._labelled(), concatenate=True, dtype=self.dtype, which=which, **kw
                 )
         return out
+
+    def _check_finite(self) -> None:
+        """After a non-finite pass: a NaN or infinity in X is the input's fault and named as such (otherwise
+        the caller reports an overflow)."""
+        da = _require_dask()
+        if not bool(da.isfinite(self.X).all().compute()):
+            raise ValueError("X: contains NaN or infinity")
 
     def predict(self, theta):
         return predict_rows(self.X, theta, self.fit_intercept, self.n_threads)
@@ -322,9 +392,12 @@ class DaskEngine(Engine):
     def subsample(self, k: int, m: int):
         rows = slice(0, k * m, k)
         s = self.s_dask[rows] if self.s_dask is not None else None
-        return DaskEngine(
+        sub = DaskEngine(
             self.X[rows], self.y[rows], s, fit_intercept=self.fit_intercept, loss=self.loss, n_threads=self.n_threads
         )
+        if self._chunks is not None:  # the same persisted chunks, read through strided row slices
+            sub._chunks = self._chunks.subsample(self.X, k, m)
+        return sub
 
     def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False):
         if hessian_free:
