@@ -179,6 +179,22 @@ def _pass_rows(rows, X, y, *s, **kw):
     return _pass_chunk(X[rows], y[rows], *(a[rows] for a in s), **kw)
 
 
+def _hv_rows(rows, X, y, *s, theta, C, intercept, loss, V, n_threads):
+    """X̃ᵀ(h ⊙ X̃V) on the rows `rows` of one chunk, with h = C s ⊙ ℓ''(X̃θ) computed here, as a (1, p·k) row."""
+    h = _rh_chunk(
+        X[rows],
+        y[rows],
+        *(a[rows] for a in s),
+        theta=theta,
+        C=C,
+        intercept=intercept,
+        loss=loss,
+        which="h",
+        n_threads=n_threads,
+    )
+    return _hv_chunk(X[rows], h, V=V, intercept=intercept, n_threads=n_threads)
+
+
 def _add(*parts):
     return sum(parts[1:], parts[0])
 
@@ -261,6 +277,19 @@ def predict_rows(X, theta, intercept: bool, n_threads: int):
     )
 
 
+def _finite_chunk(block, message):
+    if not np.isfinite(block).all():
+        from .errors import NonFiniteError
+
+        raise NonFiniteError(message)
+    return block
+
+
+def checked_finite(a, message: str):
+    """a, lazily: each chunk raises NonFiniteError(message) when it is computed and is not finite."""
+    return a.map_blocks(_finite_chunk, message, dtype=a.dtype, meta=np.empty((0,) * a.ndim, dtype=a.dtype))
+
+
 class DaskEngine(Engine):
     """The passes over a dask array X (row chunks, dense), y and s with X's row chunks (s may be None)."""
 
@@ -276,6 +305,7 @@ class DaskEngine(Engine):
         self.n_params = self.n_features + self.fit_intercept
         self.s = np.zeros(0, dtype=self.dtype)  # the base class's "no host weights"; s_dask holds the weights
         self._chunks = _PersistedChunks.of(X, y, s)
+        self._h_at: dict[str, tuple] = {}  # name of a lazy h this engine made → (θ, C) it was taken at
 
     def _labelled(self):
         return (self.X, "ij", self.y, "i") + ((self.s_dask, "i") if self.s_dask is not None else ())
@@ -334,6 +364,8 @@ class DaskEngine(Engine):
                 out[which] = da.blockwise(
                     _rh_chunk, "i", *self._labelled(), concatenate=True, dtype=self.dtype, which=which, **kw
                 )
+        if h:
+            self._h_at[out["h"].name] = (theta, C)
         return out
 
     def _check_finite(self) -> None:
@@ -354,8 +386,15 @@ class DaskEngine(Engine):
 
     def hessian_matvec(self, h, V) -> np.ndarray:
         V = np.ascontiguousarray(np.asarray(V, dtype=self.dtype).reshape(self.n_params, -1))
-        h = as_dask_rows(h, self.X, "h")
         k = V.shape[1]
+        source = self._h_at.get(getattr(h, "name", None))
+        if self._chunks is not None and source is not None:
+            # h is this engine's own lazy h at (θ, C): each task recomputes its chunk of h next to the product.
+            theta, C = source
+            kw = dict(theta=theta, C=C, intercept=self.fit_intercept, loss=self.loss, n_threads=self.n_threads)
+            out = self._chunks.sum(_hv_rows, V=V, **kw).reshape(self.n_params, k)
+            return out + self.regulariser()[:, None] * V
+        h = as_dask_rows(h, self.X, "h")
         out = self._sum(
             _hv_chunk,
             self.n_params * k,

@@ -321,15 +321,21 @@ class Influence:
         if U.ndim == 1:
             U = U.reshape(-1, 1)
         S = self._engine.scores(U, self.r)
-        if not (np.isfinite(U).all() and np.isfinite(S).all()):
-            raise NonFiniteError(
-                "targets: the scores overflowed the working precision (a target gradient, C or X "
-                "too large); rescale the target or the data"
-            )
+        overflow = (
+            "targets: the scores overflowed the working precision (a target gradient, C or X "
+            "too large); rescale the target or the data"
+        )
+        if self._dask:  # checked chunk by chunk when S is computed: checking now would compute it twice
+            from .dask_engine import checked_finite
+
+            S = checked_finite(S, overflow)
+        if not (np.isfinite(U).all() and (self._dask or np.isfinite(S).all())):
+            raise NonFiniteError(overflow)
         return S
 
-    def _eps(self, eps) -> np.ndarray:
-        if self._dask:
+    def _eps(self, eps):
+        """ε checked: a NumPy vector, or (a dask ε on a dask X) a dask array with X's row chunks."""
+        if self._dask and is_dask(eps):
             import dask.array as da
 
             from .dask_engine import as_dask_rows
@@ -339,6 +345,14 @@ class Influence:
                 raise ValueError("eps: contains NaN or infinity")
             return e
         return as_vector(eps, self.n_samples, "eps", self.model.dtype)
+
+    def _rows(self, v):
+        """A per-sample vector aligned with the training rows (with X's row chunks on a dask X)."""
+        if self._dask and not is_dask(v):
+            from .dask_engine import as_dask_rows
+
+            return as_dask_rows(v, self.X, "eps")
+        return v
 
     def parameter_change(self, eps) -> np.ndarray:
         """First-order change of θ for weight changes ε: −H⁻¹ X̃ᵀ(ε ⊙ r)."""
@@ -351,7 +365,7 @@ class Influence:
         if k:
             e = np.ldexp(e, k).astype(dt)
         with np.errstate(over="ignore"):
-            v = self._xtv(e * self.r)
+            v = self._xtv(self._rows(e) * self.r)
         if not np.isfinite(v).all():
             raise NonFiniteError("eps: X̃ᵀ(ε ⊙ r) overflows the working precision; ε is too large")
         try:
@@ -364,7 +378,7 @@ class Influence:
         """First-order change of a target for weight changes ε: −εᵀ score(f)."""
         e = self._eps(eps)
         with np.errstate(over="ignore", invalid="ignore"):
-            change = float(-(e.astype(np.float64) @ self.scores(target).astype(np.float64)))
+            change = float(-(self._rows(e).astype(np.float64) @ self.scores(target).astype(np.float64)))
         if not np.isfinite(change):
             raise NonFiniteError("eps: the predicted change −εᵀscore overflows float64; ε is too large")
         return change
