@@ -129,10 +129,10 @@ def _dense(X, dt):
     return np.ascontiguousarray(X, dtype=dt)
 
 
-def _pass_chunk(X, y, *s, theta, C, intercept, loss, hessian, n_threads):
-    """(1, 1 + p [+ p²]) partial sums of one row chunk: Σ sᵢℓᵢ, C X̃ᵀ(s⊙ℓ'), C X̃ᵀdiag(s⊙ℓ'')X̃."""
+def _chunk_pass(X, y, s, *, theta, C, intercept, loss, n_threads, hessian=False, r=False, h=False):
+    """The in-memory engine's fused pass on one row chunk, data term only (no ½‖w‖², no R)."""
     dt = theta.dtype
-    res = _core.loss_pass(
+    return _core.loss_pass(
         X=_dense(X, dt),
         y=_dense(y, dt),
         s=_dense(s[0], dt) if s else np.zeros(0, dt),
@@ -140,38 +140,27 @@ def _pass_chunk(X, y, *s, theta, C, intercept, loss, hessian, n_threads):
         C=C,
         intercept=intercept,
         want_hessian=hessian,
-        want_r=False,
-        want_h=False,
+        want_r=r,
+        want_h=h,
         n_threads=n_threads,
         loss=loss[0],
         loss_param=loss[1],
         penalised=False,
     )
-    parts = [np.array([res["loss"]], dtype=dt), res["grad"]]
+
+
+def _pass_chunk(X, y, *s, hessian, **kw):
+    """(1, 1 + p [+ p²]) partial sums of one row chunk: Σ sᵢℓᵢ, C X̃ᵀ(s⊙ℓ'), C X̃ᵀdiag(s⊙ℓ'')X̃."""
+    res = _chunk_pass(X, y, s, hessian=hessian, **kw)
+    parts = [np.array([res["loss"]], dtype=res["grad"].dtype), res["grad"]]
     if hessian:
         parts.append(res["hessian"].ravel())
     return np.concatenate(parts)[None, :]
 
 
-def _rh_chunk(X, y, *s, theta, C, intercept, loss, which, n_threads):
+def _rh_chunk(X, y, *s, which, **kw):
     """r = C s ⊙ ℓ'(z) or h = C s ⊙ ℓ''(z) on one row chunk."""
-    dt = theta.dtype
-    res = _core.loss_pass(
-        X=_dense(X, dt),
-        y=_dense(y, dt),
-        s=_dense(s[0], dt) if s else np.zeros(0, dt),
-        theta=theta,
-        C=C,
-        intercept=intercept,
-        want_hessian=False,
-        want_r=which == "r",
-        want_h=which == "h",
-        n_threads=n_threads,
-        loss=loss[0],
-        loss_param=loss[1],
-        penalised=False,
-    )
-    return res[which]
+    return _chunk_pass(X, y, s, **{which: True}, **kw)[which]
 
 
 def _pass_rows(rows, X, y, *s, **kw):

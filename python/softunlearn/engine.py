@@ -73,11 +73,10 @@ class Engine:
     def cg_solve(self, h, B, tol, max_iter):
         raise ValueError(f"solver: 'cg' runs on the CPU backend only, not on {self.name!r}; use solver='cholesky'")
 
-    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False):
-        """The damped Newton fit (``_core.fit``'s algorithm) with this engine's passes: a ``_core.FitResult``."""
+    def _fit_args(self, theta0, C, tol, max_iter, subsample, linear, hessian_free) -> dict:
+        """The keyword arguments of ``_core.fit`` / ``fit_engine`` in this engine's dtype."""
         lin = np.zeros(0, dtype=self.dtype) if linear is None else np.ascontiguousarray(linear, dtype=self.dtype)
-        return _core.fit_engine(
-            self,
+        return dict(
             theta0=np.ascontiguousarray(theta0, dtype=self.dtype),
             C=self.dtype.type(C),
             tol=self.dtype.type(tol),
@@ -86,6 +85,10 @@ class Engine:
             linear=lin,
             hessian_free=hessian_free,
         )
+
+    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False):
+        """The damped Newton fit (``_core.fit``'s algorithm) with this engine's passes: a ``_core.FitResult``."""
+        return _core.fit_engine(self, **self._fit_args(theta0, C, tol, max_iter, subsample, linear, hessian_free))
 
     def loss_pass(self, theta, C, *, hessian=False, r=False, h=False) -> dict:
         raise NotImplementedError
@@ -108,16 +111,8 @@ class CpuEngine(Engine):
         return {**self._data(), "y": self.y, "s": self.s, "loss": self.loss[0], "loss_param": self.loss[1]}
 
     def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False):
-        lin = np.zeros(0, dtype=self.dtype) if linear is None else np.ascontiguousarray(linear, dtype=self.dtype)
         return _core.fit(
-            **self._labelled(),
-            theta0=theta0,
-            C=self.dtype.type(C),
-            tol=self.dtype.type(tol),
-            max_iter=max_iter,
-            subsample=subsample,
-            linear=lin,
-            hessian_free=hessian_free,
+            **self._labelled(), **self._fit_args(theta0, C, tol, max_iter, subsample, linear, hessian_free)
         )
 
     def loss_pass(self, theta, C, *, hessian=False, r=False, h=False) -> dict:
@@ -210,6 +205,10 @@ class CudaEngine(Engine):
 
 
 def make_engine(backend: str, X, y, s, *, fit_intercept: bool, loss: tuple[int, float], n_threads: int):
-    """The engine of a resolved backend ("cpu" or "cuda") on validated arrays."""
+    """The engine of a resolved backend ("cpu", "cuda", or "dask" for validated dask arrays) on validated data."""
+    if backend == "dask":
+        from .dask_engine import DaskEngine
+
+        return DaskEngine(X, y, s, fit_intercept=fit_intercept, loss=loss, n_threads=n_threads)
     cls = CudaEngine if backend == "cuda" else CpuEngine
     return cls(X, y, s, fit_intercept=fit_intercept, loss=loss, n_threads=n_threads)

@@ -202,17 +202,6 @@ class Influence:
         self.backend = "dask"
 
     def _make_engine(self):
-        if self.backend == "dask":
-            from .dask_engine import DaskEngine
-
-            return DaskEngine(
-                self.X,
-                self.y,
-                self.sample_weight,
-                fit_intercept=self.model.fit_intercept,
-                loss=self.model._loss,
-                n_threads=self._nt,
-            )
         return make_engine(
             self.backend,
             self.X,

@@ -214,7 +214,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
 
     def _dask_engine(self, X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear):
         """The Dask engine on X, y, s chunked along rows (one distributed validation pass)."""
-        from .dask_engine import DaskEngine, dask_data
+        from .dask_engine import dask_data
 
         if getattr(self, "backend", "auto") not in ("auto", "cpu"):
             raise ValueError(f"backend: dask arrays run on the workers' CPUs; got backend={self.backend!r}")
@@ -224,7 +224,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         p = Xd.shape[1] + fit_intercept
         # One kernel thread per task unless asked: the workers' processes and threads are the parallelism.
         nt = 1 if self.n_threads is None else nt
-        engine = DaskEngine(Xd, yd, sd, fit_intercept=fit_intercept, loss=loss, n_threads=nt)
+        engine = make_engine("dask", Xd, yd, sd, fit_intercept=fit_intercept, loss=loss, n_threads=nt)
         C = check_C(self.C, dt, abs(engine.weight_sum()))
         return engine, tol, C, self._theta0(theta0, p, dt), fit_hessian_free(p, dt, nt)
 
