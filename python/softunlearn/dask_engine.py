@@ -209,7 +209,7 @@ class _PersistedChunks:
         if not xf or any(k not in xf for k in keys):
             return None  # X is a graph (or partly persisted): the dask.array path computes it
         client = next(iter(xf.values())).client
-        vectors = []
+        vectors: list[list | None] = []
         for v in (y, s):
             if v is None:
                 vectors.append(None)
@@ -376,7 +376,7 @@ class DaskEngine(Engine):
     def hessian_matvec(self, h, V) -> np.ndarray:
         V = np.ascontiguousarray(np.asarray(V, dtype=self.dtype).reshape(self.n_params, -1))
         k = V.shape[1]
-        source = self._h_at.get(getattr(h, "name", None))
+        source = self._h_at.get(getattr(h, "name", ""))
         if self._chunks is not None and source is not None:
             # h is this engine's own lazy h at (θ, C): each task recomputes its chunk of h next to the product.
             theta, C = source
