@@ -240,3 +240,17 @@ def test_nan_in_dask_X_is_named_by_fit_and_influence():
         su.LogisticRegression().fit(Xd, y)
     with pytest.raises(ValueError, match=r"X: contains NaN or infinity"):
         su.Influence(m, Xd, y)
+
+
+def test_in_memory_use_never_imports_dask():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, softunlearn as su\n"
+        "X = np.random.default_rng(0).standard_normal((200, 3)); y = (X[:, 0] > 0).astype(float)\n"
+        "m = su.LogisticRegression().fit(X, y); su.Influence(m, X, y).scores(su.targets.Utility(X, y))\n"
+        "print(sorted(k for k in sys.modules if k.split('.')[0] in ('dask', 'distributed')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
