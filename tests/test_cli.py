@@ -539,3 +539,21 @@ def test_run_accepts_every_listed_dataset(tmp_path, name):
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
     assert rep["config"]["dataset"] == name
+
+
+def test_run_on_a_local_dask_cluster_matches_in_memory(tmp_path):
+    # The same run with the training data on a LocalCluster (worker processes, 700-row chunks): the same
+    # models, so the same test metrics to rounding.
+    a = cli("run", *SMALL, "--out", str(tmp_path / "a"), "--json", "--no-plots")
+    b = cli("run", *SMALL, "--out", str(tmp_path / "b"), "--json", "--no-plots", "--dask-scheduler", "local",
+            "--dask-chunk-rows", "700", timeout=300)
+    assert a.returncode == 0, a.stderr
+    assert b.returncode == 0, b.stderr
+    ra, rb = json.loads(a.stdout), json.loads(b.stdout)
+    assert rb["config"]["dask_scheduler"] == "local" and rb["config"]["dask_chunks"] == 3
+    for model in ("original", "hard", "soft"):
+        for key in ("accuracy", "gap", "log_loss", "val_target"):
+            assert abs(ra["metrics"][model][key] - rb["metrics"][model][key]) <= 1e-9 * max(1, abs(ra["metrics"][model][key]))
+    r = cli("run", *SMALL, "--out", str(tmp_path / "c"), "--no-plots", "--dask-scheduler", "local",
+            "--method", "finetune")
+    assert r.returncode == 2 and "--method: 'finetune' needs the training data in memory" in r.stderr

@@ -10,7 +10,10 @@ import os
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from typing import Any
+
+import numpy as np
 
 from . import __version__
 from .datasets.specs import DATASETS
@@ -323,7 +326,7 @@ def run(args) -> int:
 
 def _run(args, staged) -> int:
     import softunlearn as su
-    from softunlearn import datasets, evaluation, pipeline
+    from softunlearn import datasets, pipeline
 
     timings = {}
     t = time.perf_counter()
@@ -340,9 +343,21 @@ def _run(args, staged) -> int:
     C, Xtr, Xva, Xte = args.C, tr.X, va.X, te.X
     if certified:  # Guo et al.'s theory needs ‖x‖ ≤ 1 and no unpenalised intercept
         Xtr, Xva, Xte, C = pipeline.unit_ball(Xtr, Xva, Xte, C=args.C)
+    ytr = tr.y
+    with _dask_client(args) as client:
+        if client is not None:
+            Xtr, ytr = _to_cluster(client, Xtr, ytr, args.dask_chunk_rows)
+        return _run_on(args, staged, data, Xtr, ytr, Xva, Xte, C, certified, timings, client)
+
+
+def _run_on(args, staged, data, Xtr, ytr, Xva, Xte, C, certified, timings, client) -> int:
+    import softunlearn as su
+    from softunlearn import evaluation, pipeline
+
+    tr, va, te = data.train, data.val, data.test
     t = time.perf_counter()
     model = pipeline.make_model(args.model, C=C, temperature=args.temperature, fit_intercept=not certified)
-    model.fit(Xtr, tr.y)
+    model.fit(Xtr, ytr)
     timings["fit"] = time.perf_counter() - t
 
     opts = dict(args.method_options)
@@ -361,7 +376,7 @@ def _run(args, staged) -> int:
     )
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        unlearner.fit(model, Xtr, tr.y, Xva, va.y, va.s)
+        unlearner.fit(model, Xtr, ytr, Xva, va.y, va.s)
     _show_other_warnings(seen, unlearner.warnings_)
     timings.update(unlearner.timings_)
     soft, iterated = unlearner.one_shot_weights_, unlearner.iterated_
@@ -391,6 +406,8 @@ def _run(args, staged) -> int:
             "data": args.data,
             "model": args.model,
             "temperature": args.temperature if args.model == "smooth_hinge" else None,
+            "dask_scheduler": args.dask_scheduler,
+            "dask_chunks": None if client is None else len(Xtr.chunks[0]),
         },
         "data": {
             "n_train": tr.n,
@@ -477,6 +494,46 @@ def _run(args, staged) -> int:
         )
     print(f"\nwrote {path}" + "".join(f", {p}" for p in report["plots"]))
     return 0
+
+
+@contextmanager
+def _dask_client(args):
+    """The distributed client --dask-scheduler asks for (None without it): ADDRESS connects to a running
+    scheduler, "local" starts a LocalCluster of single-threaded worker processes, one per core."""
+    if args.dask_scheduler is None:
+        yield None
+        return
+    if args.method not in ("newton", "refit"):
+        raise ValueError(
+            f"--method: {args.method!r} needs the training data in memory; with --dask-scheduler use newton or refit"
+        )
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ValueError("--dask-scheduler: needs the optional dependency: pip install 'softunlearn[dask]'") from None
+    if args.dask_scheduler == "local":
+        with (
+            LocalCluster(threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+    else:
+        with Client(args.dask_scheduler) as client:
+            yield client
+
+
+def _to_cluster(client, X, y, chunk_rows):
+    """The training data as dask arrays of `chunk_rows`-row chunks, persisted on the workers."""
+    import dask.array as da
+
+    from softunlearn._validation import is_sparse
+
+    if is_sparse(X):
+        raise ValueError("--dask-scheduler: this data set's X is sparse; the Dask engine takes dense chunks only")
+    rows = chunk_rows or max(1, -(-X.shape[0] // (2 * len(client.scheduler_info()["workers"]) or 2)))
+    Xd = da.from_array(np.ascontiguousarray(X), chunks=(rows, -1))
+    yd = da.from_array(np.asarray(y), chunks=(rows,))
+    return client.persist([Xd, yd])
 
 
 def _show_other_warnings(seen, recorded):
@@ -609,6 +666,19 @@ def main(argv=None) -> int:
     r.add_argument("--out", default="softunlearn-run", help="output directory (default: ./softunlearn-run)")
     r.add_argument("--json", action="store_true", help="print the report as JSON instead of the table")
     r.add_argument("--no-plots", action="store_true")
+    r.add_argument(
+        "--dask-scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="fit, score and update on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' for a "
+        "LocalCluster of this machine's cores; needs softunlearn[dask] and --method newton or refit",
+    )
+    r.add_argument(
+        "--dask-chunk-rows",
+        type=_positive_int,
+        default=None,
+        help="rows per chunk of the training data on the cluster (default: two chunks per worker)",
+    )
     r.set_defaults(func=run)
     ds = sub.add_parser("datasets", help="which datasets are installed and how to get the others")
     ds.set_defaults(func=list_datasets)
