@@ -1,6 +1,6 @@
-// The L2-regularised empirical risk  J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓ(x̃ᵢᵀθ, yᵢ) [+ bᵀθ]  (intercept unpenalised):
-// one fused pass over X gives loss, gradient and Hessian, and a damped Newton method minimises J.
-// The optional linear term bᵀθ is the objective perturbation of certified removal (Guo et al. 2020).
+// The L2-regularised empirical risk  J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓ(x̃ᵢᵀθ, yᵢ)  (intercept unpenalised): the
+// problem, the fused pass over X that gives loss, gradient and Hessian, the Newton step's factorisation,
+// the stopping scale and the fit's result. The damped Newton method itself is newton.hpp.
 #pragma once
 
 #include <cmath>
@@ -41,9 +41,9 @@ template <class Dsn, class T = typename Dsn::Scalar> Vec<T> regulariser_diagonal
   return r;
 }
 
-// One pass over X at θ (of the penalised objective unless P.penalised is false: a row block's share of a
-// sum that a distributed engine adds up before adding the penalty once). Optionally writes r = C s ⊙ ℓ'(z) (the per-sample gradient scale: sample i's
-// gradient is rᵢ x̃ᵢ) and h = C s ⊙ ℓ''(z) (the Hessian weights).
+// One pass over X at θ: of J, or with P.penalised false of the data term alone (a row block's share of a
+// sum that a distributed engine adds up before adding the penalty once). Optionally writes r = C s ⊙ ℓ'(z)
+// (the per-sample gradient scale: sample i's gradient is rᵢ x̃ᵢ) and h = C s ⊙ ℓ''(z) (the Hessian weights).
 template <class T, class Loss, class Dsn>
 PassResult<T> loss_pass(const Problem<T, Dsn>& P, const VecRef<T>& theta, bool want_hessian, T* r_out, T* h_out,
                         int n_threads, const Loss& loss_fn) {
