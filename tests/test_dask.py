@@ -269,3 +269,17 @@ def test_soft_unlearner_on_dask_matches_in_memory(client, method):
     _close(a.eps_, b.eps_, 1e-8)
     _close(a.model_.theta_, b.model_.theta_, 1e-9)
     _close(a.hard_model_.theta_, b.hard_model_.theta_, 1e-9)
+
+
+@pytest.mark.parametrize("delta", [1.0, -0.5])
+@pytest.mark.parametrize("count", [{"k": 0}, {"k": 1}, {"k": 37}, {"fraction": 0.25}, {"k": 240}])
+def test_hard_weights_distributed_top_k(delta, count):
+    # Many ties (values on a coarse grid), ties across chunk boundaries: the same samples as in memory.
+    T = np.round(np.random.default_rng(4).standard_normal(240), 1)
+    Td = da.from_array(T, chunks=(50, 1, 89, 100))
+    with dask.config.set(scheduler="sync"):
+        got = su.hard_weights(Td, delta=delta, **count)
+        assert isinstance(got, da.Array) and got.chunks == Td.chunks
+        assert np.array_equal(got.compute(), su.hard_weights(T, delta=delta, **count))
+    with pytest.raises(ValueError, match="T contains NaN"):
+        su.hard_weights(da.from_array(np.r_[T, np.nan], chunks=100), k=3)

@@ -120,6 +120,11 @@ def _finite(a: np.ndarray, name: str) -> None:
             raise ValueError(f"{name} contains NaN or infinity (first at index {tuple(int(i) for i in idx)})")
 
 
+def is_dask(a) -> bool:
+    """True for a dask collection, without importing dask when it is not one."""
+    return type(a).__module__.split(".")[0] == "dask"
+
+
 def as_matrix(X, name: str = "X", dtype=None, n_features: int | None = None):
     """2-D, finite, C-contiguous float array (no copy when already so); a scipy.sparse matrix becomes
     CSR (see :func:`as_csr`) and is never densified."""
@@ -127,7 +132,7 @@ def as_matrix(X, name: str = "X", dtype=None, n_features: int | None = None):
         return as_csr(X, name, dtype, n_features)
     if X is None:
         raise TypeError(f"{name}: expected a 2-D array of shape (n_samples, n_features), got None")
-    if type(X).__module__.split(".")[0] == "dask":
+    if is_dask(X):
         # np.asarray would gather the whole array on the client: only the Dask-aware entry points take one.
         raise TypeError(
             f"{name}: a dask array is accepted by fit, decision_function/predict, Influence, newton_update and "

@@ -9,8 +9,12 @@ systems. A per-row result stays a lazy dask array aligned with X's row chunks. X
 Inside a worker the kernel runs on ``n_threads`` threads (default 1: a worker process or thread per
 core is Dask's own parallelism; more would oversubscribe the cores). The kernels release the GIL.
 
-Dask is an optional dependency (``pip install softunlearn[dask]``); this module is imported only when
-an argument is a dask array.
+When X is persisted on a ``distributed`` cluster the fit's passes skip the dask.array graph: one task per
+chunk goes straight to the chunk's future (``client.map``) and a tree of additions is built on the client,
+which cuts the overhead of a pass from ~0.1 s to a few hundredths (:class:`_PersistedChunks`).
+
+Dask is an optional dependency (``pip install softunlearn[dask]``): dask itself is imported only when an
+argument is a dask array.
 """
 
 from __future__ import annotations
@@ -18,12 +22,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
+from ._validation import is_dask
 from .engine import CpuEngine, Engine
 
-
-def is_dask(a) -> bool:
-    """True for a dask collection, without importing dask when it is not one."""
-    return type(a).__module__.split(".")[0] == "dask"
+__all__ = ["DaskEngine", "as_dask_matrix", "as_dask_rows", "checked_finite", "dask_data", "is_dask", "predict_rows"]
 
 
 def _require_dask():
@@ -285,14 +287,9 @@ class DaskEngine(Engine):
     name = "dask"
 
     def __init__(self, X, y, s, *, fit_intercept: bool, loss: tuple[int, float], n_threads: int = 1):
-        self.X, self.y, self.s_dask = X, y, s
-        self.fit_intercept = bool(fit_intercept)
-        self.loss = (int(loss[0]), float(loss[1]))
-        self.n_threads = int(n_threads)
-        self.dtype = np.dtype(X.dtype)
-        self.n_samples, self.n_features = (int(v) for v in X.shape)
-        self.n_params = self.n_features + self.fit_intercept
-        self.s = np.zeros(0, dtype=self.dtype)  # the base class's "no host weights"; s_dask holds the weights
+        # The base class's s is "no host weights"; s_dask holds the weights (or None).
+        super().__init__(X, y, np.zeros(0, dtype=X.dtype), fit_intercept=fit_intercept, loss=loss, n_threads=n_threads)
+        self.s_dask = s
         self._chunks = _PersistedChunks.of(X, y, s)
         self._h_at: dict[str, tuple] = {}  # name of a lazy h this engine made → (θ, C) it was taken at
 

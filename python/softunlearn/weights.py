@@ -40,7 +40,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _core
-from ._validation import check_n_threads
+from ._validation import check_n_threads, is_dask
 from .errors import NonFiniteError
 
 __all__ = [
@@ -938,24 +938,15 @@ def hard_weights(T, fraction=None, k=None, delta=1.0) -> np.ndarray:
 
     Returns
     -------
-    ndarray, shape (n,), float64 with values in {-1, 0}.
+    ndarray, shape (n,), float64 with values in {-1, 0}; for a dask ``T``, a lazy dask array with T's chunks
+    (a distributed top-k: T is never gathered).
     """
+    if is_dask(T):
+        return _hard_weights_dask(T, fraction, k, delta)
     Tv = _scores(T, "T")
     n = Tv.shape[0]
     d = _real_scalar(delta, "delta")
-    if (fraction is None) == (k is None):
-        raise ValueError("give exactly one of fraction and k")
-    if fraction is not None:
-        f = _real_scalar(fraction, "fraction")
-        if not (0 < f <= 1):
-            raise ValueError(f"fraction must lie in (0, 1], got {f}")
-        kk = min(n, int(math.floor(f * n + 0.5)))
-    else:
-        if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
-            raise TypeError(f"k must be an integer, got {type(k).__name__}")
-        kk = int(k)
-        if not 0 <= kk <= n:
-            raise ValueError(f"k must lie in [0, {n}], got {kk}")
+    kk = _hard_count(n, fraction, k)
     eps = np.zeros(n)
     if kk == 0:
         return eps
@@ -970,3 +961,50 @@ def hard_weights(T, fraction=None, k=None, delta=1.0) -> np.ndarray:
     if rest > 0:
         eps[np.flatnonzero(key == kth)[:rest]] = -1.0
     return eps
+
+
+def _hard_count(n, fraction, k) -> int:
+    """k from exactly one of ``fraction`` (k = round(fraction·n), halves up) and ``k``, checked."""
+    if (fraction is None) == (k is None):
+        raise ValueError("give exactly one of fraction and k")
+    if fraction is not None:
+        f = _real_scalar(fraction, "fraction")
+        if not (0 < f <= 1):
+            raise ValueError(f"fraction must lie in (0, 1], got {f}")
+        kk = min(n, int(math.floor(f * n + 0.5)))
+    else:
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
+            raise TypeError(f"k must be an integer, got {type(k).__name__}")
+        kk = int(k)
+        if not 0 <= kk <= n:
+            raise ValueError(f"k must lie in [0, {n}], got {kk}")
+    return kk
+
+
+def _hard_weights_dask(T, fraction, k, delta):
+    """hard_weights on a dask T: the k-th smallest key by a distributed top-k, then the same selection
+    (keys below it, and ties at it in index order by a cumulative count) as a lazy map over T's chunks."""
+    import dask
+    import dask.array as da
+
+    if T.ndim != 1:
+        raise ValueError(f"T must be 1-D, got shape {T.shape}")
+    if any(np.isnan(c) for c in T.chunks[0]):
+        raise ValueError("T: unknown chunk sizes (NaN); call T.compute_chunk_sizes() first")
+    if not (np.issubdtype(T.dtype, np.floating) or np.issubdtype(T.dtype, np.integer)):
+        raise TypeError(f"T must be a real numeric array, got dtype {T.dtype}")
+    n = int(T.shape[0])
+    d = _real_scalar(delta, "delta")
+    kk = _hard_count(n, fraction, k)
+    key = T.astype(np.float64) if d >= 0 else -T.astype(np.float64)
+    partial = 0 < kk < n
+    finite, kth = dask.compute(da.isfinite(key).all(), da.topk(key, -kk)[kk - 1] if partial else 0.0)
+    if not finite:
+        raise ValueError("T contains NaN or infinite values")
+    if not partial:
+        return da.full_like(key, -1.0 if kk else 0.0)
+    strict = key < kth
+    ties = key == kth
+    rest = kk - int(strict.sum().compute())
+    chosen = strict | (ties & (da.cumsum(ties.astype(np.int64)) <= rest))
+    return -chosen.astype(np.float64)
