@@ -555,5 +555,5 @@ def test_run_on_a_local_dask_cluster_matches_in_memory(tmp_path):
         for key in ("accuracy", "gap", "log_loss", "val_target"):
             assert abs(ra["metrics"][model][key] - rb["metrics"][model][key]) <= 1e-9 * max(1, abs(ra["metrics"][model][key]))
     r = cli("run", *SMALL, "--out", str(tmp_path / "c"), "--no-plots", "--dask-scheduler", "local",
-            "--method", "finetune")
-    assert r.returncode == 2 and "--method: 'finetune' needs the training data in memory" in r.stderr
+            "--method", "gradient_ascent")
+    assert r.returncode == 2 and "--method: 'gradient_ascent' needs the training data in memory" in r.stderr

@@ -205,7 +205,7 @@ def test_predict_is_lazy_and_in_memory_only_functions_refuse_dask():
     _close(m.decision_function(X), z.compute(), 1e-12)
     assert np.array_equal(m.predict(X), m.predict(Xd).compute())
     with pytest.raises(TypeError, match=r"X: a dask array is accepted by fit"):
-        su.finetune(m, Xd, y, np.zeros(N))
+        su.gradient_ascent(m, Xd, y, -np.ones(N))
 
 
 @pytest.mark.parametrize("persisted", [False, True])
@@ -283,3 +283,23 @@ def test_hard_weights_distributed_top_k(delta, count):
         assert np.array_equal(got.compute(), su.hard_weights(T, delta=delta, **count))
     with pytest.raises(ValueError, match="T contains NaN"):
         su.hard_weights(da.from_array(np.r_[T, np.nan], chunks=100), k=3)
+
+
+@pytest.mark.parametrize("persisted", [False, True])
+def test_finetune_on_dask_matches_in_memory(client, persisted):
+    X, y, s, *_ = _data()
+    Xd, yd, sd = _dask((700, 1300, 400), X, y, s)
+    if persisted:
+        Xd, yd, sd = client.persist([Xd, yd, sd])
+    m = su.LogisticRegression().fit(X, y, s)
+    eps = -(np.arange(N) % 5 == 0).astype(float)
+    seen = []
+    a = su.finetune(m, X, y, eps, sample_weight=s)
+    b = su.finetune(m, Xd, yd, _dask((700, 1300, 400), eps)[0], sample_weight=sd, callback=seen.append)
+    assert b.converged_ and b.n_iter_ == a.n_iter_ and len(seen) == b.n_iter_
+    _close(a.theta_, b.theta_, 1e-9)
+    _close(su.refit(m, X, y, eps, sample_weight=s).theta_, b.theta_, 1e-8)  # the optimum fine-tuning approaches
+    budget = su.finetune(m, Xd, yd, eps, sample_weight=sd, max_iter=2)
+    assert budget.n_iter_ == 2 and not budget.converged_
+    with pytest.raises(ValueError, match="eps: contains NaN"):
+        su.finetune(m, Xd, yd, np.full(N, np.nan))

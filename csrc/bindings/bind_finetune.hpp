@@ -4,7 +4,9 @@
 
 #include <softunlearn/finetune.hpp>
 #include <softunlearn/gradient_ascent.hpp>
+#include <softunlearn/problem_engine.hpp>
 
+#include "py_engine.hpp"
 #include "pybind11.hpp"
 
 namespace softunlearn::bindings {
@@ -50,6 +52,21 @@ void check_loop_inputs(const XArg& X, const VecRef<T>& y, const VecRef<T>& s, co
   if (!(C > T(0)) || !std::isfinite(C)) throw py::value_error("C: expected a finite number > 0");
 }
 
+// L-BFGS over an engine implemented in Python (PyEngine: distributed arrays); runs with the GIL held.
+template <class T> void def_engine_finetune(py::module_& m) {
+  m.def(
+      "lbfgs_fit_engine",
+      [](py::object engine, VecRef<T> theta0, T C, T tol, int max_iter, int memory, const py::object& callback) {
+        const PyEngine<T> E(std::move(engine), C);
+        expect_size(theta0.size(), E.params(), "theta0");
+        if (!(C > T(0)) || !std::isfinite(C)) throw py::value_error("C: expected a finite number > 0");
+        if (max_iter < 0 || memory < 1) throw py::value_error("max_iter, memory: expected max_iter >= 0 and memory >= 1");
+        return loop_to_dict(lbfgs_fit(E, theta0, tol, max_iter, memory, wrap_callback<T>(callback)));
+      },
+      arg("engine"), arg("theta0").noconvert(), arg("C"), arg("tol"), arg("max_iter"), arg("memory"),
+      arg("callback") = py::none(), "lbfgs_fit with every pass a method of `engine` (see softunlearn.engine).");
+}
+
 template <class T, class XArg> void def_finetune(py::module_& m) {
   m.def(
       "lbfgs_fit",
@@ -64,7 +81,8 @@ template <class T, class XArg> void def_finetune(py::module_& m) {
           const auto D = make_design(X, intercept);
           const Problem<T, decltype(D)> P{D, y, s, C};
           r = with_loss(loss, loss_param, [&](auto L) {
-            return lbfgs_fit<T, decltype(L)>(P, theta0, tol, max_iter, memory, n_threads, L, cb);
+            return lbfgs_fit(ProblemEngine<T, decltype(D), decltype(L)>(P, n_threads, L), theta0, tol, max_iter,
+                             memory, cb);
           });
         }
         return loop_to_dict(std::move(r));

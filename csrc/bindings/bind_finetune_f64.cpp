@@ -5,6 +5,7 @@ namespace softunlearn::bindings {
 
 void bind_finetune_f64(py::module_& m) {
   for_each_design<double>([&](auto* x) { def_finetune<double, std::remove_pointer_t<decltype(x)>>(m); });
+  def_engine_finetune<double>(m);
 }
 
 }  // namespace softunlearn::bindings

@@ -199,6 +199,11 @@ def lbfgs_fit(
 ) -> dict[str, Any]:
     """L-BFGS minimisation of ½‖w‖² + C Σ sᵢℓᵢ from theta0."""
 
+def lbfgs_fit_engine(
+    engine: Any, theta0: _F, C: float, tol: float, max_iter: int, memory: int, callback: Any = None
+) -> dict[str, Any]:
+    """lbfgs_fit with the passes supplied by a Python engine (softunlearn.engine)."""
+
 def ascent_curvature(
     X: _XType,
     y: _F,

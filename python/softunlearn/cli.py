@@ -503,9 +503,10 @@ def _dask_client(args):
     if args.dask_scheduler is None:
         yield None
         return
-    if args.method not in ("newton", "refit"):
+    if args.method not in ("newton", "refit", "finetune"):
         raise ValueError(
-            f"--method: {args.method!r} needs the training data in memory; with --dask-scheduler use newton or refit"
+            f"--method: {args.method!r} needs the training data in memory; with --dask-scheduler use newton, "
+            "refit or finetune"
         )
     try:
         from distributed import Client, LocalCluster
@@ -671,7 +672,7 @@ def main(argv=None) -> int:
         default=None,
         metavar="ADDRESS",
         help="fit, score and update on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' for a "
-        "LocalCluster of this machine's cores; needs softunlearn[dask] and --method newton or refit",
+        "LocalCluster of this machine's cores; needs softunlearn[dask] and --method newton, refit or finetune",
     )
     r.add_argument(
         "--dask-chunk-rows",

@@ -1,7 +1,9 @@
 // Fine-tuning: minimise J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓᵢ(θ) from a start θ₀ by full-batch L-BFGS, where the
-// caller puts the changed sample weights sᵢ(1 + εᵢ) into the Problem. Every trial point costs one fused
-// loss/gradient pass (no Hessian), so an iteration costs O(np) — the "fine-tuning" baseline of the
-// unlearning literature, run here to convergence or to an iteration budget.
+// caller puts the changed sample weights sᵢ(1 + εᵢ) into the engine's data. Every trial point costs one
+// fused loss/gradient pass (no Hessian), so an iteration costs O(np) — the "fine-tuning" baseline of the
+// unlearning literature, run here to convergence or to an iteration budget. Written against the engine
+// of newton.hpp (only its C(), weight_sum(), feature_scale() and gradient passes), so it runs on every
+// engine the Newton fit runs on.
 #pragma once
 
 #include <cmath>
@@ -112,18 +114,19 @@ bool wolfe_search(T phi0, T dphi0, T alpha0, Eval&& eval, detail::LineTrial<T>& 
   return false;
 }
 
-// L-BFGS with `memory` curvature pairs, stopping when ‖∇J‖_∞ ≤ tol · C|Σ sᵢ| (newton_fit's
-// test, so "converged" means the same for both), after max_iter iterations, or when the callback asks.
-template <class T, class Loss, class Dsn>
-LoopResult<T> lbfgs_fit(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T tol, int max_iter, int memory, int n_threads,
-                        const Loss& loss_fn, const ProgressCallback<T>& callback) {
+// L-BFGS with `memory` curvature pairs, stopping when ‖∇J‖_∞ ≤ tol · C|Σ sᵢ| · min(1, max|x̃ᵢⱼ|)
+// (newton_fit's test, so "converged" means the same for both), after max_iter iterations, or when the
+// callback asks.
+template <class Engine, class T = typename Engine::Scalar>
+LoopResult<T> lbfgs_fit(const Engine& E, const VecRef<T>& theta0, T tol, int max_iter, int memory,
+                        const ProgressCallback<T>& callback) {
   if (memory < 1) throw std::invalid_argument("memory must be at least 1");
   LoopResult<T> res;
   res.theta = theta0;
-  res.grad_scale = stopping_scale(P.design, P.C * std::abs(P.weight_sum()));
+  res.grad_scale = stopping_scale(E.C() * std::abs(E.weight_sum()) * E.feature_scale());
   auto pass = [&](const Vec<T>& th) {
     ++res.n_passes;
-    return loss_pass<T, Loss>(P, th, false, nullptr, nullptr, n_threads, loss_fn);
+    return E.pass(th, false, false);
   };
   PassResult<T> cur = pass(res.theta);
   std::vector<Vec<T>> S, Y;  // circular history of sₖ = θₖ₊₁ − θₖ and yₖ = ∇Jₖ₊₁ − ∇Jₖ

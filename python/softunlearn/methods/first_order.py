@@ -23,7 +23,15 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .. import _core
-from .._validation import as_labels, as_sample_weight, as_vector, check_int, check_n_threads, check_positive
+from .._validation import (
+    as_labels,
+    as_sample_weight,
+    as_vector,
+    check_int,
+    check_n_threads,
+    check_positive,
+    is_dask,
+)
 from ..errors import NonFiniteError
 from ..linear_model import _DEFAULT_TOL, check_model
 
@@ -85,6 +93,8 @@ def finetune(
 
     Returns a new model with ``n_iter_``, ``converged_``, ``objective_``, ``unlearn_info_``.
     """
+    if is_dask(X):
+        return _finetune_dask(model, X, y, eps, sample_weight, max_iter, tol, memory, callback, n_threads)
     model, Xc, yc, e, s = _prepare(model, X, y, eps, sample_weight)
     dt = Xc.dtype
     max_iter = check_int(max_iter, "max_iter", 0)
@@ -121,17 +131,55 @@ def finetune(
             callback,
         )
     except NonFiniteError:
-        raise NonFiniteError(
-            "eps: the fine-tuning objective diverged (with negative sample weights s(1+ε) it can be "
-            "unbounded below); keep ε ≥ −1"
-        ) from None
+        raise NonFiniteError(_DIVERGED) from None
+    return _finetune_result(model, res, tol, max_iter)
+
+
+_DIVERGED = (
+    "eps: the fine-tuning objective diverged (with negative sample weights s(1+ε) it can be unbounded below); "
+    "keep ε ≥ −1"
+)
+
+
+def _finetune_dask(model, X, y, eps, sample_weight, max_iter, tol, memory, callback, n_threads):
+    """finetune on dask arrays: the same compiled L-BFGS driven through the Dask engine's passes."""
+    import dask.array as da
+
+    from ..dask_engine import as_dask_matrix, as_dask_rows, dask_data
+    from ..engine import make_engine
+
+    model = check_model(model)
+    dt = model.dtype
+    Xd = as_dask_matrix(X, "X", dtype=dt)
+    if Xd.shape[1] != model.n_features_in_:
+        raise ValueError(f"X: expected {model.n_features_in_} features (as in training), got {Xd.shape[1]}")
+    max_iter = check_int(max_iter, "max_iter", 0)
+    memory = check_int(memory, "memory", 1)
+    tol = _DEFAULT_TOL[dt] if tol is None else check_positive(tol, "tol")
+    callback = _callback(callback)
+    e = as_dask_rows(eps, Xd, "eps")
+    if not bool(da.isfinite(e).all().compute()):
+        raise ValueError("eps: contains NaN or infinity")
+    w = (1 + e) if sample_weight is None else as_dask_rows(sample_weight, Xd, "sample_weight") * (1 + e)
+    Xd, yd, wd = dask_data(Xd, y, w, dtype=dt, need_both_classes=model.fit_intercept, allow_negative=True)
+    given = model.n_threads if n_threads is None else n_threads
+    nt = 1 if given is None else check_n_threads(given)  # one kernel thread per task unless asked
+    engine = make_engine("dask", Xd, yd, wd, fit_intercept=model.fit_intercept, loss=model._loss, n_threads=nt)
+    try:
+        res = _core.lbfgs_fit_engine(engine, model.theta_, dt.type(model.C), dt.type(tol), max_iter, memory, callback)
+    except NonFiniteError:
+        raise NonFiniteError(_DIVERGED) from None
+    return _finetune_result(model, res, tol, max_iter)
+
+
+def _finetune_result(model, res, tol, max_iter):
     if not res["converged"] and not res["stopped"] and res["n_iter"] < max_iter:
         warnings.warn(
             f"finetune stopped after {res['n_iter']} L-BFGS iterations without reaching tol "
             f"(‖∇J‖∞ = {res['grad_norm']:.3g}, target {tol * res['grad_scale']:.3g}): the line search made "
             "no progress at working precision",
             ConvergenceWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     return _result(model, res)
 
