@@ -205,7 +205,8 @@ def test_predict_is_lazy_and_in_memory_only_functions_refuse_dask():
     _close(m.decision_function(X), z.compute(), 1e-12)
     assert np.array_equal(m.predict(X), m.predict(Xd).compute())
     with pytest.raises(TypeError, match=r"X: a dask array is accepted by fit"):
-        su.gradient_ascent(m, Xd, y, -np.ones(N))
+        su.certified_update(su.LogisticRegression(fit_intercept=False).fit(X, y), Xd, y,
+                            -(np.arange(N) < 3).astype(float), epsilon=1.0, delta=1e-5)
 
 
 @pytest.mark.parametrize("persisted", [False, True])
@@ -303,3 +304,19 @@ def test_finetune_on_dask_matches_in_memory(client, persisted):
     assert budget.n_iter_ == 2 and not budget.converged_
     with pytest.raises(ValueError, match="eps: contains NaN"):
         su.finetune(m, Xd, yd, np.full(N, np.nan))
+
+
+@pytest.mark.parametrize("retain", [0.0, 0.5])
+def test_gradient_ascent_on_dask_matches_in_memory(client, retain):
+    X, y, s, *_ = _data()
+    Xd, yd, sd = _dask((700, 1300, 400), X, y, s)
+    m = su.LogisticRegression().fit(X, y, s)
+    eps = -(np.arange(N) % 9 == 0).astype(float)
+    seen = []
+    a = su.gradient_ascent(m, X, y, eps, sample_weight=s, steps=6, retain=retain)
+    b = su.gradient_ascent(m, Xd, yd, eps, sample_weight=sd, steps=6, retain=retain, callback=seen.append)
+    assert b.n_iter_ == a.n_iter_ == len(seen) == 6
+    _close(a.unlearn_info_["curvature"], b.unlearn_info_["curvature"], 1e-12)
+    _close(a.theta_, b.theta_, 1e-9)
+    _close(su.gradient_ascent(m, X, y, eps, lr=0.01, steps=3).theta_,
+           su.gradient_ascent(m, Xd, y, eps, lr=0.01, steps=3).theta_, 1e-9)

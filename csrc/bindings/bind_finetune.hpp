@@ -65,6 +65,25 @@ template <class T> void def_engine_finetune(py::module_& m) {
       },
       arg("engine"), arg("theta0").noconvert(), arg("C"), arg("tol"), arg("max_iter"), arg("memory"),
       arg("callback") = py::none(), "lbfgs_fit with every pass a method of `engine` (see softunlearn.engine).");
+  m.def(
+      "ascent_curvature_engine",
+      [](py::object engine, VecRef<T> theta, T C, T retain) {
+        const PyEngine<T> E(std::move(engine), C);
+        expect_size(theta.size(), E.params(), "theta");
+        return ascent_curvature(E, Vec<T>(theta), retain);
+      },
+      arg("engine"), arg("theta").noconvert(), arg("C"), arg("retain"),
+      "ascent_curvature with the engine's weights as s_abs (see softunlearn.engine).");
+  m.def(
+      "gradient_steps_engine",
+      [](py::object engine, VecRef<T> theta0, T C, T retain, T lr, int steps, T tol, const py::object& callback) {
+        const PyEngine<T> E(std::move(engine), C);
+        expect_size(theta0.size(), E.params(), "theta0");
+        if (steps < 0) throw py::value_error("steps: expected a non-negative count");
+        return loop_to_dict(gradient_steps(E, theta0, retain, lr, steps, tol, wrap_callback<T>(callback)));
+      },
+      arg("engine"), arg("theta0").noconvert(), arg("C"), arg("retain"), arg("lr"), arg("steps"), arg("tol"),
+      arg("callback") = py::none(), "gradient_steps with the engine's weights as v (see softunlearn.engine).");
 }
 
 template <class T, class XArg> void def_finetune(py::module_& m) {
@@ -99,8 +118,9 @@ template <class T, class XArg> void def_finetune(py::module_& m) {
         py::gil_scoped_release release;
         const auto D = make_design(X, intercept);
         const Problem<T, decltype(D)> P{D, y, s_abs, C};
-        return with_loss(loss, loss_param,
-                         [&](auto L) { return ascent_curvature<T, decltype(L)>(P, theta, retain, n_threads, L); });
+        return with_loss(loss, loss_param, [&](auto L) {
+          return ascent_curvature(ProblemEngine<T, decltype(D), decltype(L)>(P, n_threads, L), Vec<T>(theta), retain);
+        });
       },
       arg("X").noconvert(), arg("y").noconvert(), arg("s_abs").noconvert(), arg("theta").noconvert(), arg("C"),
       arg("intercept"), arg("retain"), arg("n_threads"), arg("loss"), arg("loss_param"),
@@ -119,7 +139,8 @@ template <class T, class XArg> void def_finetune(py::module_& m) {
           const auto D = make_design(X, intercept);
           const Problem<T, decltype(D)> P{D, y, v, C};
           r = with_loss(loss, loss_param, [&](auto L) {
-            return gradient_steps<T, decltype(L)>(P, theta0, retain, lr, steps, tol, n_threads, L, cb);
+            return gradient_steps(ProblemEngine<T, decltype(D), decltype(L)>(P, n_threads, L), theta0, retain, lr, steps,
+                                  tol, cb);
           });
         }
         return loop_to_dict(std::move(r));

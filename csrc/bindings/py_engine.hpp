@@ -14,7 +14,7 @@
 namespace softunlearn::bindings {
 
 // The Python object has n_samples, n_features, n_params, fit_intercept, and the methods
-//   weight_sum() -> float,  feature_scale() -> float,
+//   weight_sum() -> float,  abs_weight_sum() -> float (Σ|sᵢ|, read only when a loop asks),  feature_scale() -> float,
 //   loss_pass(theta, C, hessian=bool, h=bool) -> {"loss", "objective", "grad"[, "hessian"][, "h"]},
 //   line(theta, dir) -> callable α ↦ Σ sᵢ ℓ(x̃ᵢᵀ(θ + α dir)),
 //   cg_solve(h, B, tol, max_iter) -> (U, iterations, residuals, condition),
@@ -38,6 +38,7 @@ template <class T> class PyEngine {
   bool intercept() const { return intercept_; }
   T C() const { return C_; }
   T weight_sum() const { return weight_sum_; }
+  T abs_weight_sum() const { return py_.attr("abs_weight_sum")().template cast<T>(); }
   T feature_scale() const { return feature_scale_; }
 
   PassResult<T> pass(const Vec<T>& theta, bool hessian, bool want_h) const {

@@ -204,6 +204,14 @@ def lbfgs_fit_engine(
 ) -> dict[str, Any]:
     """lbfgs_fit with the passes supplied by a Python engine (softunlearn.engine)."""
 
+def ascent_curvature_engine(engine: Any, theta: _F, C: float, retain: float) -> float:
+    """ascent_curvature with the engine's sample weights as s_abs."""
+
+def gradient_steps_engine(
+    engine: Any, theta0: _F, C: float, retain: float, lr: float, steps: int, tol: float, callback: Any = None
+) -> dict[str, Any]:
+    """gradient_steps with the engine's sample weights as v."""
+
 def ascent_curvature(
     X: _XType,
     y: _F,

@@ -120,6 +120,8 @@ def list_datasets(args) -> int:
 # softunlearn.pipeline.TARGETS and MODELS, softunlearn.weights.SCHEMES, softunlearn.methods.method_names): every
 # data set `softunlearn datasets` lists can be run.
 RUN_DATASETS = tuple(DATASETS)
+#: The update methods that run on a dask X (softunlearn run --dask-scheduler).
+DASK_METHODS = ("newton", "refit", "finetune", "gradient_ascent")
 
 
 def parse_bounds(text):
@@ -503,10 +505,10 @@ def _dask_client(args):
     if args.dask_scheduler is None:
         yield None
         return
-    if args.method not in ("newton", "refit", "finetune"):
+    if args.method not in DASK_METHODS:
         raise ValueError(
-            f"--method: {args.method!r} needs the training data in memory; with --dask-scheduler use newton, "
-            "refit or finetune"
+            f"--method: {args.method!r} needs the training data in memory; with --dask-scheduler use one of "
+            f"{', '.join(DASK_METHODS)}"
         )
     try:
         from distributed import Client, LocalCluster
@@ -672,7 +674,7 @@ def main(argv=None) -> int:
         default=None,
         metavar="ADDRESS",
         help="fit, score and update on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' for a "
-        "LocalCluster of this machine's cores; needs softunlearn[dask] and --method newton, refit or finetune",
+        "LocalCluster of this machine's cores; needs softunlearn[dask] and a --method in " + ", ".join(DASK_METHODS),
     )
     r.add_argument(
         "--dask-chunk-rows",

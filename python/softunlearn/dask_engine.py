@@ -315,6 +315,10 @@ class DaskEngine(Engine):
     def weight_sum(self) -> float:
         return float(self.s_dask.sum().compute()) if self.s_dask is not None else float(self.n_samples)
 
+    def abs_weight_sum(self) -> float:
+        da = _require_dask()
+        return float(da.abs(self.s_dask).sum().compute()) if self.s_dask is not None else float(self.n_samples)
+
     def feature_scale(self) -> float:
         if self.fit_intercept:
             return 1.0

@@ -54,6 +54,11 @@ class Engine:
         """Σ sᵢ (n when there are no sample weights)."""
         return float(self.s.sum()) if self.s.size else float(self.n_samples)
 
+    def abs_weight_sum(self) -> float:
+        """Σ|sᵢ| (n when there are no sample weights): the stopping scale of gradient ascent, whose weights
+        may be negative."""
+        return float(np.abs(self.s).sum()) if self.s.size else float(self.n_samples)
+
     def feature_scale(self) -> float:
         """min(1, max|x̃ᵢⱼ|): the feature factor of the stopping scale (1 with an intercept column)."""
         if self.fit_intercept or self.n_samples * self.n_features == 0:

@@ -2,8 +2,9 @@
 //     F(θ) = C Σᵢ εᵢ sᵢ ℓᵢ(θ) + ρ J(θ),   J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓᵢ(θ),
 // i.e. ascent on the loss of down-weighted samples (εᵢ < 0) scaled by |εᵢ|, descent on up-weighted ones,
 // plus an optional retention term ρ J (ρ = 1 makes F the reweighted objective J_ε itself).
-// The caller puts vᵢ = sᵢ(εᵢ + ρ) into the Problem: then loss_pass gives C Σ vᵢ ℓᵢ + ½‖w‖², and only
-// the regulariser needs rescaling from 1 to ρ.
+// The caller puts vᵢ = sᵢ(εᵢ + ρ) into the engine's weights: then a pass gives C Σ vᵢ ℓᵢ + ½‖w‖², and
+// only the regulariser needs rescaling from 1 to ρ. Written against the engine of newton.hpp (plus its
+// abs_weight_sum()), so it runs on every engine the Newton fit runs on.
 #pragma once
 
 #include <cmath>
@@ -15,11 +16,11 @@
 
 namespace softunlearn {
 
-// F and ∇F at θ from one pass over the problem with weights s(ε + ρ).
-template <class T, class Loss, class Dsn>
-PassResult<T> ascent_pass(const Problem<T, Dsn>& P, const Vec<T>& theta, T retain, int n_threads, const Loss& loss_fn) {
-  PassResult<T> r = loss_pass<T, Loss>(P, theta, false, nullptr, nullptr, n_threads, loss_fn);
-  const Index d = P.design.features();
+// F and ∇F at θ from one pass over the data with weights s(ε + ρ).
+template <class Engine, class T = typename Engine::Scalar>
+PassResult<T> ascent_pass(const Engine& E, const Vec<T>& theta, T retain) {
+  PassResult<T> r = E.pass(theta, false, false);
+  const Index d = E.features();
   r.grad.head(d) -= (T(1) - retain) * theta.head(d);
   r.objective -= (T(1) - retain) * T(0.5) * theta.head(d).squaredNorm();
   return r;
@@ -50,26 +51,24 @@ template <class T> T top_eigenvalue(const Mat<T>& A, int max_iter = 500, T rtol 
 // Curvature scale for the step size: λ_max of C X̃ᵀ diag(aᵢ ℓ''ᵢ(θ)) X̃ + ρR for non-negative weights aᵢ
 // carried by `P_abs`. With aᵢ ≥ sᵢ|εᵢ + ρ| it bounds ‖∇²F(θ)‖₂ (∇²F is indefinite when some εᵢ + ρ < 0);
 // the Python layer also takes aᵢ ≥ sᵢ and ρ ≥ 1 so that it bounds the training Hessian too.
-template <class T, class Loss, class Dsn>
-T ascent_curvature(const Problem<T, Dsn>& P_abs, const VecRef<T>& theta, T retain, int n_threads, const Loss& loss_fn) {
-  PassResult<T> r = loss_pass<T, Loss>(P_abs, theta, true, nullptr, nullptr, n_threads, loss_fn);
-  const Index d = P_abs.design.features();
+template <class Engine, class T = typename Engine::Scalar>
+T ascent_curvature(const Engine& E_abs, const Vec<T>& theta, T retain) {
+  PassResult<T> r = E_abs.pass(theta, true, false);
+  const Index d = E_abs.features();
   r.H.diagonal().head(d).array() -= (T(1) - retain);
   return top_eigenvalue(r.H);
 }
 
 // θ ← θ − lr ∇F(θ) for `steps` steps, stopping early when ‖∇F‖_∞ ≤ tol · C Σ|vᵢ| (only
 // reachable with ρ > 0: pure ascent has no stationary point in general) or when the callback asks.
-template <class T, class Loss, class Dsn>
-LoopResult<T> gradient_steps(const Problem<T, Dsn>& P, const VecRef<T>& theta0, T retain, T lr, int steps, T tol,
-                             int n_threads, const Loss& loss_fn, const ProgressCallback<T>& callback) {
+template <class Engine, class T = typename Engine::Scalar>
+LoopResult<T> gradient_steps(const Engine& E, const VecRef<T>& theta0, T retain, T lr, int steps, T tol,
+                             const ProgressCallback<T>& callback) {
   if (!(lr > T(0)) || !std::isfinite(lr)) throw std::invalid_argument("lr must be finite and > 0");
   LoopResult<T> res;
   res.theta = theta0;
-  T abs_sum = 0;
-  for (Index i = 0; i < P.design.rows(); ++i) abs_sum += std::abs(P.weight(i));
-  res.grad_scale = stopping_scale(P.design, P.C * abs_sum);
-  PassResult<T> cur = ascent_pass<T, Loss>(P, res.theta, retain, n_threads, loss_fn);
+  res.grad_scale = stopping_scale(E.C() * E.abs_weight_sum() * E.feature_scale());
+  PassResult<T> cur = ascent_pass(E, res.theta, retain);
   ++res.n_passes;
   for (;;) {
     if (!std::isfinite(cur.objective)) throw NonFinite("non-finite objective during gradient ascent");
@@ -81,7 +80,7 @@ LoopResult<T> gradient_steps(const Problem<T, Dsn>& P, const VecRef<T>& theta0, 
     if (res.n_iter >= steps) break;
     const Vec<T> step = -lr * cur.grad;
     res.theta += step;
-    cur = ascent_pass<T, Loss>(P, res.theta, retain, n_threads, loss_fn);
+    cur = ascent_pass(E, res.theta, retain);
     ++res.n_passes;
     ++res.n_iter;
     if (report_progress(callback, res, cur.objective, cur.grad, step.norm(), tol)) break;

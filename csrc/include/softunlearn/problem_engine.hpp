@@ -22,6 +22,11 @@ template <class T, class Dsn, class Loss> class ProblemEngine {
   bool intercept() const { return P_.design.intercept; }
   T C() const { return P_.C; }
   T weight_sum() const { return P_.weight_sum(); }
+  T abs_weight_sum() const {
+    T sum = 0;
+    for (Index i = 0; i < rows(); ++i) sum += std::abs(P_.weight(i));
+    return sum;
+  }
   T feature_scale() const { return softunlearn::feature_scale(P_.design); }
 
   // Loss, ∇J and ∇²J (hessian) or h = C s ⊙ ℓ''(z) (want_h) at θ.

@@ -219,14 +219,11 @@ def gradient_ascent(
 
     Returns a new model; ``unlearn_info_`` also holds ``lr`` and ``curvature`` (L, NaN when lr is given).
     """
+    if is_dask(X):
+        return _gradient_ascent_dask(model, X, y, eps, sample_weight, lr, steps, retain, tol, callback, n_threads)
     model, Xc, yc, e, s = _prepare(model, X, y, eps, sample_weight)
     dt = Xc.dtype
-    steps = check_int(steps, "steps", 0)
-    if isinstance(retain, bool) or not isinstance(retain, numbers.Real) or not (0 <= float(retain) < np.inf):
-        raise ValueError(f"retain: expected a finite number ≥ 0, got {retain!r}")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (0 <= float(tol) < np.inf):
-        raise ValueError(f"tol: expected a finite number ≥ 0, got {tol!r}")
-    callback = _callback(callback)
+    steps, retain, tol, callback = _ascent_options(steps, retain, tol, callback)
     nt = check_n_threads(model.n_threads if n_threads is None else n_threads)
     v = s * (e + dt.type(retain))
     C, icpt = dt.type(model.C), bool(model.fit_intercept)
@@ -246,6 +243,62 @@ def gradient_ascent(
     try:
         res = _core.gradient_steps(
             Xc, yc, v, model.theta_, C, icpt, dt.type(retain), dt.type(lr), steps, dt.type(tol), nt, *loss, callback
+        )
+    except NonFiniteError:
+        raise NonFiniteError(
+            f"lr: gradient ascent diverged to non-finite values with lr={lr:g}; use fewer steps or a smaller lr"
+        ) from None
+    return _result(model, res, lr=float(lr), curvature=curvature)
+
+
+def _ascent_options(steps, retain, tol, callback):
+    steps = check_int(steps, "steps", 0)
+    if isinstance(retain, bool) or not isinstance(retain, numbers.Real) or not (0 <= float(retain) < np.inf):
+        raise ValueError(f"retain: expected a finite number ≥ 0, got {retain!r}")
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (0 <= float(tol) < np.inf):
+        raise ValueError(f"tol: expected a finite number ≥ 0, got {tol!r}")
+    return steps, retain, tol, _callback(callback)
+
+
+def _gradient_ascent_dask(model, X, y, eps, sample_weight, lr, steps, retain, tol, callback, n_threads):
+    """gradient_ascent on dask arrays: the same compiled steps and curvature driven through Dask engines."""
+    import dask.array as da
+
+    from ..dask_engine import as_dask_matrix, as_dask_rows, dask_data
+    from ..engine import make_engine
+
+    model = check_model(model)
+    dt = model.dtype
+    Xd = as_dask_matrix(X, "X", dtype=dt)
+    if Xd.shape[1] != model.n_features_in_:
+        raise ValueError(f"X: expected {model.n_features_in_} features (as in training), got {Xd.shape[1]}")
+    steps, retain, tol, callback = _ascent_options(steps, retain, tol, callback)
+    e = as_dask_rows(eps, Xd, "eps")
+    if not bool(da.isfinite(e).all().compute()):
+        raise ValueError("eps: contains NaN or infinity")
+    Xd, yd, sd = dask_data(Xd, y, sample_weight, dtype=dt)
+    s = sd if sd is not None else da.ones_like(e)
+    v = s * (e + dt.type(retain))
+    given = model.n_threads if n_threads is None else n_threads
+    nt = 1 if given is None else check_n_threads(given)  # one kernel thread per task unless asked
+
+    def engine(weights):
+        return make_engine("dask", Xd, yd, weights, fit_intercept=model.fit_intercept, loss=model._loss, n_threads=nt)
+
+    C = dt.type(model.C)
+    curvature = float("nan")
+    if isinstance(lr, str) and lr == "auto":
+        curvature = float(
+            _core.ascent_curvature_engine(engine(da.maximum(s, abs(v))), model.theta_, C, dt.type(max(1.0, retain)))
+        )
+        if not curvature > 0:
+            raise ValueError("lr: 'auto' needs a positive curvature; pass a number")
+        lr = 1.0 / curvature
+    else:
+        lr = check_positive(lr, "lr")
+    try:
+        res = _core.gradient_steps_engine(
+            engine(v), model.theta_, C, dt.type(retain), dt.type(lr), steps, dt.type(tol), callback
         )
     except NonFiniteError:
         raise NonFiniteError(
