@@ -24,9 +24,9 @@ from ._validation import (
     check_int,
     check_n_threads,
     check_positive,
+    is_dask,
     is_sparse,
 )
-from .dask_engine import is_dask
 from .engine import make_engine
 from .errors import NonFiniteError
 from .linear_model import check_model
@@ -221,6 +221,7 @@ class Influence:
         return state
 
     def __setstate__(self, state):
+        state.setdefault("_dask", False)  # pickled before the Dask engine existed
         self.__dict__.update(state)
         self._engine = self._make_engine()
         if self.solver == "cholesky":

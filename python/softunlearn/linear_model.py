@@ -34,9 +34,9 @@ from ._validation import (
     check_n_threads,
     check_positive,
     check_tol,
+    is_dask,
     is_sparse,
 )
-from .dask_engine import is_dask
 from .engine import make_engine
 from .errors import InvalidParameterError
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import methods as _methods
 from . import weights as _weights
-from .dask_engine import is_dask
+from ._validation import is_dask
 from .influence import Influence
 from .linear_model import LinearSVC, LogisticRegression, check_model
 from .methods import method_names
