@@ -507,3 +507,33 @@ def test_parameter_change_of_a_subnormal_eps_keeps_its_digits(data, dtype):
     got = inf.parameter_change(np.ldexp(eps, k)).astype(np.float64)
     spacing = np.ldexp(1.0, -1074 if dtype == np.float64 else -149)  # the subnormal grid
     np.testing.assert_allclose(got, want, rtol=0, atol=2 * spacing + 1e-6 * np.abs(want).max())
+
+
+def _misaligned(a):
+    """A copy of a that is C-contiguous but starts one byte into its buffer (np.frombuffer at an offset,
+    as a deserialised array can): every element is misaligned."""
+    buf = bytearray(a.nbytes + 1)
+    out = np.frombuffer(buf, dtype=a.dtype, count=a.size, offset=1).reshape(a.shape)
+    out[...] = a
+    assert out.flags.c_contiguous and not out.flags.aligned
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_misaligned_arrays_are_copied_before_the_compiled_core(dtype):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 4)).astype(dtype)
+    y = (X[:, 0] > 0).astype(dtype)
+    s = rng.uniform(0.5, 2, 300).astype(dtype)
+    Xm, ym, sm = _misaligned(X), _misaligned(y), _misaligned(s)
+    from softunlearn._validation import as_matrix, as_vector
+
+    assert as_matrix(Xm).flags.aligned and as_vector(ym, 300, "y", dtype).flags.aligned
+    a = su.LogisticRegression().fit(X, y, s)
+    b = su.LogisticRegression().fit(Xm, ym, sm, theta0=_misaligned(a.theta_))
+    assert b.n_iter_ == 0 and np.array_equal(a.theta_, b.theta_)
+    T = su.Influence(a, X, y, s).scores(su.targets.Utility(X, y))
+    assert np.array_equal(T, su.Influence(a, Xm, ym, sm).scores(su.targets.Utility(Xm, ym)))
+    U = -T[::-1].copy()
+    w = su.soft_weights(T, U, 0.01, bounds=(-1, 0))
+    assert np.array_equal(w.eps, su.soft_weights(_misaligned(T), _misaligned(U), 0.01, bounds=(-1, 0)).eps)

@@ -63,9 +63,7 @@ def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
         out.data.dtype == dt
         and out.indptr.dtype == idx_dt
         and idx_dt in _INDEX_TYPES
-        and out.data.flags.c_contiguous
-        and out.indices.flags.c_contiguous
-        and out.indptr.flags.c_contiguous
+        and all(a.flags.c_contiguous and a.flags.aligned for a in (out.data, out.indices, out.indptr))
     )
     if not ready:
         idx_dt = np.result_type(out.indptr.dtype, out.indices.dtype)
@@ -73,9 +71,9 @@ def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
             idx_dt = np.dtype(np.int64)
         out = sp.csr_matrix(
             (
-                np.ascontiguousarray(out.data, dtype=dt),
-                np.ascontiguousarray(out.indices, dtype=idx_dt),
-                np.ascontiguousarray(out.indptr, dtype=idx_dt),
+                contiguous(out.data, dt),
+                contiguous(out.indices, idx_dt),
+                contiguous(out.indptr, idx_dt),
             ),
             shape=(n, d),
             copy=False,
@@ -93,6 +91,13 @@ def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
             row = int(np.searchsorted(out.indptr, k, side="right")) - 1
             raise ValueError(f"{name} contains NaN or infinity (first at index ({row}, {int(out.indices[k])}))")
     return out
+
+
+def contiguous(a, dtype) -> np.ndarray:
+    """a as a C-contiguous, *aligned* array of dtype (no copy when it already is one). An array built on an
+    odd offset of a buffer (np.frombuffer, a deserialised dask chunk) can be contiguous yet misaligned,
+    and the compiled kernels read whole elements: a misaligned element is undefined behaviour there."""
+    return np.require(a, dtype=dtype, requirements=["C", "A"])
 
 
 def _check_csr_structure(X, name):
@@ -157,7 +162,7 @@ def as_matrix(X, name: str = "X", dtype=None, n_features: int | None = None):
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name}: expected {n_features} features (as in training), got {arr.shape[1]}")
     dt = np.dtype(dtype) if dtype is not None else compute_dtype(arr)
-    out = np.ascontiguousarray(arr, dtype=dt)
+    out = contiguous(arr, dt)
     _finite(out, name)
     return out
 
@@ -181,7 +186,7 @@ def as_vector(v, n: int, name: str, dtype, *, allow_none: bool = False) -> np.nd
         arr = arr.reshape(-1)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"{name}: expected shape ({n},) to match X, got {arr.shape}")
-    out = np.ascontiguousarray(arr, dtype=dtype)
+    out = contiguous(arr, dtype)
     _finite(out, name)
     return out
 

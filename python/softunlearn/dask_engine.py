@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._validation import is_dask
+from ._validation import contiguous, is_dask
 from .engine import CpuEngine, Engine
 
 __all__ = ["DaskEngine", "as_dask_matrix", "as_dask_rows", "checked_finite", "dask_data", "is_dask", "predict_rows"]
@@ -128,7 +128,8 @@ def dask_data(X, y, sample_weight, *, dtype=None, need_both_classes=False, allow
 
 # ---- chunk kernels (run on the workers) -------------------------------------------------------------
 def _dense(X, dt):
-    return np.ascontiguousarray(X, dtype=dt)
+    # A chunk deserialised on a worker can sit on an odd offset of its buffer: aligned is required too.
+    return contiguous(X, dt)
 
 
 def _chunk_pass(X, y, s, *, theta, C, intercept, loss, n_threads, hessian=False, r=False, h=False):

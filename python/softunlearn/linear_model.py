@@ -34,6 +34,7 @@ from ._validation import (
     check_n_threads,
     check_positive,
     check_tol,
+    contiguous,
     is_dask,
     is_sparse,
 )
@@ -161,7 +162,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
     def _theta0(self, theta0, p, dt):
         if theta0 is None:
             return np.zeros(p, dtype=dt)
-        th0 = np.ascontiguousarray(np.asarray(theta0, dtype=dt).reshape(-1))
+        th0 = contiguous(np.asarray(theta0, dtype=dt).reshape(-1), dt)
         if th0.shape != (p,) or not np.isfinite(th0).all():
             raise ValueError(f"theta0: expected {p} finite values (w, b), got shape {np.shape(theta0)}")
         return th0

@@ -40,7 +40,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _core
-from ._validation import check_n_threads, is_dask
+from ._validation import check_n_threads, contiguous, is_dask
 from .errors import NonFiniteError
 
 __all__ = [
@@ -168,7 +168,7 @@ def _scores(x, name, n=None, check_finite=True):
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
     if n is not None and arr.shape[0] != n:
         raise ValueError(f"{name} must have the same length as T ({n}), got {arr.shape[0]}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    arr = contiguous(arr, np.float64)
     if check_finite and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return arr
