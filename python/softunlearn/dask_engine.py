@@ -128,8 +128,13 @@ def dask_data(X, y, sample_weight, *, dtype=None, need_both_classes=False, allow
 
 # ---- chunk kernels (run on the workers) -------------------------------------------------------------
 def _dense(X, dt):
-    # A chunk deserialised on a worker can sit on an odd offset of its buffer: aligned is required too.
+    # Every array a task receives (chunks, θ, U, V) is deserialised on the worker and can sit on an odd
+    # offset of its buffer: aligned is required as well as contiguous.
     return contiguous(X, dt)
+
+
+def _fortran(U, dt):
+    return np.require(U, dtype=dt, requirements=["F", "A"])
 
 
 def _chunk_pass(X, y, s, *, theta, C, intercept, loss, n_threads, hessian=False, r=False, h=False):
@@ -139,7 +144,7 @@ def _chunk_pass(X, y, s, *, theta, C, intercept, loss, n_threads, hessian=False,
         X=_dense(X, dt),
         y=_dense(y, dt),
         s=_dense(s[0], dt) if s else np.zeros(0, dt),
-        theta=theta,
+        theta=_dense(theta, dt),
         C=C,
         intercept=intercept,
         want_hessian=hessian,
@@ -247,17 +252,20 @@ def _hv_chunk(X, h, *, V, intercept, n_threads):
     """X̃ᵀ(h ⊙ X̃V) of one chunk, as a (1, p·k) row (no regulariser: hessian_matvec adds it once)."""
     dt = V.dtype
     reg = np.zeros(V.shape[0], dtype=dt)
-    out = _core.hessian_matvec(X=_dense(X, dt), h=_dense(h, dt), reg=reg, V=V, intercept=intercept, n_threads=n_threads)
+    out = _core.hessian_matvec(
+        X=_dense(X, dt), h=_dense(h, dt), reg=reg, V=_fortran(V, dt), intercept=intercept, n_threads=n_threads
+    )
     return out.ravel()[None, :]
 
 
 def _predict_chunk(X, *, theta, intercept, n_threads):
-    return _core.predict(X=_dense(X, theta.dtype), theta=theta, intercept=intercept, n_threads=n_threads)
+    dt = theta.dtype
+    return _core.predict(X=_dense(X, dt), theta=_dense(theta, dt), intercept=intercept, n_threads=n_threads)
 
 
 def _scores_chunk(X, r, *, U, intercept, n_threads):
     dt = U.dtype
-    return _core.scores(X=_dense(X, dt), U=U, r=_dense(r, dt), intercept=intercept, n_threads=n_threads)
+    return _core.scores(X=_dense(X, dt), U=_fortran(U, dt), r=_dense(r, dt), intercept=intercept, n_threads=n_threads)
 
 
 def predict_rows(X, theta, intercept: bool, n_threads: int):
