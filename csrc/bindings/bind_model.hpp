@@ -69,7 +69,7 @@ template <class T> void def_engine_fit(py::module_& m) {
       arg("engine"), arg("theta0").noconvert(), arg("C"), arg("tol"), arg("max_iter"), arg("subsample") = 0,
       arg("linear").noconvert() = Vec<T>(), arg("hessian_free") = false,
       "The damped Newton fit of `fit` with every pass over the data a method of `engine` (see "
-      "softunlearn.engine); same algorithm, constants and result keys.");
+      "softunlearn.engine); same algorithm and constants, same FitResult.");
 }
 
 template <class T, class XArg> void def_model(py::module_& m) {

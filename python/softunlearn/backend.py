@@ -4,10 +4,11 @@
 :class:`~softunlearn.SoftUnlearner` takes
 
 * ``"cpu"``: the Eigen core, ``softunlearn._core`` (the only backend of a default install);
-* ``"cuda"``: ``softunlearn._cuda`` (cuBLAS SYRK Hessians, cuSOLVER Cholesky, the Newton fit on the
-  device). It exists only when the package was built with nvcc, cuBLAS and cuSOLVER available
-  (``SOFTUNLEARN_CUDA=AUTO|ON``) and needs a visible CUDA device; requesting it otherwise raises
-  ``ValueError`` saying which of the three is missing. It implements the logistic loss only.
+* ``"cuda"``: ``softunlearn._cuda`` (cuBLAS SYRK Hessians, cuSOLVER Cholesky, and every pass of the
+  Newton fit on the device; the fit's loop is the CPU's, on the host). It exists only when the package was
+  built with nvcc, cuBLAS and cuSOLVER available (``SOFTUNLEARN_CUDA=AUTO|ON``) and needs a visible CUDA
+  device; requesting it otherwise raises ``ValueError`` saying which of the three is missing. It implements
+  the logistic loss only.
 * ``"auto"`` (default): the value of the environment variable ``SOFTUNLEARN_BACKEND`` when it is set
   (``cpu``, ``cuda`` or ``auto``; an explicit ``backend="cpu"``/``"cuda"`` argument wins over it),
   otherwise ``"cuda"`` only when it is available, the loss is logistic, and the problem is large enough
