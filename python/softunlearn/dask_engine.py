@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._validation import contiguous, is_dask
+from ._validation import check_n_threads, contiguous, is_dask
 from .engine import CpuEngine, Engine
 
 __all__ = ["DaskEngine", "as_dask_matrix", "as_dask_rows", "checked_finite", "dask_data", "is_dask", "predict_rows"]
@@ -37,8 +37,9 @@ def _require_dask():
 
 
 # ---- validation ------------------------------------------------------------------------------------
-def as_dask_matrix(X, name: str = "X", dtype=None):
-    """X as a 2-D float32/float64 dask array with dense chunks, chunked along rows only, known chunk sizes."""
+def as_dask_matrix(X, name: str = "X", dtype=None, n_features: int | None = None):
+    """X as a 2-D float32/float64 dask array with dense chunks, chunked along rows only, known chunk sizes
+    (and n_features columns when given: the model's)."""
     da = _require_dask()
     if not isinstance(X, da.Array):
         raise TypeError(f"{name}: expected a dask.array.Array, got {type(X).__name__}")
@@ -60,6 +61,8 @@ def as_dask_matrix(X, name: str = "X", dtype=None):
     dt = np.dtype(dtype)
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name}: expected at least one row and one column, got shape {X.shape}")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"{name}: expected {n_features} features (as in training), got {X.shape[1]}")
     return X.astype(dt) if X.dtype != dt else X
 
 
@@ -84,6 +87,21 @@ def as_dask_rows(v, X, name: str):
     if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
         raise TypeError(f"{name}: expected a real numeric array, got dtype {a.dtype}")
     return da.from_array(a.astype(X.dtype), chunks=(X.chunks[0],))
+
+
+def finite_rows(v, X, name: str):
+    """as_dask_rows, checked finite in one pass over v."""
+    da = _require_dask()
+    out = as_dask_rows(v, X, name)
+    if not bool(da.isfinite(out).all().compute()):
+        raise ValueError(f"{name}: contains NaN or infinity")
+    return out
+
+
+def dask_threads(n_threads) -> int:
+    """Kernel threads per task: 1 unless asked. A worker process or thread per core is Dask's own
+    parallelism; more kernel threads would oversubscribe the cores."""
+    return 1 if n_threads is None else check_n_threads(n_threads)
 
 
 def check_dask_data(X, y, s, *, need_both_classes: bool, allow_negative: bool = False) -> None:

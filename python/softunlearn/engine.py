@@ -29,7 +29,8 @@ class Engine:
 
     Subclasses supply ``loss_pass`` (and the other passes); the compiled Newton algorithm
     (``_core.fit_engine``) calls back into them, so every engine runs the same algorithm with the same
-    constants. ``line``, ``subsample`` and ``cg_solve`` have defaults a subclass may improve on.
+    constants. ``line`` (a full pass per trial), ``subsample`` (a copy of in-memory rows) and ``cg_solve`` (refused)
+    have defaults a subclass may improve on.
     """
 
     name = ""
@@ -72,8 +73,15 @@ class Engine:
         return lambda alpha: float(self.loss_pass(theta + t(alpha) * direction, 1.0)["loss"])
 
     def subsample(self, k: int, m: int):
-        """An engine on every k-th of the first k·m rows (the fit's warm start), or None to skip it."""
-        return None
+        """An engine of the same kind on every k-th of the first k·m rows (the fit's warm start), or None to
+        skip it; this default copies those rows of in-memory data (dense or CSR)."""
+        rows = slice(0, k * m, k)
+        X = self.X[rows]
+        X = X.tocsr() if hasattr(X, "indptr") else np.ascontiguousarray(X)
+        s = self.s[rows].copy() if self.s.size else self.s
+        return type(self)(
+            X, self.y[rows].copy(), s, fit_intercept=self.fit_intercept, loss=self.loss, n_threads=self.n_threads
+        )
 
     def cg_solve(self, h, B, tol, max_iter):
         raise ValueError(f"solver: 'cg' runs on the CPU backend only, not on {self.name!r}; use solver='cholesky'")
@@ -142,15 +150,6 @@ class CpuEngine(Engine):
             **self._data(), h=h, reg=self.regulariser(), B=B, tol=self.dtype.type(tol), max_iter=max_iter
         )
 
-    def subsample(self, k: int, m: int):
-        rows = slice(0, k * m, k)
-        X = self.X[rows]
-        X = X.tocsr() if hasattr(X, "indptr") else np.ascontiguousarray(X)
-        s = self.s[rows].copy() if self.s.size else self.s
-        return type(self)(
-            X, self.y[rows].copy(), s, fit_intercept=self.fit_intercept, loss=self.loss, n_threads=self.n_threads
-        )
-
     @staticmethod
     def cholesky(H):
         cls = _core.Cholesky_f32 if H.dtype == np.float32 else _core.Cholesky_f64
@@ -173,18 +172,6 @@ class CudaEngine(Engine):
         if linear is not None or hessian_free:
             raise ValueError("backend: 'cuda' fits with a dense Hessian and no bᵀθ term; use backend='cpu'")
         return super().fit(theta0, C, tol, max_iter, subsample=subsample)
-
-    def subsample(self, k: int, m: int):
-        rows = slice(0, k * m, k)
-        s = self.s[rows].copy() if self.s.size else self.s
-        return type(self)(
-            np.ascontiguousarray(self.X[rows]),
-            self.y[rows].copy(),
-            s,
-            fit_intercept=self.fit_intercept,
-            loss=self.loss,
-            n_threads=self.n_threads,
-        )
 
     def loss_pass(self, theta, C, *, hessian=False, r=False, h=False) -> dict:
         return self._dev.loss_pass(theta, self.dtype.type(C), hessian, r, h, int(self.loss[0]))

@@ -98,9 +98,9 @@ class Influence:
             cg_max_iter = check_int(cg_max_iter, "cg_max_iter", 1)
         self._dask = is_dask(X)
         if self._dask:
-            # One kernel thread per task unless asked: the workers' processes and threads are the parallelism.
-            given = model.n_threads if n_threads is None else n_threads
-            self._nt = 1 if given is None else check_n_threads(given)
+            from .dask_engine import dask_threads
+
+            self._nt = dask_threads(model.n_threads if n_threads is None else n_threads)
             self._dask_data(X, y, sample_weight, solver, backend)
             solver = "cholesky"
         else:
@@ -189,16 +189,15 @@ class Influence:
             self._chol = self._engine.cholesky(self._hessian)
 
     def _dask_data(self, X, y, sample_weight, solver, backend):
-        from .dask_engine import dask_data
+        from .dask_engine import as_dask_matrix, dask_data
 
         if solver == "cg":
             raise ValueError("solver: 'cg' needs in-memory X; a dask X uses solver='cholesky' (a p×p Hessian)")
         if backend not in ("auto", "cpu"):
             raise ValueError(f"backend: dask arrays run on the workers' CPUs; got backend={backend!r}")
-        self.X, self.y, self.sample_weight = dask_data(X, y, sample_weight, dtype=self.model.dtype)
+        Xd = as_dask_matrix(X, "X", dtype=self.model.dtype, n_features=self.model.n_features_in_)
+        self.X, self.y, self.sample_weight = dask_data(Xd, y, sample_weight, dtype=self.model.dtype)
         self.n_samples, self.n_params = int(self.X.shape[0]), self.model.theta_.shape[0]
-        if self.X.shape[1] != self.model.n_features_in_:
-            raise ValueError(f"X: has {self.X.shape[1]} features, the model was fitted on {self.model.n_features_in_}")
         self.backend = "dask"
 
     def _make_engine(self):
@@ -326,14 +325,9 @@ class Influence:
     def _eps(self, eps):
         """ε checked: a NumPy vector, or (a dask ε on a dask X) a dask array with X's row chunks."""
         if self._dask and is_dask(eps):
-            import dask.array as da
+            from .dask_engine import finite_rows
 
-            from .dask_engine import as_dask_rows
-
-            e = as_dask_rows(eps, self.X, "eps")
-            if not bool(da.isfinite(e).all().compute()):
-                raise ValueError("eps: contains NaN or infinity")
-            return e
+            return finite_rows(eps, self.X, "eps")
         return as_vector(eps, self.n_samples, "eps", self.model.dtype)
 
     def _rows(self, v):

@@ -215,7 +215,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
 
     def _dask_engine(self, X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear):
         """The Dask engine on X, y, s chunked along rows (one distributed validation pass)."""
-        from .dask_engine import dask_data
+        from .dask_engine import dask_data, dask_threads
 
         if getattr(self, "backend", "auto") not in ("auto", "cpu"):
             raise ValueError(f"backend: dask arrays run on the workers' CPUs; got backend={self.backend!r}")
@@ -223,8 +223,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         dt = Xd.dtype
         tol = _DEFAULT_TOL[dt] if self.tol is None else check_tol(self.tol, dt)
         p = Xd.shape[1] + fit_intercept
-        # One kernel thread per task unless asked: the workers' processes and threads are the parallelism.
-        nt = 1 if self.n_threads is None else nt
+        nt = dask_threads(self.n_threads)
         engine = make_engine("dask", Xd, yd, sd, fit_intercept=fit_intercept, loss=loss, n_threads=nt)
         C = check_C(self.C, dt, abs(engine.weight_sum()))
         return engine, tol, C, self._theta0(theta0, p, dt), fit_hessian_free(p, dt, nt)
@@ -330,14 +329,11 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
     def decision_function(self, X) -> np.ndarray:
         """z = wᵀx + b for every row (a lazy dask array, with X's row chunks, for a dask X)."""
         if is_dask(X):
-            from .dask_engine import as_dask_matrix, predict_rows
+            from .dask_engine import as_dask_matrix, dask_threads, predict_rows
 
             self._check_fitted()
-            Xd = as_dask_matrix(X, "X", dtype=self.dtype)
-            if Xd.shape[1] != self.n_features_in_:
-                raise ValueError(f"X: expected {self.n_features_in_} features (as in training), got {Xd.shape[1]}")
-            nt = 1 if self.n_threads is None else check_n_threads(self.n_threads)
-            return predict_rows(Xd, self.theta_, bool(self.fit_intercept), nt)
+            Xd = as_dask_matrix(X, "X", dtype=self.dtype, n_features=self.n_features_in_)
+            return predict_rows(Xd, self.theta_, bool(self.fit_intercept), dask_threads(self.n_threads))
         Xc = self._as_X(X)
         theta = self.theta_
         return _core.predict(Xc, theta, bool(self.fit_intercept), check_n_threads(self.n_threads))

@@ -143,27 +143,20 @@ _DIVERGED = (
 
 def _finetune_dask(model, X, y, eps, sample_weight, max_iter, tol, memory, callback, n_threads):
     """finetune on dask arrays: the same compiled L-BFGS driven through the Dask engine's passes."""
-    import dask.array as da
-
-    from ..dask_engine import as_dask_matrix, as_dask_rows, dask_data
+    from ..dask_engine import as_dask_matrix, as_dask_rows, dask_data, dask_threads, finite_rows
     from ..engine import make_engine
 
     model = check_model(model)
     dt = model.dtype
-    Xd = as_dask_matrix(X, "X", dtype=dt)
-    if Xd.shape[1] != model.n_features_in_:
-        raise ValueError(f"X: expected {model.n_features_in_} features (as in training), got {Xd.shape[1]}")
+    Xd = as_dask_matrix(X, "X", dtype=dt, n_features=model.n_features_in_)
     max_iter = check_int(max_iter, "max_iter", 0)
     memory = check_int(memory, "memory", 1)
     tol = _DEFAULT_TOL[dt] if tol is None else check_positive(tol, "tol")
     callback = _callback(callback)
-    e = as_dask_rows(eps, Xd, "eps")
-    if not bool(da.isfinite(e).all().compute()):
-        raise ValueError("eps: contains NaN or infinity")
+    e = finite_rows(eps, Xd, "eps")
     w = (1 + e) if sample_weight is None else as_dask_rows(sample_weight, Xd, "sample_weight") * (1 + e)
     Xd, yd, wd = dask_data(Xd, y, w, dtype=dt, need_both_classes=model.fit_intercept, allow_negative=True)
-    given = model.n_threads if n_threads is None else n_threads
-    nt = 1 if given is None else check_n_threads(given)  # one kernel thread per task unless asked
+    nt = dask_threads(model.n_threads if n_threads is None else n_threads)
     engine = make_engine("dask", Xd, yd, wd, fit_intercept=model.fit_intercept, loss=model._loss, n_threads=nt)
     try:
         res = _core.lbfgs_fit_engine(engine, model.theta_, dt.type(model.C), dt.type(tol), max_iter, memory, callback)
@@ -264,23 +257,18 @@ def _gradient_ascent_dask(model, X, y, eps, sample_weight, lr, steps, retain, to
     """gradient_ascent on dask arrays: the same compiled steps and curvature driven through Dask engines."""
     import dask.array as da
 
-    from ..dask_engine import as_dask_matrix, as_dask_rows, dask_data
+    from ..dask_engine import as_dask_matrix, dask_data, dask_threads, finite_rows
     from ..engine import make_engine
 
     model = check_model(model)
     dt = model.dtype
-    Xd = as_dask_matrix(X, "X", dtype=dt)
-    if Xd.shape[1] != model.n_features_in_:
-        raise ValueError(f"X: expected {model.n_features_in_} features (as in training), got {Xd.shape[1]}")
+    Xd = as_dask_matrix(X, "X", dtype=dt, n_features=model.n_features_in_)
     steps, retain, tol, callback = _ascent_options(steps, retain, tol, callback)
-    e = as_dask_rows(eps, Xd, "eps")
-    if not bool(da.isfinite(e).all().compute()):
-        raise ValueError("eps: contains NaN or infinity")
+    e = finite_rows(eps, Xd, "eps")
     Xd, yd, sd = dask_data(Xd, y, sample_weight, dtype=dt)
     s = sd if sd is not None else da.ones_like(e)
     v = s * (e + dt.type(retain))
-    given = model.n_threads if n_threads is None else n_threads
-    nt = 1 if given is None else check_n_threads(given)  # one kernel thread per task unless asked
+    nt = dask_threads(model.n_threads if n_threads is None else n_threads)
 
     def engine(weights):
         return make_engine("dask", Xd, yd, weights, fit_intercept=model.fit_intercept, loss=model._loss, n_threads=nt)
