@@ -11,7 +11,7 @@ core is Dask's own parallelism; more would oversubscribe the cores). The kernels
 
 When X is persisted on a ``distributed`` cluster the fit's passes skip the dask.array graph: one task per
 chunk goes straight to the chunk's future (``client.map``) and a tree of additions is built on the client,
-which cuts the overhead of a pass from ~0.1 s to a few hundredths (:class:`_PersistedChunks`).
+which cuts the overhead of a pass from ~0.1 s to a few hundredths (``_PersistedChunks``).
 
 Dask is an optional dependency (``pip install softunlearn[dask]``): dask itself is imported only when an
 argument is a dask array.

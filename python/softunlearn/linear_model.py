@@ -383,11 +383,18 @@ class LogisticRegression(_LinearModel):
 
     Attributes
     ----------
-    coef_ : (1, n_features);  intercept_ : (1,);  classes_ : [0, 1];  n_iter_ ;  converged_ ;
-    objective_ : J at the solution;  theta_ : (w, b) as one vector;
-    n_hessian_evals_ : Hessian assemblies the fit needed (later Newton steps reuse a factorisation).
-    backend_ : "cpu" or "cuda", where the last fit ran.
-    hessian_free_ : True when the fit never formed the p×p Hessian (p > 20,000, or a dense Hessian would
+    coef_, intercept_, classes_, n_iter_, converged_
+        Shapes (1, n_features) and (1,), the classes [0, 1], the Newton iterations and whether they converged.
+    objective_
+        J at the solution.
+    theta_
+        (w, b) as one vector.
+    n_hessian_evals_
+        Hessian assemblies the fit needed (later Newton steps reuse a factorisation).
+    backend_
+        "cpu" or "cuda", where the last fit ran.
+    hessian_free_
+        True when the fit never formed the p×p Hessian (p > 20,000, or a dense Hessian would
         not fit in half the available memory): its Newton steps were solved by preconditioned CG on
         matrix-free products (:func:`softunlearn.influence.auto_solver`'s memory rule).
     """

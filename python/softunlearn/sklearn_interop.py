@@ -109,7 +109,7 @@ def from_sklearn(estimator, X=None, y=None, sample_weight=None, *, tol=None, max
     Parameters
     ----------
     estimator : fitted ``sklearn.linear_model.LogisticRegression`` (binary, L2, any solver, with or
-        without intercept) or ``sklearn.svm.LinearSVC`` (squared hinge, L2); classes_ must be {0, 1}.
+        without intercept) or ``sklearn.svm.LinearSVC`` (squared hinge, L2); ``classes_`` must be {0, 1}.
     X, y, sample_weight : the training data. When given, softunlearn's objective (unpenalised intercept)
         is refitted by Newton warm-started from the estimator's coefficients, so that the model is at the
         optimum influence assumes; liblinear's penalised intercept is corrected by this refit.

@@ -1,7 +1,7 @@
 """Per-sample weight changes: the soft weight QP and the hard (delete-k) baseline.
 
 Sign conventions (docs/conventions.md, removal convention)
-------------------------------------------------
+----------------------------------------------------------
 ``T[i]`` and ``U[i]`` are influence scores in the *removal* convention, ``score_i(f) = g_iᵀ H⁻¹ ∇f``:
 the first-order change of ``f`` when sample ``i`` is deleted (the negative of Koh & Liang's
 up-weighting influence). Sample ``i``'s weight becomes ``s_i (1 + ε_i)`` (``ε_i = -1`` deletes it,

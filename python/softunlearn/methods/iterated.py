@@ -64,7 +64,7 @@ class IteratedSoftWeights:
     goal : f(θ̂) − Δ.
     target_value : actual target value of ``model``.
     reached : |target_value − goal| ≤ tol·|Δ|.
-    last_weights : the :class:`~softunlearn.SoftWeights` of the last step.
+    last_weights : the :class:`~softunlearn.weights.SoftWeights` of the last step.
     """
 
     model: object
