@@ -1,4 +1,4 @@
-"""softunlearn.tradeoff: the Pareto frontier against a brute-force dominance check, the matched comparison
+"""softunlearn.frontiers (softunlearn.tradeoff): the Pareto frontier against a brute-force dominance check,
 against curves whose answer is known in closed form and against a brute-force interpolation, the hard
 points against scikit-learn fits on the kept rows, the soft points against the weight QP's definition."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 import softunlearn as su
 from softunlearn import evaluation, plotting
-from softunlearn import tradeoff as to
+from softunlearn import frontiers as to
 from softunlearn.targets import DemographicParity, Utility
 
 

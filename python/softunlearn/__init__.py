@@ -15,6 +15,7 @@ _core = load_core()
 from . import backend, errors, methods, metrics, targets  # noqa: E402
 from .backend import available_backends  # noqa: E402
 from .errors import InvalidParameterError, NonFiniteError, NotPositiveDefiniteError, SoftunlearnError  # noqa: E402
+from .frontiers import Tradeoff, tradeoff  # noqa: E402
 from .influence import Influence, newton_update, refit  # noqa: E402
 from .linear_model import LinearSVC, LogisticRegression  # noqa: E402
 from .methods import (  # noqa: E402
@@ -60,6 +61,8 @@ __all__ = [
     "refit",
     "targets",
     "to_sklearn",
+    "Tradeoff",
+    "tradeoff",
 ]
 
 

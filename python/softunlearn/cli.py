@@ -98,7 +98,7 @@ TRADEOFF_OUTPUTS = ("tradeoff.json", "frontier.png")
 def _tradeoff(args, staged) -> int:
     import softunlearn as su
     from softunlearn import datasets, evaluation, pipeline
-    from softunlearn import tradeoff as to
+    from softunlearn import frontiers as to
 
     t0 = time.perf_counter()
     data = datasets.load(args.dataset, args.data, seed=args.seed, n_train=args.n_train)
@@ -827,7 +827,7 @@ def main(argv=None) -> int:
         help="hard deletion vs soft weights over the amount of unlearning, compared at equal target value",
         description="Sweep hard deletion (share of the most harmful rows) and soft weights (share of Δ, for each "
         "--bounds), apply each with every --updates method, print the curves of the first update with a legend "
-        "and the accuracy soft keeps over hard at equal target value (softunlearn.tradeoff).",
+        "and the accuracy soft keeps over hard at equal target value (softunlearn.frontiers.tradeoff).",
     )
     t.add_argument("--dataset", choices=RUN_DATASETS, default="adult")
     t.add_argument("--data", default=None, help="directory with the raw files (default: the installed package)")

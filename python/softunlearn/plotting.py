@@ -221,14 +221,14 @@ def tradeoff_figure(points: TradeoffPoints, original, *, target="dp", dataset=No
 
 
 def frontier_figure(result, *, dataset=None):
-    """The frontiers of a :class:`softunlearn.tradeoff.Tradeoff`, one column per update method (the refit
+    """The frontiers of a :class:`softunlearn.frontiers.Tradeoff`, one column per update method (the refit
     first; a Newton column is labelled as the one-step preview). Top: test accuracy against the target
     metric, each curve's points in sweep order (faint) and its Pareto frontier (bold), the original model as
     a star, and for a gap the line x = 0 (no gap); the view is the region between the best metric reached
     and the original model, points outside it are counted in the title. Bottom: the accuracy each soft
     curve keeps over hard deletion at equal metric, F_soft − F_hard in accuracy points, on the range both
-    reach (:meth:`~softunlearn.tradeoff.Tradeoff.compare`), with a shared zero line."""
-    from .tradeoff import frontier
+    reach (:meth:`~softunlearn.frontiers.Tradeoff.compare`), with a shared zero line."""
+    from .frontiers import frontier
 
     updates = list(dict.fromkeys(c.update for c in result.curves.values()))
     updates.sort(key=lambda u: u != "refit")

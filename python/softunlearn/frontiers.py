@@ -28,9 +28,10 @@ gaps that deletion cannot, and sometimes the other way round).
 
 Example::
 
-    from softunlearn import tradeoff as to, targets, evaluation
+    import softunlearn as su
+    from softunlearn import evaluation, targets
     ev = evaluation.Evaluator("dp", Xte, yte, ste, reference_model=model)
-    res = to.tradeoff(model, X, y, targets.DemographicParity(Xv, sv), targets.Utility(Xv, yv), ev)
+    res = su.tradeoff(model, X, y, targets.DemographicParity(Xv, sv), targets.Utility(Xv, yv), ev)
     print(res.compare().sentence())
 """
 
@@ -199,7 +200,7 @@ class Tradeoff:
 
     @property
     def lower_is_better(self) -> bool:
-        """Direction of the x axis: |gap| (lower is better) or robust accuracy (higher is better)."""
+        """True when a lower x is better (|gap|), False for robust accuracy (higher is better)."""
         return self.target != "robustness"
 
     @property
