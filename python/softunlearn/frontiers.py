@@ -127,8 +127,9 @@ class Comparison:
         if abs(pts) < 0.05:
             verdict = "soft and hard keep the same accuracy (within 0.05 points) on average"
         else:
-            winner, loser = ("soft weights", "hard deletion") if pts > 0 else ("hard deletion", "soft weights")
-            verdict = f"{winner} keep {abs(pts):.2f} accuracy points more than {loser} on average"
+            winner = "soft weights keep" if pts > 0 else "hard deletion keeps"
+            loser = "hard deletion" if pts > 0 else "soft weights"
+            verdict = f"{winner} {abs(pts):.2f} accuracy points more than {loser} on average"
         share = float(np.mean(self.gain > 0)) if self.gain.size else 0.0
         lg = self.mean_loss_gain
         loss = f"{'soft' if lg > 0 else 'hard'} has the lower mean test {self.loss} by {abs(lg):.4f} on average"
