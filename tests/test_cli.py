@@ -595,3 +595,22 @@ def test_tradeoff_command_writes_json_and_frontier(tmp_path):
 def test_tradeoff_bad_arguments_exit_2(args, name):
     r = cli("tradeoff", *SMALL, *args)
     assert r.returncode == 2 and name in r.stderr and "Traceback" not in r.stderr
+
+
+def test_run_table_explains_every_column_and_prints_iterated_weights(tmp_path):
+    r = cli("run", *SMALL, "--target", "eop", "--method", "iterated", "--method-options", '{"steps": 3}',
+            "--no-plots", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("model"))
+    assert "val_target" in header.split()
+    legend = {line.split()[0] for line in lines[lines.index("Columns:") + 1:] if line.startswith("  ")}
+    assert set(header.split()) | {"iterated", "scheme"} <= legend
+    report = json.loads((tmp_path / "report.json").read_text())
+    it = report["iterated"]
+    line = next(line for line in lines if line.startswith("iterated: "))
+    assert line.startswith(f"iterated: {len(it['history'])} steps")
+    assert f"total ε in [{it['weights']['min']:+.3f}, {it['weights']['max']:+.3f}]" in line
+    soft_row = next(line for line in lines if line.startswith("soft "))
+    assert float(soft_row.split()[header.split().index("val_target")]) == pytest.approx(
+        report["metrics"]["soft"]["val_target"], abs=1e-4)

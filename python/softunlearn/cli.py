@@ -45,8 +45,10 @@ def demo(args) -> int:
     return tradeoff_command(args)
 
 
-#: What every column of the trade-off table means (printed under it).
-TRADEOFF_LEGEND = {
+#: What every column of the CLI's tables means (printed under each table) and the names used in them.
+LEGEND = {
+    "model": "original: the fitted model; hard: the --hard-fraction most harmful rows deleted; soft: the "
+    "soft weights applied (with --method iterated: the iterated weights)",
     "method": "hard: delete the most harmful training rows (ε = −1); soft BOUNDS: the weight QP's ε within "
     "that box (-1:none: no negative weight)",
     "update": "how the weights were applied (see the update names below)",
@@ -54,8 +56,8 @@ TRADEOFF_LEGEND = {
     "target change)",
     "moved": "share of training rows whose weight changed",
     "accuracy": "test accuracy",
-    "gap": "test label gap, group s=1 minus s=0 (dp: positive rates; eop: true-positive rates); the "
-    "conclusion compares at equal |gap|",
+    "gap": "test label gap, group s=1 minus s=0 (dp: positive rates; eop: true-positive rates; fairlearn's "
+    "difference is its absolute value)",
     "soft_gap": "the same gap on test as the validation target measures it, the one the weights drive "
     "to 0 (dp: mean σ(z); eop: mean loss of the positives, s=0 minus s=1)",
     "robust_accuracy": "accuracy on the test points moved by the mirror attack of the original model",
@@ -66,7 +68,23 @@ TRADEOFF_LEGEND = {
     "newton": "update: θ̂ − H⁻¹X̃ᵀ(ε⊙r), one Newton step from θ̂ (milliseconds; a preview)",
     "finetune": "update: L-BFGS on the reweighted loss from θ̂",
     "gradient_ascent": "update: gradient ascent on down-weighted rows, descent on up-weighted ones",
+    "iterated": "update: the soft weights re-solved in steps, each at the reweighted model, each step applied "
+    "with its inner update (default refit)",
+    "certified": "update: Guo et al.'s certified Newton removal with calibrated noise (rows scaled to ‖x‖ ≤ 1)",
+    "dvwu": "update: value-weighted certified deletion with calibrated noise",
+    "val_target": "the validation target the soft weights drive toward its goal (0 for a gap): the value "
+    "the weights were chosen on",
+    "seconds": "time to compute the weights and apply them",
+    "scheme": "the weight QP's branch: 2.0–2.3 (the paper's closed forms, no box) or bounded (the exact "
+    "optimum within the box on ε, solved through its two-dimensional dual)",
 }
+
+
+def _print_legend(names, skip=()):
+    print("\nColumns:")
+    for name, meaning in LEGEND.items():
+        if name in names and name not in skip:
+            print(f"  {name:16s}{meaning}")
 
 
 def tradeoff_command(args) -> int:
@@ -178,10 +196,7 @@ def _tradeoff(args, staged) -> int:
     )
     shown = [row for row in rows if row["update"] in ("-", headline_update(res, headline))]
     print(_table(shown, columns))
-    print("\nColumns:")
-    for name, meaning in TRADEOFF_LEGEND.items():
-        if name in columns or name in args.updates:
-            print(f"  {name:16s}{meaning}")
+    _print_legend({*columns, *args.updates})
     others = [u for u in args.updates if u != headline_update(res, headline)]
     if others:
         print(f"  (rows of the {', '.join(others)} update: --json or tradeoff.json)")
@@ -573,7 +588,16 @@ def _run_on(args, staged, data, Xtr, ytr, Xva, Xte, C, certified, timings, clien
     print(
         f"hard: {wh['n_deleted']} samples deleted ({wh['share_moved']:.1%}); soft: {ws['share_moved']:.1%} moved, "
         f"ε in [{ws['min']:+.3f}, {ws['max']:+.3f}], {ws['n_below_minus1_before_bounds']} with ε < -1 before bounds"
+        + (" (the one-shot weights; the iterated ones below)" if iterated is not None else "")
     )
+    if iterated is not None:
+        wi = report["iterated"]["weights"]
+        print(
+            f"iterated: {len(iterated.history)} steps, goal {iterated.goal:+.4f} "
+            f"{'reached' if iterated.reached else 'not reached'} (validation value {iterated.target_value:+.4f}); "
+            f"total ε in [{wi['min']:+.3f}, {wi['max']:+.3f}], {wi['share_moved']:.1%} moved, "
+            f"{wi['n_deleted']} deleted"
+        )
     lam_star = report["target"]["lam_star"]
     if lam_star and args.lam < 0.1 * lam_star:
         print(
@@ -584,7 +608,9 @@ def _run_on(args, staged, data, Xtr, ytr, Xva, Xte, C, certified, timings, clien
     for msg in report["warnings"]:
         print(f"warning: {msg}")
     print(f"Test-set metrics ({evaluation.GAP_DEFINITIONS[kind]}):\n")
-    print(_table(rows, ["model", *evaluate.columns, "seconds"]))
+    columns = ["model", *evaluate.columns, "val_target", "seconds"]
+    print(_table(rows, columns))
+    _print_legend({*columns, args.method, "scheme"}, skip=("update",))
     for name, c in report.get("certificates", {}).items():
         print(
             f"{name}: ({c['epsilon']:g}, {c['delta']:g})-certified = {c['certified']}, residual bound β = "
