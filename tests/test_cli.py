@@ -60,7 +60,7 @@ def test_run_table_robustness_refit(tmp_path):
     for word in ("original", "hard", "soft", "robust_accuracy", "log_loss", "report.json"):
         assert word in r.stdout
     rep = json.loads((tmp_path / "report.json").read_text())
-    assert rep["config"]["bounds"] == "-1:0" and rep["target"]["fraction"] == 0.1
+    assert rep["config"]["bounds"] == "-1:0" and rep["target"]["fraction"] == 1.0
     assert "robust_accuracy" in rep["metrics"]["soft"]
     assert rep["weights"]["soft"]["max"] <= 1e-12
 

@@ -20,7 +20,7 @@ def test_pipeline_equals_manual_steps(data, target, method):
     t = su.pipeline.make_target(target, data.Xv, data.yv, data.sv, model=m)
     inf = su.Influence(m, data.X, data.y)
     T, U = inf.scores([t, su.targets.Utility(data.Xv, data.yv)]).T
-    delta = su.targets.required_change(t, m, 0.1 if target == "robustness" else 1.0)
+    delta = su.targets.required_change(t, m, 1.0)
     eps = su.soft_weights(T, U, delta, lam=1.0, bounds=(-1.0, None)).eps
     np.testing.assert_allclose(out.eps_, eps, rtol=1e-9, atol=1e-12)
     expected = inf.newton_update(eps) if method == "newton" else su.refit(m, data.X, data.y, eps)
@@ -158,7 +158,7 @@ def test_pipeline_records_the_weight_warnings(data, monkeypatch):
 
 def test_names_and_defaults_defined_once():
     assert su.pipeline.TARGETS == ("dp", "eop", "robustness") == tuple(su.pipeline.TARGET_NAMES)
-    assert su.pipeline.default_fraction("robustness") == su.pipeline.ROBUSTNESS_FRACTION == 0.1
+    assert su.pipeline.default_fraction("robustness") == su.pipeline.ROBUSTNESS_FRACTION == 1.0
     assert su.pipeline.default_fraction("dp") == su.pipeline.default_fraction("eop") == 1.0
     assert su.pipeline.default_fraction(su.targets.Custom(np.ones(3), 1.0)) == 1.0
     assert set(su.methods.CERTIFIED_METHODS) <= set(su.methods.method_names())
@@ -173,10 +173,26 @@ def test_names_and_defaults_defined_once():
     assert su.pipeline.lam_star(np.array([3.0, 4.0]), -0.5) == 25.0 and su.pipeline.lam_star(np.ones(2), 0.0) is None
 
 
-def test_pipeline_default_fraction_for_robustness(data):
+def test_pipeline_default_delta_for_robustness_is_the_papers(data):
+    """Δ of the robustness target defaults to what the official code asks for (SEC-5-2-0-2.py passes
+    |robust_loss| of robust_fn.calc_robust_acc to scheme 2.3): the whole summed log-loss on the validation
+    points mirror-attacked from θ̂, xᵃ = x − 1.3·(wᵀx + b)/‖w‖²·w. Oracle: NumPy attack, sklearn's log_loss."""
+    from sklearn.metrics import log_loss
+
     m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
-    out = su.SoftUnlearner("robustness").fit(m, data.X, data.y, data.Xv, data.yv)
-    assert out.fraction_ == 0.1 and out.delta_ == pytest.approx(0.1 * out.target_before_, rel=1e-15)
+    w, b = m.coef_.ravel(), float(m.intercept_[0])
+    Xa = data.Xv - np.outer(1.3 * (data.Xv @ w + b) / (w @ w), w)
+    p = 1.0 / (1.0 + np.exp(-(Xa @ w + b)))
+    summed = log_loss(data.yv, p, normalize=False)
+    with warnings.catch_warnings():  # the official code uses 2.3 whether or not it is the QP's optimum
+        warnings.simplefilter("ignore", su.weights.SchemeWarning)
+        out = su.SoftUnlearner("robustness", scheme="2.3", bounds=None).fit(m, data.X, data.y, data.Xv, data.yv)
+    assert out.fraction_ == 1.0
+    assert out.target_before_ == pytest.approx(summed, rel=1e-10)
+    assert out.delta_ == pytest.approx(summed, rel=1e-10)
+    # scheme 2.3 meets Δ exactly to first order: the predicted robust loss change is -Δ, utility unchanged
+    assert -out.eps_ @ out.scores_ == pytest.approx(-summed, rel=1e-9)
+    assert abs(out.eps_ @ out.utility_scores_) <= 1e-9 * np.abs(out.eps_).sum() * np.abs(out.utility_scores_).max()
 
 
 def test_unit_ball(data):
