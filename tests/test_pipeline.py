@@ -173,6 +173,12 @@ def test_names_and_defaults_defined_once():
     assert su.pipeline.lam_star(np.array([3.0, 4.0]), -0.5) == 25.0 and su.pipeline.lam_star(np.ones(2), 0.0) is None
 
 
+def test_pipeline_default_fraction_for_robustness(data):
+    m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
+    out = su.SoftUnlearner("robustness").fit(m, data.X, data.y, data.Xv, data.yv)
+    assert out.fraction_ == 1.0 and out.delta_ == pytest.approx(1.0 * out.target_before_, rel=1e-15)
+
+
 def test_pipeline_default_delta_for_robustness_is_the_papers(data):
     """Δ of the robustness target defaults to what the official code asks for (SEC-5-2-0-2.py passes
     |robust_loss| of robust_fn.calc_robust_acc to scheme 2.3): the whole summed log-loss on the validation

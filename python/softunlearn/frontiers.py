@@ -368,7 +368,7 @@ def tradeoff(
     evaluator : :class:`~softunlearn.evaluation.Evaluator` on the test split; its ``target`` kind sets the
         x axis.
     fraction : Δ = ``fraction`` · f(θ̂) (default :func:`softunlearn.pipeline.default_fraction` of the
-        evaluator's kind: 1 for a gap, 0.1 for robustness).
+        evaluator's kind: 1, the whole gap or the whole summed adversarial loss).
     updates : update methods applied to every weight vector (keys of ``softunlearn.methods.UPDATE_METHODS``
         except the certified ones); ``update_options`` maps a method name to its keyword arguments.
     hard_fractions : shares in (0, 1] of the training rows to delete.
