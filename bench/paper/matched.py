@@ -1,10 +1,11 @@
-"""Hard deletion vs soft weights at matched fairness on the five data sets of the paper's tables.
+"""Hard deletion vs soft weights at matched fairness (and robustness) on five data sets of the paper's tables.
 
-    PYTHONPATH=python python bench/paper/matched.py [--datasets adult,compas] [--targets dp,eop]
+    PYTHONPATH=python python bench/paper/matched.py [--datasets adult,compas] [--targets dp,eop,robustness]
 
 For each data set and target, :func:`softunlearn.tradeoff` sweeps hard deletion of 1–30 % of the training
-rows and soft weights (box ε ≥ −1) asked for 10–100 % of the validation gap, applies both with the exact
-refit and the Newton step, and compares the frontiers at equal |test label gap| (see
+rows and soft weights (box ε ≥ −1) asked for 10–100 % of Δ (the validation gap; for robustness the whole
+summed adversarial validation loss), applies both with the exact refit and the Newton step, and compares
+the frontiers at equal x: |test label gap| for DP and EOP, test robust accuracy for robustness (see
 ``softunlearn.frontiers``). Writes bench/paper/matched.json and re-renders the table of bench/paper/README.md
 between the MATCHED markers. Logistic regression, C = 1, seed 0 splits (``softunlearn.datasets``).
 """
@@ -24,7 +25,7 @@ import softunlearn as su  # noqa: E402
 from softunlearn import datasets, evaluation, pipeline  # noqa: E402
 
 DATASETS = ("adult", "compas", "german", "law_school", "credit_default")
-TARGETS = ("dp", "eop")
+TARGETS = ("dp", "eop", "robustness")
 RESULTS = os.path.join(HERE, "matched.json")
 README = os.path.join(HERE, "README.md")
 BEGIN, END = "<!-- MATCHED BEGIN -->", "<!-- MATCHED END -->"
@@ -66,9 +67,9 @@ def fmt_gain(c):
 def table(results):
     lines = [
         (
-            "| data set | target | n train | original acc. / \\|gap\\| | matched range of \\|gap\\| | "
+            "| data set | target | n train | original acc. / x | matched range of x | "
             "refit: soft − hard accuracy, points: mean (min … max) | refit: hard − soft log-loss | "
-            "best \\|gap\\| soft / hard (refit) | "
+            "best x soft / hard (refit) | "
             "Newton preview: soft − hard, points |"
         ),
         "|---|---|---|---|---|---|---|---|---|",
@@ -78,7 +79,8 @@ def table(results):
         c, nw = r["refit"], r["newton"]
         lines.append(
             f"| {name} | {target} | {r['rows']['train']} | {r['original']['accuracy']:.4f} / "
-            f"{abs(r['original']['gap']):.4f} | {fmt_range(c)} | {fmt_gain(c)} | "
+            f"{c['original'][0]:.4f} | "
+            f"{fmt_range(c)} | {fmt_gain(c)} | "
             f"{c['mean_loss_gain']:+.4f} | {c['soft_best']:.4f} / {c['hard_best']:.4f} | {fmt_gain(nw)} |"
         )
     return "\n".join(lines)
