@@ -55,7 +55,7 @@ def test_run_dp_json_and_report(tmp_path):
 
 def test_run_table_robustness_refit(tmp_path):
     r = cli("run", *SMALL, "--target", "robustness", "--method", "refit", "--bounds", "-1:0", "--lam", "10",
-            "--out", str(tmp_path), "--no-plots")
+            "--lam-scale", "absolute", "--out", str(tmp_path), "--no-plots")
     assert r.returncode == 0, r.stderr
     for word in ("original", "hard", "soft", "robust_accuracy", "log_loss", "report.json"):
         assert word in r.stdout

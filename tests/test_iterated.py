@@ -21,8 +21,10 @@ def setup(data):
 @pytest.mark.parametrize("inner", ["refit", "newton"])
 def test_one_step_equals_one_shot(data, setup, inner):
     m, tgt, ut, delta = setup
-    one = su.SoftUnlearner("dp", method=inner, lam=0.5).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
-    it = su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, steps=1, lam=0.5, inner=inner)
+    one = su.SoftUnlearner("dp", method=inner, lam=0.5,
+        lam_scale="absolute").fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    it = su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, steps=1, lam=0.5, inner=inner,
+        lam_scale="absolute")
     np.testing.assert_allclose(it.eps, one.eps_, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(it.model.theta_, one.model_.theta_, rtol=1e-10, atol=1e-12)
     assert it.n_steps == 1 and it.history[0]["delta"] == pytest.approx(delta)
@@ -31,8 +33,10 @@ def test_one_step_equals_one_shot(data, setup, inner):
 def test_reaches_the_goal_and_is_the_refit_with_total_weights(data, setup):
     m, tgt, ut, delta = setup
     th0 = m.theta_.copy()
-    one = su.SoftUnlearner("dp", method="refit", lam=0.1).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
-    it = su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, steps=10, max_steps=15, lam=0.1, tol=0.01)
+    one = su.SoftUnlearner("dp", method="refit", lam=0.1,
+        lam_scale="absolute").fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    it = su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, steps=10, max_steps=15, lam=0.1, tol=0.01,
+        lam_scale="absolute")
     assert it.reached and abs(it.target_value - it.goal) <= 0.01 * abs(delta)
     assert it.goal == pytest.approx(0.0, abs=1e-12)
     # the actual target value, recomputed independently
@@ -65,9 +69,11 @@ def test_compounded_weights_stay_within_bounds(data, setup, bounds):
 def test_soft_unlearner_iterated_and_bad_arguments(data, setup):
     m, tgt, ut, delta = setup
     out = su.SoftUnlearner("dp", method="iterated", lam=0.1,
-                           method_options={"steps": 4, "inner": "newton"}).fit(m, data.X, data.y, data.Xv, data.yv,
+                           method_options={"steps": 4, "inner": "newton"},
+                               lam_scale="absolute").fit(m, data.X, data.y, data.Xv, data.yv,
                                                                                data.sv)
-    it = su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, steps=4, lam=0.1, inner="newton")
+    it = su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, steps=4, lam=0.1, inner="newton",
+        lam_scale="absolute")
     np.testing.assert_allclose(out.eps_, it.eps, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(out.model_.theta_, it.model.theta_, rtol=1e-12, atol=1e-14)
     assert out.iterated_.n_steps == 4 and out.target_after_ == pytest.approx(it.target_value)
@@ -124,7 +130,7 @@ def test_newton_inner_path_against_oracle(data, weighted):
     ut = su.targets.Utility(data.Xv, data.yv)
     delta = tgt.value(m)
     it = su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, steps=4, max_steps=6, lam=lam, tol=1e-3,
-                                  inner="newton", sample_weight=sw)
+                                  inner="newton", sample_weight=sw, lam_scale="absolute")
     th, E, hist, goal = newton_path_oracle(m.theta_, data.X, data.y, data.Xv, data.yv, data.sv, delta, C=C, steps=4,
                                            lam=lam, tol=1e-3, max_steps=6, sample_weight=sw)
     assert len(hist) >= 3 and it.n_steps == len(hist)  # a real path: several re-linearised steps
