@@ -192,3 +192,20 @@ def test_unit_ball(data):
     np.testing.assert_allclose(Xtr, np.column_stack([data.X, np.ones(data.n)]) / k, rtol=1e-15)
     np.testing.assert_allclose(Xv, np.column_stack([data.Xv, np.ones(len(data.Xv))]) / k, rtol=1e-15)
     assert np.sqrt((Xtr**2).sum(1)).max() == pytest.approx(1.0) and C == pytest.approx(2.0 * k**2)
+
+
+def test_pipeline_lam_is_relative_to_lam_star_by_default(data):
+    """The default lam is 1 in units of λ* = TᵀT/(2|Δ|): the one-shot QP is the absolute one at λ*."""
+    m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
+    out = su.SoftUnlearner("dp", bounds=None).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    T, U = su.Influence(m, data.X, data.y).scores([out.target_, su.targets.Utility(data.Xv, data.yv)]).T
+    lam = (T @ T) / (2 * abs(out.delta_))
+    assert out.lam == su.weights.DEFAULT_LAM == 1.0 and out.lam_scale == "relative"
+    assert out.weights_.lam == pytest.approx(lam, rel=1e-9) and out.lam_star_ == pytest.approx(lam, rel=1e-9)
+    np.testing.assert_allclose(out.eps_, ref.soft_weights(T, U, out.delta_, lam, "auto"), rtol=1e-8, atol=1e-12)
+    assert out.weights_.target_change == pytest.approx(-out.delta_, rel=1e-9)  # exactly Δ, to first order
+    half = su.SoftUnlearner("dp", bounds=None, lam=0.5).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    np.testing.assert_allclose(half.eps_, ref.soft_weights(T, U, out.delta_, lam / 2, "auto"), rtol=1e-8,
+                               atol=1e-12)
+    with pytest.raises(ValueError, match="lam_scale"):
+        su.SoftUnlearner("dp", lam_scale="relative-ish").fit(m, data.X, data.y, data.Xv, data.yv, data.sv)

@@ -15,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 from softunlearn import _core
 from softunlearn import weights as W
+from softunlearn.reference import soft_weights as closed_form_oracle
 
 CLARABEL = dict(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12, max_iter=500)
 RTOL = 1e-6
@@ -845,3 +846,117 @@ def test_hypothesis_profile_is_loaded():
     if name == "deterministic":
         assert settings.default.derandomize and settings.default.database is None
     assert PROP.max_examples >= settings.get_profile(name).max_examples
+
+
+# ------------------------------------------------------------------------------------------------
+# lam on the relative scale (the default): units of λ* = TᵀT/(2|Δ|), computed here independently.
+
+
+def lam_star_oracle(T, delta, mask=None):
+    Tc = np.asarray(T, dtype=np.float64) if mask is None else np.asarray(T, dtype=np.float64)[mask]
+    return math.fsum(Tc * Tc) / (2 * abs(delta))
+
+
+@pytest.mark.parametrize("kind", ["c>0", "c<0", "c~0", "near-collinear-"])
+@pytest.mark.parametrize("r", [0.05, 0.3, 1.0, 2.5, 40.0])
+@pytest.mark.parametrize("delta", [1.7, -0.4])
+def test_relative_lam_is_the_absolute_qp_at_r_lam_star(kind, r, delta):
+    T, U = instance(kind, seed=zlib.crc32(repr((kind, r, delta)).encode()) % 1000)
+    lam = r * lam_star_oracle(T, delta)
+    res = W.soft_weights(T, U, delta, lam=r)  # relative is the default
+    assert res.lam == pytest.approx(lam, rel=1e-13)
+    assert W.absolute_lam(r, T, delta) == res.lam
+    np.testing.assert_allclose(res.eps, closed_form_oracle(T, U, delta, lam, "auto"), rtol=1e-10,
+                               atol=1e-12 * np.abs(res.eps).max())
+    assert_matches(res, T, U, delta, lam)
+    if kind != "near-collinear-":  # there |Δ| is out of reach inside the box
+        assert_matches(quiet(W.soft_weights, T, U, delta, r, bounds=(-1, 0.5)), T, U, delta, lam, (-1, 0.5))
+    path = W.soft_weights_path(T, U, delta, [r, 2 * r])
+    np.testing.assert_allclose(path.lams, [lam, 2 * lam], rtol=1e-13)
+    np.testing.assert_allclose(path[0].eps, res.eps, rtol=1e-12, atol=1e-14 * np.abs(res.eps).max())
+
+
+@pytest.mark.parametrize("bounds", [None, (-1, None)])
+def test_relative_lam_star_uses_the_candidates(bounds):
+    T, U = instance("c>0", n=80, seed=7)
+    mask = np.arange(80) % 3 == 0
+    r, delta = 0.5, 0.9
+    lam = r * lam_star_oracle(T, delta, mask)
+    res = quiet(W.soft_weights, T, U, delta, r, bounds=bounds, candidates=mask)
+    assert res.lam == pytest.approx(lam, rel=1e-13)
+    assert W.absolute_lam(r, T, delta, candidates=np.flatnonzero(mask)) == res.lam
+    assert_matches(res, T, U, delta, lam, bounds, mask)
+    assert W.lam_star(T, delta, candidates=mask) == pytest.approx(lam / r, rel=1e-13)
+
+
+@pytest.mark.parametrize("kind", ["c>0", "c<0", "c~0"])
+@pytest.mark.parametrize("delta", [0.8, -2.0])
+def test_relative_lam_at_least_one_meets_delta_exactly(kind, delta):
+    T, U = instance(kind, seed=3)
+    first = W.soft_weights(T, U, delta)  # the default lam = 1
+    assert W.DEFAULT_LAM == 1.0
+    # the exact-Δ weights of the closed forms: 2.1 (Δ·T/a) when c' ≥ 0, 2.3 (Δ·(bT − cU)/D) otherwise
+    a, b, c = T @ T, U @ U, T @ U
+    exact = delta * T / a if np.sign(delta) * c >= 0 else delta * (b * T - c * U) / (a * b - c * c)
+    for r in (1.0, 1.3, 7.0, 1e4):
+        res = W.soft_weights(T, U, delta, lam=r)
+        assert np.sign(delta) * (res.eps @ T) == pytest.approx(abs(delta), rel=1e-12)  # εᵀT' = |Δ|
+        assert res.target_change == pytest.approx(-delta, rel=1e-12)
+        np.testing.assert_allclose(res.eps, first.eps, rtol=1e-12, atol=1e-14 * np.abs(first.eps).max())
+        np.testing.assert_allclose(res.eps, exact, rtol=1e-9, atol=1e-12 * np.abs(exact).max())
+
+
+@pytest.mark.parametrize("delta", [0.8, -2.0])
+def test_relative_lam_below_one_overshoots_by_one_over_r(delta):
+    T, U = instance("c>0", seed=4)
+    U = U if np.sign(delta) * (T @ U) >= 0 else -U  # the c' ≥ 0 case: ε = s·T/(2λ)
+    exact = delta * T / (T @ T)
+    for r in (0.9, 0.5, 0.01):
+        res = W.soft_weights(T, U, delta, lam=r)
+        assert res.scheme == "2.0"
+        np.testing.assert_allclose(res.eps, exact / r, rtol=1e-12, atol=1e-14 * np.abs(exact).max() / r)
+        assert res.target_change == pytest.approx(-delta / r, rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["c>0", "c<0"])
+def test_relative_lam_at_zero_delta_is_no_change(kind):
+    T, U = instance(kind, seed=5)
+    label = "2.0" if T @ U >= 0 else "2.2"
+    for r in (0.01, 1.0, 100.0):
+        res = W.soft_weights(T, U, 0.0, lam=r)
+        np.testing.assert_array_equal(res.eps, np.zeros_like(T))
+        assert res.feasible and res.scheme == label and res.mu == (0.0, 0.0) and res.lam == math.inf
+        assert res.objective == 0.0 and res.kkt_residual == 0.0 and res.norm == 0.0
+        boxed = W.soft_weights(T, U, -0.0, lam=r, bounds=(-1, 0))
+        np.testing.assert_array_equal(boxed.eps, np.zeros_like(T))
+        assert boxed.feasible and boxed.scheme == "bounded" and boxed.lam == math.inf
+        two = W.soft_weights(T, U, 0.0, lam=r, scheme="2.1", candidates=np.arange(10))
+        np.testing.assert_array_equal(two.eps, np.zeros_like(T))
+        assert two.feasible and two.scheme == "2.1"
+    for bounds in (None, (-1, None)):
+        path = W.soft_weights_path(T, U, 0.0, [0.5, 1.0, 2.0], bounds=bounds)
+        assert np.all(np.isinf(path.lams)) and path.feasible.all()
+        np.testing.assert_array_equal(path.eps, np.zeros((3, T.size)))
+        np.testing.assert_array_equal(path.objective, 0.0)
+        assert path[1].feasible and path[1].kkt_residual == 0.0
+    assert W.lam_star(T, 0.0) is None and W.absolute_lam(1.0, T, 0.0) == math.inf
+    # the absolute scale keeps λ: Δ = 0 there is the 2.0/2.2 form T'/(2λ)
+    assert np.abs(W.soft_weights(T, U, 0.0, lam=1.0, lam_scale="absolute").eps).max() > 0
+
+
+def test_bad_lam_scale_is_named():
+    T, U = instance("c>0")
+    for call in (
+        lambda: W.soft_weights(T, U, 1.0, lam_scale="relatve"),
+        lambda: W.soft_weights(T, U, 1.0, lam_scale=None),
+        lambda: W.soft_weights_path(T, U, 1.0, [1.0], lam_scale="abs"),
+        lambda: W.absolute_lam(1.0, T, 1.0, lam_scale="units"),
+    ):
+        with pytest.raises(ValueError, match=r"^lam_scale: expected one of \('relative', 'absolute'\)"):
+            call()
+
+
+def test_relative_lam_whose_product_overflows_is_refused():
+    T = np.array([1e150, 1.0])
+    with pytest.raises(ValueError, match="lam"):
+        W.soft_weights(T, np.ones(2), 1e-200, lam=1e10)

@@ -274,27 +274,31 @@ def _lam_scale(lam_scale):
     return lam_scale
 
 
-def _lam_unit(lam_scale, Tc, dp):
+def _lam_unit(lam_scale, Tc, dp) -> float | None:
     """What one unit of ``lam`` is in absolute λ: 1 for "absolute"; for "relative" λ* = TᵀT/(2|Δ|) over the
-    samples that can move (inf at Δ = 0: no change is asked for, so ε = 0; 1 when TᵀT = 0: no sample moves
-    the target, every λ gives the same (infeasible) problem)."""
+    samples that can move (None at Δ = 0: no change is asked for, so λ = inf and ε = 0; 1 when TᵀT = 0: no
+    sample moves the target, every λ gives the same (infeasible) problem)."""
     if lam_scale == "absolute":
         return 1.0
     if dp == 0:
-        return math.inf
+        return None
     a = float(np.dot(Tc, Tc))
     return a / (2.0 * dp) if a > 0 else 1.0
 
 
 def _absolute(lam, unit, name="lam"):
-    """lam · unit, checked like an absolute λ (inf, from Δ = 0 on the relative scale, stays inf)."""
-    if math.isinf(unit):
+    """lam · unit, checked like an absolute λ; inf for Δ = 0 on the relative scale (unit None)."""
+    if unit is None:
         return math.inf
     if unit == 1.0:
         return lam
-    with np.errstate(over="ignore"):
-        value = lam * unit
-    return _lam(value, f"{name} · λ* (λ* = TᵀT/(2|Δ|) = {unit:.6g})")
+    value = lam * unit
+    if not (value > 0 and math.isfinite(value) and math.isfinite(1.0 / (2.0 * value))):
+        raise ValueError(
+            f"{name}: {lam!r} in units of λ* = TᵀT/(2|Δ|) = {unit:.6g} is λ = {value:.6g}, outside what the "
+            "solvers take (finite, > 0, 1/(2λ) finite); rescale T and delta, or give λ with lam_scale='absolute'"
+        )
+    return value
 
 
 def lam_star(T, delta, candidates=None) -> float | None:
