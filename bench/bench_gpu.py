@@ -65,7 +65,7 @@ def pipeline(backend, X, y, Xv, yv, sv):
     S = inf.scores(targets)
     t["scores"] = time.perf_counter() - t2
     t3 = time.perf_counter()
-    res = su.soft_weights(S[:, 0], S[:, 2], targets[0].value(m), lam=0.1)
+    res = su.soft_weights(S[:, 0], S[:, 2], targets[0].value(m), lam=0.1, lam_scale="absolute")
     t["weights"] = time.perf_counter() - t3
     t4 = time.perf_counter()
     m2 = inf.newton_update(res.eps)

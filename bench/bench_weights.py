@@ -63,7 +63,9 @@ def main():
             reach = -T[T < 0].sum() * -lo + (T[T > 0].sum() * hi if np.isfinite(hi) else np.inf)
             reach = min(reach, -T[T < 0].sum() * -lo * 3)
             delta = 0.3 * reach
-            ms, res = timed(lambda: W.soft_weights(T, U, delta, lam, bounds=bounds, n_threads=nt), args.repeat)
+            ms, res = timed(
+                lambda: W.soft_weights(T, U, delta, lam, bounds=bounds, n_threads=nt, lam_scale="absolute"), args.repeat
+            )
             print(
                 f"{'bounded soft_weights ' + str(bounds):<44} {n:>10} {fmt(ms)} {res.info['passes']:>7}  "
                 f"scheme={res.scheme} feasible={res.feasible} kkt={res.kkt_residual:.1e} "
@@ -72,22 +74,27 @@ def main():
             # the core alone (no validation, no result object)
             ms, out = timed(lambda: _core.weights_bounded(T, U, 1.0, delta, 1 / (2 * lam), lo, hi, nt), args.repeat)
             print(f"{'  core weights_bounded':<44} {n:>10} {fmt(ms)} {out['passes']:>7}")
-        ms, res = timed(lambda: W.soft_weights(T, U, 5.0, lam, n_threads=nt), args.repeat)
+        ms, res = timed(lambda: W.soft_weights(T, U, 5.0, lam, n_threads=nt, lam_scale="absolute"), args.repeat)
         print(f"{'unbounded soft_weights auto':<44} {n:>10} {fmt(ms)} {'':>7}  scheme={res.scheme}")
-        ms, res = timed(lambda: W.soft_weights(T, U, 10 / lam * (T @ T), lam, n_threads=nt), args.repeat)
+        ms, res = timed(
+            lambda: W.soft_weights(T, U, 10 / lam * (T @ T), lam, n_threads=nt, lam_scale="absolute"), args.repeat
+        )
         print(f"{'unbounded soft_weights auto (target active)':<44} {n:>10} {fmt(ms)} {'':>7}  scheme={res.scheme}")
         if n <= 2_000_000:
             lams = np.logspace(-6, 2, 50)
             delta = 0.3 * (-T[T < 0].sum())
             ms, path = timed(
-                lambda: W.soft_weights_path(T, U, delta, lams, bounds=(-1.0, None), n_threads=nt),
+                lambda: W.soft_weights_path(T, U, delta, lams, bounds=(-1.0, None), n_threads=nt, lam_scale="absolute"),
                 max(1, args.repeat // 2),
             )
             print(
                 f"{'lambda path, 50 values, bounds (-1, None)':<44} {n:>10} {fmt(ms)} {'':>7}  "
                 f"{1e3 * ms[0] / 50:.2f} ms per λ, schemes={sorted(set(path.schemes))}"
             )
-            ms, path = timed(lambda: W.soft_weights_path(T, U, delta, lams, n_threads=nt), max(1, args.repeat // 2))
+            ms, path = timed(
+                lambda: W.soft_weights_path(T, U, delta, lams, n_threads=nt, lam_scale="absolute"),
+                max(1, args.repeat // 2),
+            )
             print(
                 f"{'lambda path, 50 values, unbounded':<44} {n:>10} {fmt(ms)} {'':>7}  "
                 f"schemes={sorted(set(path.schemes))}"

@@ -72,7 +72,7 @@ def main(argv=None):
     T, U = inf.scores([target, su.targets.Utility(va.X, va.y)]).T
     delta_dp = su.targets.required_change(target, model)
     plans = {f"hard {f:.1%}": su.hard_weights(T, fraction=f, delta=delta_dp) for f in args.hard_fractions}
-    plans["soft"] = su.soft_weights(T, U, delta_dp, lam=0.1, bounds=(-1.0, None)).eps
+    plans["soft"] = su.soft_weights(T, U, delta_dp, lam=0.1, bounds=(-1.0, None), lam_scale="absolute").eps
 
     rows = [dict(weights="-", method="original (no noise)", epsilon=None, seconds=t_fit, **evaluate(model, te, target))]
     for name, eps in plans.items():

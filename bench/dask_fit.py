@@ -87,7 +87,9 @@ def _pipeline(X, y, C, Xv, yv, gv):
     S = S.compute() if hasattr(S, "compute") else S
     t["scores"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    w = su.soft_weights(S[:, 1], S[:, 0], DemographicParity(Xv, gv).value(m), lam=0.1, bounds=(-1, 0))
+    w = su.soft_weights(
+        S[:, 1], S[:, 0], DemographicParity(Xv, gv).value(m), lam=0.1, bounds=(-1, 0), lam_scale="absolute"
+    )
     t["weights"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     new = inf.newton_update(w.eps)

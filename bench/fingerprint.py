@@ -16,6 +16,7 @@ anything larger, or any changed count, is a behaviour change.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -25,6 +26,9 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 import softunlearn as su
+
+# Recordings are compared across versions: λ = 1 is absolute, including in versions whose lam has a scale.
+_ABSOLUTE = {"lam_scale": "absolute"} if "lam_scale" in inspect.signature(su.soft_weights).parameters else {}
 
 
 def _data(seed, n, d, dtype):
@@ -57,7 +61,7 @@ def record() -> dict:
                 S = inf.scores([su.targets.Utility(Xv, yv), su.targets.DemographicParity(Xv, sv)])
                 U, T = S[:, 0], S[:, 1]
                 gap = su.targets.DemographicParity(Xv, sv).value(m)
-                soft = su.soft_weights(T, U, gap, 1.0, bounds=(-1, 1))
+                soft = su.soft_weights(T, U, gap, 1.0, bounds=(-1, 1), **_ABSOLUTE)
                 new = inf.newton_update(soft.eps)
                 ref = su.refit(m, Xf, y, soft.eps, sample_weight=w)
                 cg = su.Influence(m, Xf, y, sample_weight=w, solver="cg").scores(su.targets.Utility(Xv, yv))

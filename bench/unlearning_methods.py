@@ -81,7 +81,7 @@ def run_target(kind, data, configs, lam, hard_fraction, repeats, threads):
     T, U = inf.scores([target, utility]).T
     plans = {
         "hard": su.hard_weights(T, fraction=hard_fraction, delta=delta),
-        "soft": su.soft_weights(T, U, delta, lam=lam, bounds=(-1.0, None)).eps,
+        "soft": su.soft_weights(T, U, delta, lam=lam, bounds=(-1.0, None), lam_scale="absolute").eps,
     }
     rows = [dict(method="original", weights="-", seconds=0.0, vs_refit=None, **_metrics(kind, model, va, te, target))]
     refit_time = {k: _best_time(lambda e=e: su.refit(model, tr.X, tr.y, e), repeats)[0] for k, e in plans.items()}
@@ -103,6 +103,7 @@ def run_target(kind, data, configs, lam, hard_fraction, repeats, threads):
                             lam=lam,
                             bounds=(-1.0, None),
                             influence=inf,
+                            lam_scale="absolute",
                             **opts,
                         ),
                         repeats,

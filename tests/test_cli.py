@@ -42,6 +42,9 @@ def test_run_dp_json_and_report(tmp_path):
         assert key in rep
     assert rep["data"]["n_train"] == 2000
     assert rep["config"]["bounds"] == "-1:none" and rep["config"]["method"] == "newton"
+    # --lam is 1 in units of λ* by default: the one-shot QP is solved at λ = λ*
+    assert rep["config"]["lam"] == 1.0 and rep["config"]["lam_scale"] == "relative"
+    assert rep["weights"]["soft"]["lam_used"] == pytest.approx(rep["target"]["lam_star"], rel=1e-12)
     for m in ("original", "hard", "soft"):
         assert {"accuracy", "gap", "soft_gap", "log_loss", "val_target", "seconds"} <= set(rep["metrics"][m])
     w = rep["weights"]
@@ -55,7 +58,7 @@ def test_run_dp_json_and_report(tmp_path):
 
 def test_run_table_robustness_refit(tmp_path):
     r = cli("run", *SMALL, "--target", "robustness", "--method", "refit", "--bounds", "-1:0", "--lam", "10",
-            "--out", str(tmp_path), "--no-plots")
+            "--lam-scale", "absolute", "--out", str(tmp_path), "--no-plots")
     assert r.returncode == 0, r.stderr
     for word in ("original", "hard", "soft", "robust_accuracy", "log_loss", "report.json"):
         assert word in r.stdout
@@ -112,6 +115,7 @@ def test_run_svm_model(tmp_path):
     (["--n-train", "0"], "--n-train"),
     (["--n-train", "-5"], "--n-train"),
     (["--lam", "0"], "--lam"),
+    (["--lam-scale", "units"], "--lam-scale"),
     (["--model", "svm"], "--model"),
     (["--temperature", "0"], "--temperature"),
     (["--hard-fraction", "1.5"], "--hard-fraction"),

@@ -138,8 +138,8 @@ def test_hessian_reuse_and_weights_on_dask_scores(client):
     inf0 = su.Influence(m, X, y, s)
     T0, U0 = inf0.scores(DemographicParity(Xv, gv)), inf0.scores(Utility(Xv, yv))
     gap = DemographicParity(Xv, gv).value(md)
-    w = su.soft_weights(T, U, gap, lam=0.1, bounds=(-1, 0))
-    w0 = su.soft_weights(T0, U0, gap, lam=0.1, bounds=(-1, 0))
+    w = su.soft_weights(T, U, gap, lam=0.1, bounds=(-1, 0), lam_scale="absolute")
+    w0 = su.soft_weights(T0, U0, gap, lam=0.1, bounds=(-1, 0), lam_scale="absolute")
     _close(w0.eps, w.eps, 1e-8)
 
 

@@ -32,7 +32,8 @@ def models(data):
     """The original model and two unlearned versions of it (Newton and exact refit with soft DP weights),
     evaluated on the validation split used as a test split."""
     m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
-    u = su.SoftUnlearner("dp", lam=1.0, hard_fraction=0.1).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    u = su.SoftUnlearner("dp", lam=1.0, hard_fraction=0.1,
+        lam_scale="absolute").fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
     refit = su.refit(m, data.X, data.y, u.eps_)
     return {"original": m, "hard": u.hard_model_, "soft": u.model_, "refit": refit}, u
 

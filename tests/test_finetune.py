@@ -169,7 +169,7 @@ def test_gradient_ascent_first_order_direction(data):
     and the step is −lr × a central finite difference of F."""
     X, m = _fit(data)
     th = m.theta_
-    eps = su.soft_weights(np.arange(data.n) % 7 - 3.0, np.ones(data.n), 1.0, lam=1.0).eps
+    eps = su.soft_weights(np.arange(data.n) % 7 - 3.0, np.ones(data.n), 1.0, lam=1.0, lam_scale="absolute").eps
     lr = 1e-5
     ga = su.gradient_ascent(m, X, data.y, eps, lr=lr, steps=1)
     G = ref.per_sample_gradients(th, X, data.y, C=0.7)

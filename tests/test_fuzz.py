@@ -2645,7 +2645,7 @@ def _weights_body(data):
                  lam=float(params["lam"]), scheme=params["scheme"], bounds=params["bounds"], mask=mask)
     call(test, "soft_weights", lambda: W.soft_weights(Tp.obj, Up.obj, params["delta"], params["lam"], params["scheme"],
                                                       params["bounds"], cand, on_infeasible=params["on_infeasible"],
-                                                      n_threads=params["n_threads"]),
+                                                      n_threads=params["n_threads"], lam_scale="absolute"),
          bad=bad, either=either, names=SW_NAMES, soft=soft, snap=[Tp.obj, Up.obj, cand],
          check=lambda r, w: check_soft(r, w, P), example=ex)
 

@@ -218,7 +218,7 @@ def test_subnormal_lambda_is_refused(data, fitted, bounds, lam):
     inf = su.Influence(fitted, X, y)
     T, U = inf.scores([su.targets.DemographicParity(X, s), su.targets.Utility(X, y)]).T
     with pytest.raises(ValueError, match=r"^lam: expected a finite number > 0 with 1/\(2·lam\) finite"):
-        su.soft_weights(T, U, 0.05, lam=lam, bounds=bounds)
+        su.soft_weights(T, U, 0.05, lam=lam, bounds=bounds, lam_scale="absolute")
 
 
 def test_tiny_C_underflowing_float32_is_refused(data):
@@ -439,7 +439,7 @@ def test_weight_scores_outside_the_working_range_are_refused(which, scale):
     T, U = rng.standard_normal(30), rng.standard_normal(30)
     args = {"T": T * scale, "U": U} if which == "T" else {"T": T, "U": U * scale}
     with pytest.raises(ValueError, match=rf"^{which}: expected scores of largest magnitude in"):
-        su.soft_weights(args["T"], args["U"], 0.1, 0.5, bounds=(-1, None))
+        su.soft_weights(args["T"], args["U"], 0.1, 0.5, bounds=(-1, None), lam_scale="absolute")
 
 
 def test_finetune_in_float32_where_the_objective_is_flat_to_rounding():

@@ -21,8 +21,10 @@ def setup(data):
 @pytest.mark.parametrize("inner", ["refit", "newton"])
 def test_one_step_equals_one_shot(data, setup, inner):
     m, tgt, ut, delta = setup
-    one = su.SoftUnlearner("dp", method=inner, lam=0.5).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
-    it = su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, steps=1, lam=0.5, inner=inner)
+    one = su.SoftUnlearner("dp", method=inner, lam=0.5,
+        lam_scale="absolute").fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    it = su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, steps=1, lam=0.5, inner=inner,
+        lam_scale="absolute")
     np.testing.assert_allclose(it.eps, one.eps_, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(it.model.theta_, one.model_.theta_, rtol=1e-10, atol=1e-12)
     assert it.n_steps == 1 and it.history[0]["delta"] == pytest.approx(delta)
@@ -31,8 +33,10 @@ def test_one_step_equals_one_shot(data, setup, inner):
 def test_reaches_the_goal_and_is_the_refit_with_total_weights(data, setup):
     m, tgt, ut, delta = setup
     th0 = m.theta_.copy()
-    one = su.SoftUnlearner("dp", method="refit", lam=0.1).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
-    it = su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, steps=10, max_steps=15, lam=0.1, tol=0.01)
+    one = su.SoftUnlearner("dp", method="refit", lam=0.1,
+        lam_scale="absolute").fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    it = su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, steps=10, max_steps=15, lam=0.1, tol=0.01,
+        lam_scale="absolute")
     assert it.reached and abs(it.target_value - it.goal) <= 0.01 * abs(delta)
     assert it.goal == pytest.approx(0.0, abs=1e-12)
     # the actual target value, recomputed independently
@@ -65,9 +69,11 @@ def test_compounded_weights_stay_within_bounds(data, setup, bounds):
 def test_soft_unlearner_iterated_and_bad_arguments(data, setup):
     m, tgt, ut, delta = setup
     out = su.SoftUnlearner("dp", method="iterated", lam=0.1,
-                           method_options={"steps": 4, "inner": "newton"}).fit(m, data.X, data.y, data.Xv, data.yv,
+                           method_options={"steps": 4, "inner": "newton"},
+                               lam_scale="absolute").fit(m, data.X, data.y, data.Xv, data.yv,
                                                                                data.sv)
-    it = su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, steps=4, lam=0.1, inner="newton")
+    it = su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, steps=4, lam=0.1, inner="newton",
+        lam_scale="absolute")
     np.testing.assert_allclose(out.eps_, it.eps, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(out.model_.theta_, it.model.theta_, rtol=1e-12, atol=1e-14)
     assert out.iterated_.n_steps == 4 and out.target_after_ == pytest.approx(it.target_value)
@@ -80,14 +86,15 @@ def test_soft_unlearner_iterated_and_bad_arguments(data, setup):
 
 # ---- inner="newton" against an independent re-implementation of the path (issue 15) --------------------
 def newton_path_oracle(theta0, X, y, Xv, yv, sv, delta, *, C, steps, lam, tol, max_steps, sample_weight=None,
-                       compound=True):
+                       compound=True, relative=False):
     """The iterated path of softunlearn.methods.iterated's docstring, step_rule "remaining", bounds (−1, None), from
     softunlearn.reference's blocks: at each step the DP and utility scores on the *compounded* weights
     s⊙(1+E), the closed-form weight QP, the Newton update with those weights' Hessian and gradients.
 
     The per-step box is (−1, None); the oracle asserts it is inactive (every εᵏ > −1), where the bounded QP's
     optimum is the closed form's. ``compound=False`` scores and steps on the original weights s at every step
-    (the wrong path, to show the test can tell the two apart)."""
+    (the wrong path, to show the test can tell the two apart). ``relative=True`` reads ``lam`` in units of each
+    step's own λ* = T_kᵀT_k/(2|Δ_k|)."""
     n = X.shape[0]
     s0 = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
 
@@ -105,7 +112,8 @@ def newton_path_oracle(theta0, X, y, Xv, yv, sv, delta, *, C, steps, lam, tol, m
         s_k = s0 * factor if compound else s0
         G = np.column_stack([ref.target_gradient("dp", th, Xv, s=sv), ref.target_gradient("utility", th, Xv, yv)])
         T, U = ref.influence_scores(th, X, y, G, C, True, s_k).T
-        e = ref.soft_weights(T, U, delta_k, lam, "auto")
+        lam_k = lam * (T @ T) / (2 * abs(delta_k)) if relative else lam
+        e = ref.soft_weights(T, U, delta_k, lam_k, "auto")
         assert e.min() > -1, "the oracle's closed form needs an inactive box"
         th = ref.newton_update(th, X, y, e, C, True, s_k)
         factor = factor * (1.0 + e)
@@ -124,7 +132,7 @@ def test_newton_inner_path_against_oracle(data, weighted):
     ut = su.targets.Utility(data.Xv, data.yv)
     delta = tgt.value(m)
     it = su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, steps=4, max_steps=6, lam=lam, tol=1e-3,
-                                  inner="newton", sample_weight=sw)
+                                  inner="newton", sample_weight=sw, lam_scale="absolute")
     th, E, hist, goal = newton_path_oracle(m.theta_, data.X, data.y, data.Xv, data.yv, data.sv, delta, C=C, steps=4,
                                            lam=lam, tol=1e-3, max_steps=6, sample_weight=sw)
     assert len(hist) >= 3 and it.n_steps == len(hist)  # a real path: several re-linearised steps
@@ -138,3 +146,27 @@ def test_newton_inner_path_against_oracle(data, weighted):
     wrong = newton_path_oracle(m.theta_, data.X, data.y, data.Xv, data.yv, data.sv, delta, C=C, steps=4, lam=lam,
                                tol=1e-3, max_steps=6, sample_weight=sw, compound=False)[0]
     assert np.linalg.norm(wrong - th) > 1e-4 * np.linalg.norm(th)
+
+
+@pytest.mark.parametrize("r", [0.5, 1.0])
+def test_relative_lam_is_relative_to_each_steps_lam_star(data, r):
+    """On the default relative scale every step solves its own QP at λ = r·T_kᵀT_k/(2|Δ_k|): with r = 1 each
+    step's predicted change is exactly its Δ_k."""
+    m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
+    tgt = su.targets.DemographicParity(data.Xv, data.sv)
+    ut = su.targets.Utility(data.Xv, data.yv)
+    delta = tgt.value(m)
+    it = su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, steps=3, max_steps=4, lam=r, tol=1e-3,
+                                  inner="newton")
+    th, E, hist, _ = newton_path_oracle(m.theta_, data.X, data.y, data.Xv, data.yv, data.sv, delta, C=1.0,
+                                        steps=3, lam=r, tol=1e-3, max_steps=4, relative=True)
+    assert len(hist) >= 2 and it.n_steps == len(hist)
+    np.testing.assert_allclose(it.eps, E, rtol=0, atol=1e-9 * np.abs(E).max())
+    np.testing.assert_allclose(it.model.theta_, th, rtol=0, atol=1e-9 * np.linalg.norm(th))
+    for rec in it.history:
+        if r == 1:
+            assert rec["predicted_change"] == pytest.approx(-rec["delta"], rel=1e-9)
+        else:  # at least Δ_k (more unless the utility constraint binds: its threshold is below λ*)
+            assert abs(rec["predicted_change"]) >= abs(rec["delta"]) * (1 - 1e-9)
+    with pytest.raises(ValueError, match="lam_scale"):
+        su.iterated_soft_weights(m, data.X, data.y, tgt, ut, delta, lam_scale="λ*")

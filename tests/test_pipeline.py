@@ -14,14 +14,15 @@ from softunlearn import reference as ref
 def test_pipeline_equals_manual_steps(data, target, method):
     m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
     theta_before = m.theta_.copy()
-    out = su.SoftUnlearner(target, method=method, lam=1.0).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    out = su.SoftUnlearner(target, method=method, lam=1.0,
+        lam_scale="absolute").fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
     np.testing.assert_array_equal(m.theta_, theta_before)  # the input model is untouched
 
     t = su.pipeline.make_target(target, data.Xv, data.yv, data.sv, model=m)
     inf = su.Influence(m, data.X, data.y)
     T, U = inf.scores([t, su.targets.Utility(data.Xv, data.yv)]).T
     delta = su.targets.required_change(t, m, 1.0)
-    eps = su.soft_weights(T, U, delta, lam=1.0, bounds=(-1.0, None)).eps
+    eps = su.soft_weights(T, U, delta, lam=1.0, bounds=(-1.0, None), lam_scale="absolute").eps
     np.testing.assert_allclose(out.eps_, eps, rtol=1e-9, atol=1e-12)
     expected = inf.newton_update(eps) if method == "newton" else su.refit(m, data.X, data.y, eps)
     np.testing.assert_allclose(out.model_.theta_, expected.theta_, rtol=1e-8, atol=1e-10)
@@ -30,7 +31,8 @@ def test_pipeline_equals_manual_steps(data, target, method):
 
 def test_pipeline_moves_dp_gap_toward_zero(data):
     m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
-    out = su.SoftUnlearner("dp", fraction=0.5, lam=10.0).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    out = su.SoftUnlearner("dp", fraction=0.5, lam=10.0,
+        lam_scale="absolute").fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
     # First order: the target drops by delta; the Newton step lands close to that on a small problem.
     predicted = out.target_before_ - out.delta_
     assert abs(out.target_after_ - predicted) < 0.2 * abs(out.delta_)
@@ -67,7 +69,8 @@ def test_pipeline_with_sample_weight_equals_the_weighted_oracle(data, method, op
     sw = data.sw
     m = su.LogisticRegression(C=C).fit(data.X, data.y, sample_weight=sw)
     th = m.theta_.copy()
-    out = su.SoftUnlearner("dp", lam=lam, fraction=fraction, method=method, method_options=options).fit(
+    out = su.SoftUnlearner("dp", lam=lam, fraction=fraction, method=method, method_options=options,
+        lam_scale="absolute").fit(
         m, data.X, data.y, data.Xv, data.yv, data.sv, sample_weight=sw)
     G = np.column_stack([ref.target_gradient("dp", th, data.Xv, s=data.sv),
                          ref.target_gradient("utility", th, data.Xv, data.yv)])
@@ -98,7 +101,8 @@ def test_pipeline_hard_baseline_and_diagnostics(data, method):
     update for "iterated"); the one-shot and the unbounded QP; λ*; the timings the CLI reports."""
     m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
     opts = {"steps": 2, "inner": "newton"} if method == "iterated" else None
-    out = su.SoftUnlearner("dp", method=method, method_options=opts, lam=1.0, hard_fraction=0.1).fit(
+    out = su.SoftUnlearner("dp", method=method, method_options=opts, lam=1.0, hard_fraction=0.1,
+        lam_scale="absolute").fit(
         m, data.X, data.y, data.Xv, data.yv, data.sv)
     inf = su.Influence(m, data.X, data.y)
     T, U = inf.scores([out.target_, su.targets.Utility(data.Xv, data.yv)]).T
@@ -107,9 +111,9 @@ def test_pipeline_hard_baseline_and_diagnostics(data, method):
     assert np.count_nonzero(out.hard_eps_ == -1) == 30
     expected = su.refit(m, data.X, data.y, hard) if method == "refit" else inf.newton_update(hard)
     np.testing.assert_allclose(out.hard_model_.theta_, expected.theta_, rtol=1e-8, atol=1e-10)
-    one_shot = su.soft_weights(T, U, out.delta_, lam=1.0, bounds=(-1.0, None))
+    one_shot = su.soft_weights(T, U, out.delta_, lam=1.0, bounds=(-1.0, None), lam_scale="absolute")
     np.testing.assert_allclose(out.one_shot_weights_.eps, one_shot.eps, rtol=1e-9, atol=1e-12)
-    unbounded = su.soft_weights(T, U, out.delta_, lam=1.0)
+    unbounded = su.soft_weights(T, U, out.delta_, lam=1.0, lam_scale="absolute")
     np.testing.assert_allclose(out.unbounded_weights_.eps, unbounded.eps, rtol=1e-9, atol=1e-12)
     if method == "iterated":
         assert out.weights_ is out.iterated_.last_weights and out.one_shot_weights_ is not out.weights_
@@ -123,7 +127,8 @@ def test_pipeline_hard_baseline_and_diagnostics(data, method):
 
 def test_pipeline_without_hard_fraction_and_unbounded(data):
     m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
-    out = su.SoftUnlearner("dp", lam=1.0, bounds=None).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    out = su.SoftUnlearner("dp", lam=1.0, bounds=None,
+        lam_scale="absolute").fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
     assert out.hard_eps_ is None and out.hard_model_ is None
     assert out.unbounded_weights_ is out.one_shot_weights_ is out.weights_
     assert list(out.timings_) == ["influence", "weights_soft", "update_soft"]
@@ -134,7 +139,8 @@ def test_pipeline_records_the_weight_warnings(data, monkeypatch):
     those of the diagnostic unbounded QP are only recorded."""
     m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
     with pytest.warns(su.weights.SchemeWarning) as shown:  # scheme 2.0 is not the optimum on this data
-        out = su.SoftUnlearner("eop", scheme="2.0", bounds=None, lam=1.0).fit(m, data.X, data.y, data.Xv, data.yv,
+        out = su.SoftUnlearner("eop", scheme="2.0", bounds=None, lam=1.0,
+            lam_scale="absolute").fit(m, data.X, data.y, data.Xv, data.yv,
                                                                               data.sv)
     assert [w.category for w in out.warnings_] == [su.weights.SchemeWarning]
     assert [w.message for w in shown] == [out.warnings_[0].message]  # the same warning object, shown once
@@ -149,7 +155,8 @@ def test_pipeline_records_the_weight_warnings(data, monkeypatch):
     monkeypatch.setattr(su.weights, "soft_weights", diagnosed)
     with warnings.catch_warnings(record=True) as shown:
         warnings.simplefilter("always")
-        out = su.SoftUnlearner("dp", lam=1.0, bounds=(-0.01, 0.0)).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+        out = su.SoftUnlearner("dp", lam=1.0, bounds=(-0.01, 0.0),
+            lam_scale="absolute").fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
     assert not out.weights_.feasible
     assert [(w.category, str(w.message)[:21]) for w in out.warnings_] == [
         (su.weights.InfeasibleWarning, "the required target d"), (UserWarning, "from the unbounded QP")]
@@ -207,3 +214,20 @@ def test_unit_ball(data):
     np.testing.assert_allclose(Xtr, np.column_stack([data.X, np.ones(data.n)]) / k, rtol=1e-15)
     np.testing.assert_allclose(Xv, np.column_stack([data.Xv, np.ones(len(data.Xv))]) / k, rtol=1e-15)
     assert np.sqrt((Xtr**2).sum(1)).max() == pytest.approx(1.0) and C == pytest.approx(2.0 * k**2)
+
+
+def test_pipeline_lam_is_relative_to_lam_star_by_default(data):
+    """The default lam is 1 in units of λ* = TᵀT/(2|Δ|): the one-shot QP is the absolute one at λ*."""
+    m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
+    out = su.SoftUnlearner("dp", bounds=None).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    T, U = su.Influence(m, data.X, data.y).scores([out.target_, su.targets.Utility(data.Xv, data.yv)]).T
+    lam = (T @ T) / (2 * abs(out.delta_))
+    assert out.lam == su.weights.DEFAULT_LAM == 1.0 and out.lam_scale == "relative"
+    assert out.weights_.lam == pytest.approx(lam, rel=1e-9) and out.lam_star_ == pytest.approx(lam, rel=1e-9)
+    np.testing.assert_allclose(out.eps_, ref.soft_weights(T, U, out.delta_, lam, "auto"), rtol=1e-8, atol=1e-12)
+    assert out.weights_.target_change == pytest.approx(-out.delta_, rel=1e-9)  # exactly Δ, to first order
+    half = su.SoftUnlearner("dp", bounds=None, lam=0.5).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    np.testing.assert_allclose(half.eps_, ref.soft_weights(T, U, out.delta_, lam / 2, "auto"), rtol=1e-8,
+                               atol=1e-12)
+    with pytest.raises(ValueError, match="lam_scale"):
+        su.SoftUnlearner("dp", lam_scale="relative-ish").fit(m, data.X, data.y, data.Xv, data.yv, data.sv)

@@ -44,7 +44,8 @@ def check_png(blob, size):
 @pytest.fixture
 def fitted(data):
     m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
-    u = su.SoftUnlearner("dp", lam=1.0, hard_fraction=0.1).fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
+    u = su.SoftUnlearner("dp", lam=1.0, hard_fraction=0.1,
+        lam_scale="absolute").fit(m, data.X, data.y, data.Xv, data.yv, data.sv)
     ev = evaluation.Evaluator("dp", data.Xv, data.yv, data.sv, reference_model=m)
     return m, u, ev
 
@@ -72,7 +73,7 @@ def test_tradeoff_points_and_png(fitted, data):
         return list(items)
 
     pts = plotting.tradeoff_points(u.influence_, u.scores_, u.utility_scores_, u.delta_, ev, lam=u.lam,
-                                   bounds=u.bounds, progress=progress)
+                                   bounds=u.bounds, progress=progress, lam_scale="absolute")
     assert seen == ["trade-off"]
     n_bounds = len(plotting.TRADEOFF_BOUNDS)
     assert len(pts.curves) == 1 + n_bounds + 1
@@ -102,9 +103,11 @@ def test_tradeoff_points_and_png(fitted, data):
 
 def test_robustness_tradeoff_axis(data):
     m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
-    u = su.SoftUnlearner("robustness", lam=1.0, hard_fraction=0.1).fit(m, data.X, data.y, data.Xv, data.yv)
+    u = su.SoftUnlearner("robustness", lam=1.0, hard_fraction=0.1,
+        lam_scale="absolute").fit(m, data.X, data.y, data.Xv, data.yv)
     ev = evaluation.Evaluator("robustness", data.Xv, data.yv, reference_model=m)
-    pts = plotting.tradeoff_points(u.influence_, u.scores_, u.utility_scores_, u.delta_, ev, lam=u.lam)
+    pts = plotting.tradeoff_points(u.influence_, u.scores_, u.utility_scores_, u.delta_, ev, lam=u.lam,
+        lam_scale="absolute")
     for curve in pts.curves.values():
         for x, _, _ in curve:
             assert 0.0 <= x <= 1.0  # robust accuracies

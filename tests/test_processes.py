@@ -69,7 +69,7 @@ _INTERRUPTIBLE = {
         T = rng.standard_normal(20_000_000); U = rng.standard_normal(20_000_000)
         X = T
         call = lambda: su.weights.soft_weights_path(T, U, 1.0, lams=np.geomspace(1e-3, 1e3, 2000),
-                                                    bounds=(-1, 1)).eps_at(1999)
+                                                    bounds=(-1, 1), lam_scale="absolute").eps_at(1999)
     """,
 }
 

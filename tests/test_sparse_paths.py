@@ -30,7 +30,7 @@ def test_iterated_soft_weights_sparse_equals_dense(data, inner):
     tgt = su.targets.DemographicParity(data.Xv, data.sv)
     ut = su.targets.Utility(data.Xv, data.yv)
     delta = tgt.value(m)
-    kw = dict(steps=4, lam=1.0, inner=inner, sample_weight=data.sw)
+    kw = dict(steps=4, lam=1.0, lam_scale="absolute", inner=inner, sample_weight=data.sw)
     dense = su.iterated_soft_weights(m, X, data.y, tgt, ut, delta, **kw)
     sparse = su.iterated_soft_weights(m, Xs, data.y, tgt, ut, delta, **kw)
     assert sparse.n_steps == dense.n_steps >= 2
@@ -45,8 +45,10 @@ def test_soft_unlearner_sparse_equals_dense(data, method, target):
     X, Xs = sparse_data(data, seed=1)
     m = su.LogisticRegression(C=1.0).fit(X, data.y, sample_weight=data.sw)
     args = (data.y, data.Xv, data.yv, data.sv)
-    dense = su.SoftUnlearner(target, method=method, lam=1.0).fit(m, X, *args, sample_weight=data.sw)
-    sparse = su.SoftUnlearner(target, method=method, lam=1.0).fit(m, Xs, *args, sample_weight=data.sw)
+    dense = su.SoftUnlearner(target, method=method, lam=1.0,
+        lam_scale="absolute").fit(m, X, *args, sample_weight=data.sw)
+    sparse = su.SoftUnlearner(target, method=method, lam=1.0,
+        lam_scale="absolute").fit(m, Xs, *args, sample_weight=data.sw)
     assert_rel(sparse.scores_, dense.scores_)
     assert_rel(sparse.utility_scores_, dense.utility_scores_)
     assert_rel(sparse.eps_, dense.eps_)

@@ -148,7 +148,7 @@ def test_tradeoff_soft_points_meet_their_share_of_delta(sweep, data):
         newton = res.curves[f"{label} (newton)"]
         for q, row in zip(newton.amounts[1:], newton.rows[1:]):
             # the weights just meet qΔ to first order: the QP at any λ ≥ λ*(qΔ) gives the same ε
-            eps = su.soft_weights(T, U, q * res.delta, lam=1e6 * res.lam_star, bounds=box).eps
+            eps = su.soft_weights(T, U, q * res.delta, lam=1e6 * res.lam_star, bounds=box, lam_scale="absolute").eps
             assert eps @ T == pytest.approx(q * res.delta, rel=1e-9)  # predicted change of f: −εᵀT = −qΔ
             assert row == pytest.approx(ev(inf.newton_update(eps)), rel=1e-9, abs=1e-12)
 

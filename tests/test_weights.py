@@ -15,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 from softunlearn import _core
 from softunlearn import weights as W
+from softunlearn.reference import soft_weights as closed_form_oracle
 
 CLARABEL = dict(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12, max_iter=500)
 RTOL = 1e-6
@@ -207,11 +208,11 @@ def test_auto_matches_generic_solver(kind, lam, delta):
     if kind == "collinear+" and delta < 0:
         # U = 2T: raising the target (Δ < 0) raises the utility loss by twice as much — infeasible
         with pytest.warns(W.InfeasibleWarning):
-            res = W.soft_weights(T, U, delta, lam)
+            res = W.soft_weights(T, U, delta, lam, lam_scale="absolute")
         assert not res.feasible and np.all(res.eps == 0)
         assert reference(T, U, delta, lam)[2] == "infeasible"
         return
-    res = W.soft_weights(T, U, delta, lam)
+    res = W.soft_weights(T, U, delta, lam, lam_scale="absolute")
     assert res.scheme in ("2.0", "2.1", "2.2", "2.3")
     assert_matches(res, T, U, delta, lam)
 
@@ -221,11 +222,11 @@ def test_auto_matches_generic_solver(kind, lam, delta):
 @pytest.mark.parametrize("delta", [3.0, -3.0])
 def test_explicit_scheme_is_exact_iff_kkt_correct(kind, lam, delta):
     T, U = instance(kind, seed=7)
-    auto = W.soft_weights(T, U, delta, lam)
+    auto = W.soft_weights(T, U, delta, lam, lam_scale="absolute")
     for scheme in ("2.0", "2.1", "2.2", "2.3"):
         with warnings.catch_warnings(record=True) as rec:
             warnings.simplefilter("always")
-            res = W.soft_weights(T, U, delta, lam, scheme=scheme)
+            res = W.soft_weights(T, U, delta, lam, scheme=scheme, lam_scale="absolute")
         warned = any(issubclass(w.category, W.SchemeWarning) for w in rec)
         same = np.allclose(res.eps, auto.eps, rtol=1e-9, atol=1e-12 * np.abs(auto.eps).max())
         if scheme == auto.scheme:
@@ -247,13 +248,13 @@ def test_paper_closed_forms_literally():
         "2.3": delta * (b * T - c * U) / D,
     }
     for scheme, eps in expect.items():
-        res = quiet(W.soft_weights, T, U, delta, lam, scheme=scheme)
+        res = quiet(W.soft_weights, T, U, delta, lam, scheme=scheme, lam_scale="absolute")
         np.testing.assert_allclose(res.eps, eps, rtol=1e-10, atol=1e-14)
         assert res.scheme == scheme and res.requested_scheme == scheme
     # 2.1 and 2.3 take a signed Δ directly; 2.0 and 2.2 are oriented.
-    res = quiet(W.soft_weights, T, U, -delta, lam, scheme="2.3")
+    res = quiet(W.soft_weights, T, U, -delta, lam, scheme="2.3", lam_scale="absolute")
     np.testing.assert_allclose(res.eps, -expect["2.3"], rtol=1e-10)
-    res = quiet(W.soft_weights, T, U, -delta, lam, scheme="2.0")
+    res = quiet(W.soft_weights, T, U, -delta, lam, scheme="2.0", lam_scale="absolute")
     np.testing.assert_allclose(res.eps, -expect["2.0"], rtol=1e-10)
 
 
@@ -261,51 +262,51 @@ def test_branch_thresholds():
     T, U = instance("c>0", seed=4)
     a, delta = T @ T, 2.0
     thr = a / (2 * delta)
-    assert W.soft_weights(T, U, delta, 0.5 * thr).scheme == "2.0"
-    assert W.soft_weights(T, U, delta, 2.0 * thr).scheme == "2.1"
+    assert W.soft_weights(T, U, delta, 0.5 * thr, lam_scale="absolute").scheme == "2.0"
+    assert W.soft_weights(T, U, delta, 2.0 * thr, lam_scale="absolute").scheme == "2.1"
     with pytest.warns(W.SchemeWarning, match="above a/"):
-        W.soft_weights(T, U, delta, 2.0 * thr, scheme="2.0")
+        W.soft_weights(T, U, delta, 2.0 * thr, scheme="2.0", lam_scale="absolute")
     with pytest.warns(W.SchemeWarning, match="below a/"):
-        W.soft_weights(T, U, delta, 0.5 * thr, scheme="2.1")
+        W.soft_weights(T, U, delta, 0.5 * thr, scheme="2.1", lam_scale="absolute")
     with pytest.warns(W.SchemeWarning, match="c·sign"):
-        W.soft_weights(T, U, delta, 0.5 * thr, scheme="2.2")
+        W.soft_weights(T, U, delta, 0.5 * thr, scheme="2.2", lam_scale="absolute")
     T, U = instance("c<0", seed=4)
     a, b, c = T @ T, U @ U, T @ U
     thr = (a * b - c * c) / (2 * b * delta)
-    assert W.soft_weights(T, U, delta, 0.5 * thr).scheme == "2.2"
-    assert W.soft_weights(T, U, delta, 2.0 * thr).scheme == "2.3"
+    assert W.soft_weights(T, U, delta, 0.5 * thr, lam_scale="absolute").scheme == "2.2"
+    assert W.soft_weights(T, U, delta, 2.0 * thr, lam_scale="absolute").scheme == "2.3"
     with pytest.warns(W.SchemeWarning, match="wrong|raises the utility"):
-        W.soft_weights(T, U, delta, 0.5 * thr, scheme="2.0")
+        W.soft_weights(T, U, delta, 0.5 * thr, scheme="2.0", lam_scale="absolute")
 
 
 def test_negative_gap_is_driven_up_not_doubled():
     T, U = instance("c<0", seed=5)  # Δ < 0 flips the effective sign of c: c·sign(Δ) > 0
     for lam in (1e-3, 1.0, 1e3):
-        res = W.soft_weights(T, U, -2.0, lam)
+        res = W.soft_weights(T, U, -2.0, lam, lam_scale="absolute")
         assert res.target_change >= 2.0 * (1 - 1e-12)  # the target rises by at least |Δ|
         assert res.utility_change <= 1e-12
-        resb = W.soft_weights(T, U, -2.0, lam, bounds=(-1, None))
+        resb = W.soft_weights(T, U, -2.0, lam, bounds=(-1, None), lam_scale="absolute")
         assert resb.target_change >= 2.0 * (1 - 1e-9)
     # large λ: exactly |Δ| (2.1), i.e. to zero and not past it
-    res = W.soft_weights(T, U, -2.0, 1e6)
+    res = W.soft_weights(T, U, -2.0, 1e6, lam_scale="absolute")
     assert res.scheme == "2.1" and res.target_change == pytest.approx(2.0, rel=1e-12)
 
 
 def test_unbounded_infeasible_collinear():
     T, U = instance("collinear-")
     with pytest.warns(W.InfeasibleWarning):
-        res = W.soft_weights(T, U, 1.0, 0.1)
+        res = W.soft_weights(T, U, 1.0, 0.1, lam_scale="absolute")
     assert not res.feasible and res.scheme == "closest"
     assert np.all(res.eps == 0) and math.isnan(res.kkt_residual)
     with pytest.raises(ValueError, match="out of reach"):
-        W.soft_weights(T, U, 1.0, 0.1, on_infeasible="raise")
+        W.soft_weights(T, U, 1.0, 0.1, on_infeasible="raise", lam_scale="absolute")
     # with Δ = 0 the problem is feasible (ε = 0 is optimal up to the utility-active branch)
-    res = W.soft_weights(T, U, 0.0, 0.1)
+    res = W.soft_weights(T, U, 0.0, 0.1, lam_scale="absolute")
     assert res.feasible and np.abs(res.eps).max() <= 1e-10 * np.abs(T).max() / 0.2
     with pytest.raises(ValueError, match="collinear"):
-        W.soft_weights(T, U, 1.0, 0.1, scheme="2.3")
+        W.soft_weights(T, U, 1.0, 0.1, scheme="2.3", lam_scale="absolute")
     with pytest.warns(W.InfeasibleWarning):
-        res = W.soft_weights(np.zeros(5), np.ones(5), 1.0, 0.1)
+        res = W.soft_weights(np.zeros(5), np.ones(5), 1.0, 0.1, lam_scale="absolute")
     assert not res.feasible
 
 
@@ -331,7 +332,7 @@ def feasible_delta(T, U, bounds, frac, delta_sign=1.0):
 def test_bounded_matches_generic_solver(kind, bounds, lam, frac, dsign):
     T, U = instance(kind, seed=zlib.crc32(repr((kind, bounds, lam)).encode()) % 1000)
     delta = feasible_delta(T, U, bounds, frac, dsign)
-    res = W.soft_weights(T, U, delta, lam, bounds=bounds)
+    res = W.soft_weights(T, U, delta, lam, bounds=bounds, lam_scale="absolute")
     assert res.scheme == "bounded"
     lo = -np.inf if bounds[0] is None else bounds[0]
     hi = np.inf if bounds[1] is None else bounds[1]
@@ -346,7 +347,7 @@ def test_bounded_matches_generic_solver(kind, bounds, lam, frac, dsign):
 def test_core_dual_with_open_box_equals_closed_form(kind, lam, delta):
     """The dual solver with lo = -∞, hi = ∞ must reproduce the unified closed form to rounding."""
     T, U = instance(kind, n=500, seed=11)
-    auto = W.soft_weights(T, U, delta, lam)
+    auto = W.soft_weights(T, U, delta, lam, lam_scale="absolute")
     s = 1.0 if delta >= 0 else -1.0
     out = _core.weights_bounded(T, U, s, abs(delta), 1 / (2 * lam), -np.inf, np.inf, 0)
     assert out["status"] == int(_core.WeightStatus.optimal)
@@ -355,13 +356,13 @@ def test_core_dual_with_open_box_equals_closed_form(kind, lam, delta):
 
 def test_bounded_loose_box_equals_unbounded():
     T, U = instance("c<0", seed=12)
-    res = W.soft_weights(T, U, 2.0, 1.0)
+    res = W.soft_weights(T, U, 2.0, 1.0, lam_scale="absolute")
     big = 10 * np.abs(res.eps).max()
-    resb = W.soft_weights(T, U, 2.0, 1.0, bounds=(-big, big))
+    resb = W.soft_weights(T, U, 2.0, 1.0, bounds=(-big, big), lam_scale="absolute")
     np.testing.assert_allclose(resb.eps, res.eps, rtol=1e-10, atol=1e-12)
     assert resb.mu == pytest.approx(res.mu, rel=1e-8, abs=1e-10)
     # both sides open is the unbounded problem
-    reso = W.soft_weights(T, U, 2.0, 1.0, bounds=(None, None))
+    reso = W.soft_weights(T, U, 2.0, 1.0, bounds=(None, None), lam_scale="absolute")
     assert reso.scheme == res.scheme and np.array_equal(reso.eps, res.eps)
 
 
@@ -374,7 +375,7 @@ def test_bounded_infeasible(bounds, kind):
         pytest.skip("unbounded reach")
     delta = rstar + 1.0 + 0.5 * abs(rstar)
     with pytest.warns(W.InfeasibleWarning, match="largest reachable decrease"):
-        res = W.soft_weights(T, U, delta, 0.1, bounds=bounds)
+        res = W.soft_weights(T, U, delta, 0.1, bounds=bounds, lam_scale="absolute")
     assert not res.feasible and res.scheme == "closest"
     lo = -np.inf if bounds[0] is None else bounds[0]
     hi = np.inf if bounds[1] is None else bounds[1]
@@ -387,12 +388,12 @@ def test_bounded_infeasible(bounds, kind):
     ref, _, status = reference(T, U, max(rstar, 0.0) * (1 - 1e-9), 1e3, bounds)
     assert np.linalg.norm(res.eps - ref) <= 1e-3 * max(np.linalg.norm(ref), 1.0)
     with pytest.raises(ValueError, match="out of reach"):
-        W.soft_weights(T, U, delta, 0.1, bounds=bounds, on_infeasible="raise")
+        W.soft_weights(T, U, delta, 0.1, bounds=bounds, on_infeasible="raise", lam_scale="absolute")
     # a negative gap out of reach from the other side (when the box makes it finite)
     rneg = reference_lp(T, U, -1.0, bounds)
     if np.isfinite(rneg) and rneg < 1e6:
         with pytest.warns(W.InfeasibleWarning):
-            res = W.soft_weights(T, U, -(rneg + 1.0 + 0.5 * abs(rneg)), 0.1, bounds=bounds)
+            res = W.soft_weights(T, U, -(rneg + 1.0 + 0.5 * abs(rneg)), 0.1, bounds=bounds, lam_scale="absolute")
         assert not res.feasible
         assert -(T @ res.eps) == pytest.approx(rneg, rel=1e-7, abs=1e-9)
 
@@ -404,7 +405,7 @@ def test_bounded_just_reachable():
     rmax = -T[T < 0].sum()  # removal-only: delete every sample with T < 0 (utility permitting)
     rstar = reference_lp(T, U, 1.0, bounds)
     assert rstar <= rmax + 1e-9
-    res = quiet(W.soft_weights, T, U, rstar, 0.1, bounds=bounds)
+    res = quiet(W.soft_weights, T, U, rstar, 0.1, bounds=bounds, lam_scale="absolute")
     assert T @ res.eps == pytest.approx(rstar, rel=1e-7)
     assert res.utility_change <= 1e-9
 
@@ -415,7 +416,7 @@ def test_nearly_collinear_closed_form_is_exact():
     rng = np.random.default_rng(21)
     T = rng.normal(size=500)
     U = -1.5 * T + 1e-7 * rng.normal(size=500)
-    res = W.soft_weights(T, U, 2.0, 10.0)
+    res = W.soft_weights(T, U, 2.0, 10.0, lam_scale="absolute")
     assert res.scheme == "2.3"
     ne = np.linalg.norm(res.eps)
     assert abs(T @ res.eps - 2.0) <= 1e-13 * ne * np.linalg.norm(T)
@@ -427,9 +428,9 @@ def test_nearly_collinear_closed_form_is_exact():
 def test_degenerate_delta_equal_to_largest_decrease():
     T, U = instance("c<0", n=40, seed=22)
     with pytest.warns(W.InfeasibleWarning):
-        probe = W.soft_weights(T, U, 1e6, 1.0, bounds=(-1, 0))
+        probe = W.soft_weights(T, U, 1e6, 1.0, bounds=(-1, 0), lam_scale="absolute")
     rstar = probe.max_decrease
-    res = W.soft_weights(T, U, rstar, 1.0, bounds=(-1, 0))  # exactly reachable: no warning
+    res = W.soft_weights(T, U, rstar, 1.0, bounds=(-1, 0), lam_scale="absolute")  # exactly reachable: no warning
     assert res.feasible and res.scheme == "bounded"
     np.testing.assert_allclose(res.eps, probe.eps, rtol=0, atol=1e-12)
     assert T @ res.eps == pytest.approx(rstar, rel=1e-12)
@@ -442,14 +443,14 @@ def test_thread_counts_agree():
     U = -0.3 * T + rng.normal(size=n)
     delta = 0.3 * (-T[T < 0].sum())
     for bounds in (None, (-1, None), (-1, 0)):
-        r1 = W.soft_weights(T, U, delta, 0.01, bounds=bounds, n_threads=1)
-        r2 = W.soft_weights(T, U, delta, 0.01, bounds=bounds, n_threads=3)
+        r1 = W.soft_weights(T, U, delta, 0.01, bounds=bounds, n_threads=1, lam_scale="absolute")
+        r2 = W.soft_weights(T, U, delta, 0.01, bounds=bounds, n_threads=3, lam_scale="absolute")
         np.testing.assert_allclose(r2.eps, r1.eps, rtol=1e-10, atol=1e-12 * np.abs(r1.eps).max())
 
 
 def test_result_object():
     T, U = instance("c<0", seed=24)
-    res = W.soft_weights(T, U, 2.0, 0.5)
+    res = W.soft_weights(T, U, 2.0, 0.5, lam_scale="absolute")
     assert res.predicted_changes == (res.target_change, res.utility_change)
     assert res.predicted_changes.target == pytest.approx(-(T @ res.eps), rel=1e-12)
     assert res.predicted_changes.utility == pytest.approx(-(U @ res.eps), abs=1e-12 * np.abs(U * res.eps).sum())
@@ -462,7 +463,7 @@ def test_result_object():
 def test_removal_only_box_deletes_softly():
     T, U = instance("c<0", n=300, seed=15)
     delta = 0.3 * reference_lp(T, U, 1.0, (-1, 0))
-    res = W.soft_weights(T, U, delta, 0.05, bounds=(-1, 0))
+    res = W.soft_weights(T, U, delta, 0.05, bounds=(-1, 0), lam_scale="absolute")
     assert res.eps.max() <= 0 and res.eps.min() >= -1
     frac = (res.eps < 0).mean()
     assert 0 < frac < 1
@@ -481,23 +482,24 @@ def test_candidates_mask_and_indices(bounds):
     mask = np.zeros(80, bool)
     mask[idx] = True
     delta = feasible_delta(T[mask], U[mask], bounds, 0.5) if bounds else 2.0
-    r1 = W.soft_weights(T, U, delta, 0.2, bounds=bounds, candidates=mask)
-    r2 = W.soft_weights(T, U, delta, 0.2, bounds=bounds, candidates=idx)
-    r3 = W.soft_weights(T, U, delta, 0.2, bounds=bounds, candidates=list(idx[::-1]) + [int(idx[0])])
+    r1 = W.soft_weights(T, U, delta, 0.2, bounds=bounds, candidates=mask, lam_scale="absolute")
+    r2 = W.soft_weights(T, U, delta, 0.2, bounds=bounds, candidates=idx, lam_scale="absolute")
+    r3 = W.soft_weights(T, U, delta, 0.2, bounds=bounds, candidates=list(idx[::-1]) + [int(idx[0])],
+        lam_scale="absolute")
     np.testing.assert_array_equal(r1.eps, r2.eps)
     np.testing.assert_array_equal(r1.eps, r3.eps)
     assert np.all(r1.eps[~mask] == 0)
-    sub = W.soft_weights(T[mask], U[mask], delta, 0.2, bounds=bounds)
+    sub = W.soft_weights(T[mask], U[mask], delta, 0.2, bounds=bounds, lam_scale="absolute")
     np.testing.assert_allclose(r1.eps[mask], sub.eps, rtol=1e-12, atol=1e-15)
     assert_matches(r1, T, U, delta, 0.2, bounds, mask)
 
 
 def test_empty_candidates():
     T, U = instance("c>0", n=10)
-    res = W.soft_weights(T, U, 0.0, 0.2, candidates=np.zeros(10, bool))
+    res = W.soft_weights(T, U, 0.0, 0.2, candidates=np.zeros(10, bool), lam_scale="absolute")
     assert res.feasible and np.all(res.eps == 0)
     with pytest.warns(W.InfeasibleWarning):
-        res = W.soft_weights(T, U, 1.0, 0.2, bounds=(-1, None), candidates=[])
+        res = W.soft_weights(T, U, 1.0, 0.2, bounds=(-1, None), candidates=[], lam_scale="absolute")
     assert not res.feasible and np.all(res.eps == 0)
 
 
@@ -511,10 +513,10 @@ def test_path_matches_single_solves(bounds, kind):
     T, U = instance(kind, n=200, seed=17)
     delta = 2.0 if bounds is None else feasible_delta(T, U, bounds, 0.5)
     lams = np.logspace(-4, 4, 17)[::-1].copy()
-    path = W.soft_weights_path(T, U, delta, lams, bounds=bounds)
+    path = W.soft_weights_path(T, U, delta, lams, bounds=bounds, lam_scale="absolute")
     assert len(path) == len(lams)
     for k, lam in enumerate(lams):
-        single = W.soft_weights(T, U, delta, lam, bounds=bounds)
+        single = W.soft_weights(T, U, delta, lam, bounds=bounds, lam_scale="absolute")
         got = path[k]
         np.testing.assert_allclose(got.eps, single.eps, rtol=1e-9, atol=1e-12 * max(1, np.abs(single.eps).max()))
         assert path.target_change[k] == pytest.approx(single.target_change, rel=1e-9, abs=1e-12)
@@ -532,36 +534,36 @@ def test_path_candidates_and_unbounded_infeasible():
     mask = np.arange(90) % 3 == 0
     lams = np.array([1e-3, 0.1, 10.0])
     for bounds in (None, (-1, None)):
-        p = W.soft_weights_path(T, U, 1.0, lams, bounds=bounds, candidates=mask)
+        p = W.soft_weights_path(T, U, 1.0, lams, bounds=bounds, candidates=mask, lam_scale="absolute")
         for k, lam in enumerate(lams):
-            single = W.soft_weights(T, U, 1.0, lam, bounds=bounds, candidates=mask)
+            single = W.soft_weights(T, U, 1.0, lam, bounds=bounds, candidates=mask, lam_scale="absolute")
             np.testing.assert_allclose(p[k].eps, single.eps, rtol=1e-9, atol=1e-12 * np.abs(single.eps).max())
             assert np.all(p[k].eps[~mask] == 0)
     T, U = instance("collinear-")
     with pytest.warns(W.InfeasibleWarning):
-        p = W.soft_weights_path(T, U, 1.0, lams)
+        p = W.soft_weights_path(T, U, 1.0, lams, lam_scale="absolute")
     assert not p.feasible.any() and np.all(p.eps == 0)
     with pytest.raises(ValueError, match="out of reach"):
-        W.soft_weights_path(T, U, 1.0, lams, on_infeasible="raise")
+        W.soft_weights_path(T, U, 1.0, lams, on_infeasible="raise", lam_scale="absolute")
 
 
 def test_path_explicit_scheme_and_infeasible():
     T, U = instance("c<0", seed=18)
     lams = np.array([1e-3, 1.0, 1e3])
     with pytest.warns(W.SchemeWarning):
-        p = W.soft_weights_path(T, U, 2.0, lams, scheme="2.3")
+        p = W.soft_weights_path(T, U, 2.0, lams, scheme="2.3", lam_scale="absolute")
     np.testing.assert_allclose(p.target_change, -2.0, rtol=1e-12)
     for k in range(3):
         np.testing.assert_array_equal(p[k].eps, p[0].eps)  # 2.3 does not depend on λ
     with pytest.warns(W.InfeasibleWarning):
-        p = W.soft_weights_path(T, U, 1e6, lams, bounds=(-1, 0))
+        p = W.soft_weights_path(T, U, 1e6, lams, bounds=(-1, 0), lam_scale="absolute")
     assert not p.feasible.any() and set(p.schemes) == {"closest"}
-    single = quiet(W.soft_weights, T, U, 1e6, 1.0, bounds=(-1, 0))
+    single = quiet(W.soft_weights, T, U, 1e6, 1.0, bounds=(-1, 0), lam_scale="absolute")
     np.testing.assert_array_equal(p[1].eps, single.eps)
     with pytest.raises(ValueError, match="out of reach within bounds"):
-        W.soft_weights_path(T, U, 1e6, lams, bounds=(-1, 0), on_infeasible="raise")
+        W.soft_weights_path(T, U, 1e6, lams, bounds=(-1, 0), on_infeasible="raise", lam_scale="absolute")
     with pytest.raises(ValueError, match="lams"):
-        W.soft_weights_path(T, U, 1.0, [1.0, -1.0])
+        W.soft_weights_path(T, U, 1.0, [1.0, -1.0], lam_scale="absolute")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -633,19 +635,20 @@ def test_inputs_untouched_float32_and_layouts():
     T, U = instance("c<0", n=101, seed=19)
     T0, U0 = T.copy(), U.copy()
     for bounds in (None, (-1, None)):
-        r64 = W.soft_weights(T, U, 1.5, 0.3, bounds=bounds, candidates=np.arange(0, 101, 2))
+        r64 = W.soft_weights(T, U, 1.5, 0.3, bounds=bounds, candidates=np.arange(0, 101, 2), lam_scale="absolute")
         np.testing.assert_array_equal(T, T0)
         np.testing.assert_array_equal(U, U0)
         assert r64.eps.dtype == np.float64
         T32, U32 = T.astype(np.float32), U.astype(np.float32)
-        r32 = W.soft_weights(T32, U32, 1.5, 0.3, bounds=bounds, candidates=np.arange(0, 101, 2))
+        r32 = W.soft_weights(T32, U32, 1.5, 0.3, bounds=bounds, candidates=np.arange(0, 101, 2), lam_scale="absolute")
         ref = W.soft_weights(T32.astype(np.float64), U32.astype(np.float64), 1.5, 0.3, bounds=bounds,
-                             candidates=np.arange(0, 101, 2))
+                             candidates=np.arange(0, 101, 2), lam_scale="absolute")
         np.testing.assert_array_equal(r32.eps, ref.eps)
         # strided views and lists
         big = np.zeros((101, 3))
         big[:, 1] = T
-        rs = W.soft_weights(big[:, 1], list(U), 1.5, 0.3, bounds=bounds, candidates=np.arange(0, 101, 2))
+        rs = W.soft_weights(big[:, 1], list(U), 1.5, 0.3, bounds=bounds, candidates=np.arange(0, 101, 2),
+            lam_scale="absolute")
         np.testing.assert_array_equal(rs.eps, r64.eps)
 
 
@@ -655,7 +658,7 @@ def test_large_n_bounded_is_consistent():
     T = rng.standard_t(3, size=n) * 1e-3
     U = -0.3 * T + rng.normal(size=n) * 1e-3
     delta = 0.5 * (-T[T < 0].sum())
-    res = W.soft_weights(T, U, delta, 1e-4, bounds=(-1, None))
+    res = W.soft_weights(T, U, delta, 1e-4, bounds=(-1, None), lam_scale="absolute")
     assert res.feasible and res.kkt_residual <= 1e-10
     assert res.eps.min() >= -1
     assert res.target_change <= -delta * (1 - 1e-12)
@@ -721,7 +724,7 @@ BOXES = [None, (-1, None), (-1, 0), (-2.0, 0.5)]
 
 def _constraints(example):
     (T, U, delta, lam), bounds = example
-    res = quiet(W.soft_weights, T, U, delta, lam, bounds=bounds)
+    res = quiet(W.soft_weights, T, U, delta, lam, bounds=bounds, lam_scale="absolute")
     target_ok, utility_ok = oriented_ok(res, T, U, delta)
     assert utility_ok  # utility change ≤ 0 (to rounding), feasible or not
     if res.feasible:
@@ -741,14 +744,14 @@ def test_property_constraints():
 
 def _auto_never_worse(prob):
     T, U, delta, lam = prob
-    auto = quiet(W.soft_weights, T, U, delta, lam)
+    auto = quiet(W.soft_weights, T, U, delta, lam, lam_scale="absolute")
     if not auto.feasible:
         return False
     scale = abs(auto.objective) + np.abs(T * auto.eps).sum() + lam * auto.norm ** 2 + 1e-300
     compared = False
     for scheme in ("2.0", "2.1", "2.2", "2.3"):
         try:
-            res = quiet(W.soft_weights, T, U, delta, lam, scheme=scheme)
+            res = quiet(W.soft_weights, T, U, delta, lam, scheme=scheme, lam_scale="absolute")
         except ValueError:  # undefined form (a zero denominator)
             continue
         t_ok, u_ok = oriented_ok(res, T, U, delta, tol=1e-12)
@@ -766,10 +769,10 @@ def test_property_auto_never_worse():
 def _scheme_23_independent_of_lambda(example):
     (T, U, delta, lam), log_lam2 = example
     try:
-        r1 = quiet(W.soft_weights, T, U, delta, lam, scheme="2.3")
+        r1 = quiet(W.soft_weights, T, U, delta, lam, scheme="2.3", lam_scale="absolute")
     except ValueError:
         return False
-    r2 = quiet(W.soft_weights, T, U, delta, 10 ** log_lam2, scheme="2.3")
+    r2 = quiet(W.soft_weights, T, U, delta, 10 ** log_lam2, scheme="2.3", lam_scale="absolute")
     np.testing.assert_array_equal(r1.eps, r2.eps)
     return True
 
@@ -782,10 +785,10 @@ def test_property_scheme_23_independent_of_lambda():
 def _bounded_not_worse_than_clipped_closed_form(prob):
     """Any feasible point in the box is at least as costly as the bounded optimum."""
     T, U, delta, lam = prob
-    res = quiet(W.soft_weights, T, U, delta, lam, bounds=(-1, None))
+    res = quiet(W.soft_weights, T, U, delta, lam, bounds=(-1, None), lam_scale="absolute")
     if not res.feasible:
         return False
-    auto = quiet(W.soft_weights, T, U, delta, lam)
+    auto = quiet(W.soft_weights, T, U, delta, lam, lam_scale="absolute")
     cand = np.maximum(auto.eps, -1.0)
     s = 1.0 if delta >= 0 else -1.0
     if s * (T @ cand) >= abs(delta) and U @ cand >= 0:
@@ -824,7 +827,7 @@ def _feasibility_verdict(example):
         delta, expect = sign * frac * scale, False
     else:
         delta, expect = sign * frac * reach, frac < 1
-    res = quiet(W.soft_weights, T, U, delta, lam, bounds=bounds)
+    res = quiet(W.soft_weights, T, U, delta, lam, bounds=bounds, lam_scale="absolute")
     assert res.feasible == expect, (reach, delta, res.scheme)
     return expect
 
@@ -843,3 +846,117 @@ def test_hypothesis_profile_is_loaded():
     if name == "deterministic":
         assert settings.default.derandomize and settings.default.database is None
     assert PROP.max_examples >= settings.get_profile(name).max_examples
+
+
+# ------------------------------------------------------------------------------------------------
+# lam on the relative scale (the default): units of λ* = TᵀT/(2|Δ|), computed here independently.
+
+
+def lam_star_oracle(T, delta, mask=None):
+    Tc = np.asarray(T, dtype=np.float64) if mask is None else np.asarray(T, dtype=np.float64)[mask]
+    return math.fsum(Tc * Tc) / (2 * abs(delta))
+
+
+@pytest.mark.parametrize("kind", ["c>0", "c<0", "c~0", "near-collinear-"])
+@pytest.mark.parametrize("r", [0.05, 0.3, 1.0, 2.5, 40.0])
+@pytest.mark.parametrize("delta", [1.7, -0.4])
+def test_relative_lam_is_the_absolute_qp_at_r_lam_star(kind, r, delta):
+    T, U = instance(kind, seed=zlib.crc32(repr((kind, r, delta)).encode()) % 1000)
+    lam = r * lam_star_oracle(T, delta)
+    res = W.soft_weights(T, U, delta, lam=r)  # relative is the default
+    assert res.lam == pytest.approx(lam, rel=1e-13)
+    assert W.absolute_lam(r, T, delta) == res.lam
+    np.testing.assert_allclose(res.eps, closed_form_oracle(T, U, delta, lam, "auto"), rtol=1e-10,
+                               atol=1e-12 * np.abs(res.eps).max())
+    assert_matches(res, T, U, delta, lam)
+    if kind != "near-collinear-":  # there |Δ| is out of reach inside the box
+        assert_matches(quiet(W.soft_weights, T, U, delta, r, bounds=(-1, 0.5)), T, U, delta, lam, (-1, 0.5))
+    path = W.soft_weights_path(T, U, delta, [r, 2 * r])
+    np.testing.assert_allclose(path.lams, [lam, 2 * lam], rtol=1e-13)
+    np.testing.assert_allclose(path[0].eps, res.eps, rtol=1e-12, atol=1e-14 * np.abs(res.eps).max())
+
+
+@pytest.mark.parametrize("bounds", [None, (-1, None)])
+def test_relative_lam_star_uses_the_candidates(bounds):
+    T, U = instance("c>0", n=80, seed=7)
+    mask = np.arange(80) % 3 == 0
+    r, delta = 0.5, 0.9
+    lam = r * lam_star_oracle(T, delta, mask)
+    res = quiet(W.soft_weights, T, U, delta, r, bounds=bounds, candidates=mask)
+    assert res.lam == pytest.approx(lam, rel=1e-13)
+    assert W.absolute_lam(r, T, delta, candidates=np.flatnonzero(mask)) == res.lam
+    assert_matches(res, T, U, delta, lam, bounds, mask)
+    assert W.lam_star(T, delta, candidates=mask) == pytest.approx(lam / r, rel=1e-13)
+
+
+@pytest.mark.parametrize("kind", ["c>0", "c<0", "c~0"])
+@pytest.mark.parametrize("delta", [0.8, -2.0])
+def test_relative_lam_at_least_one_meets_delta_exactly(kind, delta):
+    T, U = instance(kind, seed=3)
+    first = W.soft_weights(T, U, delta)  # the default lam = 1
+    assert W.DEFAULT_LAM == 1.0
+    # the exact-Δ weights of the closed forms: 2.1 (Δ·T/a) when c' ≥ 0, 2.3 (Δ·(bT − cU)/D) otherwise
+    a, b, c = T @ T, U @ U, T @ U
+    exact = delta * T / a if np.sign(delta) * c >= 0 else delta * (b * T - c * U) / (a * b - c * c)
+    for r in (1.0, 1.3, 7.0, 1e4):
+        res = W.soft_weights(T, U, delta, lam=r)
+        assert np.sign(delta) * (res.eps @ T) == pytest.approx(abs(delta), rel=1e-12)  # εᵀT' = |Δ|
+        assert res.target_change == pytest.approx(-delta, rel=1e-12)
+        np.testing.assert_allclose(res.eps, first.eps, rtol=1e-12, atol=1e-14 * np.abs(first.eps).max())
+        np.testing.assert_allclose(res.eps, exact, rtol=1e-9, atol=1e-12 * np.abs(exact).max())
+
+
+@pytest.mark.parametrize("delta", [0.8, -2.0])
+def test_relative_lam_below_one_overshoots_by_one_over_r(delta):
+    T, U = instance("c>0", seed=4)
+    U = U if np.sign(delta) * (T @ U) >= 0 else -U  # the c' ≥ 0 case: ε = s·T/(2λ)
+    exact = delta * T / (T @ T)
+    for r in (0.9, 0.5, 0.01):
+        res = W.soft_weights(T, U, delta, lam=r)
+        assert res.scheme == "2.0"
+        np.testing.assert_allclose(res.eps, exact / r, rtol=1e-12, atol=1e-14 * np.abs(exact).max() / r)
+        assert res.target_change == pytest.approx(-delta / r, rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["c>0", "c<0"])
+def test_relative_lam_at_zero_delta_is_no_change(kind):
+    T, U = instance(kind, seed=5)
+    label = "2.0" if T @ U >= 0 else "2.2"
+    for r in (0.01, 1.0, 100.0):
+        res = W.soft_weights(T, U, 0.0, lam=r)
+        np.testing.assert_array_equal(res.eps, np.zeros_like(T))
+        assert res.feasible and res.scheme == label and res.mu == (0.0, 0.0) and res.lam == math.inf
+        assert res.objective == 0.0 and res.kkt_residual == 0.0 and res.norm == 0.0
+        boxed = W.soft_weights(T, U, -0.0, lam=r, bounds=(-1, 0))
+        np.testing.assert_array_equal(boxed.eps, np.zeros_like(T))
+        assert boxed.feasible and boxed.scheme == "bounded" and boxed.lam == math.inf
+        two = W.soft_weights(T, U, 0.0, lam=r, scheme="2.1", candidates=np.arange(10))
+        np.testing.assert_array_equal(two.eps, np.zeros_like(T))
+        assert two.feasible and two.scheme == "2.1"
+    for bounds in (None, (-1, None)):
+        path = W.soft_weights_path(T, U, 0.0, [0.5, 1.0, 2.0], bounds=bounds)
+        assert np.all(np.isinf(path.lams)) and path.feasible.all()
+        np.testing.assert_array_equal(path.eps, np.zeros((3, T.size)))
+        np.testing.assert_array_equal(path.objective, 0.0)
+        assert path[1].feasible and path[1].kkt_residual == 0.0
+    assert W.lam_star(T, 0.0) is None and W.absolute_lam(1.0, T, 0.0) == math.inf
+    # the absolute scale keeps λ: Δ = 0 there is the 2.0/2.2 form T'/(2λ)
+    assert np.abs(W.soft_weights(T, U, 0.0, lam=1.0, lam_scale="absolute").eps).max() > 0
+
+
+def test_bad_lam_scale_is_named():
+    T, U = instance("c>0")
+    for call in (
+        lambda: W.soft_weights(T, U, 1.0, lam_scale="relatve"),
+        lambda: W.soft_weights(T, U, 1.0, lam_scale=None),
+        lambda: W.soft_weights_path(T, U, 1.0, [1.0], lam_scale="abs"),
+        lambda: W.absolute_lam(1.0, T, 1.0, lam_scale="units"),
+    ):
+        with pytest.raises(ValueError, match=r"^lam_scale: expected one of \('relative', 'absolute'\)"):
+            call()
+
+
+def test_relative_lam_whose_product_overflows_is_refused():
+    T = np.array([1e150, 1.0])
+    with pytest.raises(ValueError, match="lam"):
+        W.soft_weights(T, np.ones(2), 1e-200, lam=1e10)

@@ -38,7 +38,7 @@ from softunlearn import targets as TG  # noqa: E402
 
 C = 1.0
 FIT_TOL = 1e-13  # relative to max(1, C Σ s): the LOO differences are tiny, fit θ̂ and refits tightly
-LAM = 0.1
+LAM = 0.1  # the paper's absolute λ (lam_scale="absolute"; the library's default is 1 in units of λ*)
 HARD_FRACTION = 0.1
 RESULTS = os.path.join(HERE, "results.json")
 README = os.path.join(HERE, "README.md")
@@ -160,11 +160,11 @@ def _weights(method, T, U, delta, which):
             eps = su.hard_weights(T, fraction=HARD_FRACTION, delta=delta)
             info = {}
         elif method == "soft_2.3":
-            r = su.soft_weights(T, U, delta, lam=LAM, scheme="2.3")
+            r = su.soft_weights(T, U, delta, lam=LAM, scheme="2.3", lam_scale="absolute")
             eps, info = r.eps, {"scheme": r.scheme}
         elif method == "soft_auto":
             bounds = (-1.0, 0.0) if which == "robustness" else (-1.0, None)
-            r = su.soft_weights(T, U, delta, lam=LAM, scheme="auto", bounds=bounds)
+            r = su.soft_weights(T, U, delta, lam=LAM, scheme="auto", bounds=bounds, lam_scale="absolute")
             eps, info = r.eps, {"scheme": r.scheme, "bounds": list(bounds), "feasible": bool(r.feasible)}
         else:
             raise ValueError(method)

@@ -20,7 +20,7 @@ from .datasets.specs import DATASETS
 from .methods import method_names
 from .pipeline import MODELS, TARGETS
 from .plotting import bounds_label as _bounds_str
-from .weights import SCHEMES
+from .weights import DEFAULT_LAM, LAM_SCALES, SCHEMES
 
 
 def _table(rows, columns):
@@ -303,9 +303,15 @@ def _progress(iterable, desc, enabled=True):
     return tqdm(iterable, desc=desc, file=sys.stderr, leave=False)
 
 
+def _lam_str(lam, scale, used):
+    """--lam as given, with the absolute λ it stands for on the relative scale."""
+    return f"{lam:g}·λ* = {used:.3g}" if scale == "relative" else f"{lam:g}"
+
+
 def _soft_record(res):
     return {
         "scheme_used": res.scheme,
+        "lam_used": float(res.lam),  # absolute λ of the QP (inf at Δ = 0 on the relative scale)
         "feasible": bool(res.feasible),
         "predicted_target_change": float(res.target_change),
         "predicted_utility_change": float(res.utility_change),
@@ -482,6 +488,7 @@ def _run_on(args, staged, data, Xtr, ytr, Xva, Xte, C, certified, timings, clien
         args.target,
         scheme=args.scheme,
         lam=args.lam,
+        lam_scale=args.lam_scale,
         bounds=args.bounds,
         method=args.method,
         method_options=opts,
@@ -509,6 +516,7 @@ def _run_on(args, staged, data, Xtr, ytr, Xva, Xte, C, certified, timings, clien
             "target": kind,
             "scheme": args.scheme,
             "lam": args.lam,
+            "lam_scale": args.lam_scale,
             "bounds": _bounds_str(args.bounds),
             "method": args.method,
             "method_options": args.method_options,
@@ -582,7 +590,8 @@ def _run_on(args, staged, data, Xtr, ytr, Xva, Xte, C, certified, timings, clien
     )
     print(
         f"fit {timings['fit']:.2f} s; influence {timings['influence'] * 1e3:.0f} ms; method {args.method}; "
-        f"soft: scheme {soft.scheme}, λ = {args.lam:g}, bounds {_bounds_str(args.bounds)}"
+        f"soft: scheme {soft.scheme}, λ = {_lam_str(args.lam, args.lam_scale, soft.lam)}, "
+        f"bounds {_bounds_str(args.bounds)}"
     )
     ws, wh = report["weights"]["soft"], report["weights"]["hard"]
     print(
@@ -599,11 +608,11 @@ def _run_on(args, staged, data, Xtr, ytr, Xva, Xte, C, certified, timings, clien
             f"{wi['n_deleted']} deleted"
         )
     lam_star = report["target"]["lam_star"]
-    if lam_star and args.lam < 0.1 * lam_star:
+    if lam_star and soft.lam < 0.1 * lam_star:
         print(
-            f"note: λ = {args.lam:g} is far below λ* = TᵀT/(2|Δ|) = {lam_star:.3g}: the soft weights overshoot the "
-            f"requested change (predicted decrease {-soft.target_change:+.4g} vs Δ = {delta:+.4g}); "
-            f"try --lam {lam_star:.3g}"
+            f"note: λ = {soft.lam:.3g} is far below λ* = TᵀT/(2|Δ|) = {lam_star:.3g} ({soft.lam / lam_star:.3g}·λ*): "
+            f"the soft weights overshoot the requested change (predicted decrease {-soft.target_change:+.4g} vs "
+            f"Δ = {delta:+.4g}); --lam 1 (in units of λ*, the default) asks for exactly Δ"
         )
     for msg in report["warnings"]:
         print(f"warning: {msg}")
@@ -697,6 +706,7 @@ def _plots(args, unlearner, model, evaluate, staged, quiet=False):
         u.delta_,
         evaluate,
         lam=args.lam,
+        lam_scale=args.lam_scale,
         bounds=args.bounds,
         progress=lambda it, desc: _progress(it, desc, not quiet),
     )
@@ -789,7 +799,19 @@ def main(argv=None) -> int:
     r.add_argument("--data", default=None, help="directory with the raw files (default: the installed package)")
     r.add_argument("--target", choices=TARGETS, default="dp")
     r.add_argument("--scheme", choices=SCHEMES, default="auto")
-    r.add_argument("--lam", type=_positive_float, default=0.1, help="λ of the weight QP")
+    r.add_argument(
+        "--lam",
+        type=_positive_float,
+        default=DEFAULT_LAM,
+        help=f"λ of the weight QP, by default in units of λ* = TᵀT/(2|Δ|), the λ at which the weights exactly "
+        f"meet Δ (default {DEFAULT_LAM:g}; below 1 they overshoot it); see --lam-scale",
+    )
+    r.add_argument(
+        "--lam-scale",
+        choices=LAM_SCALES,
+        default="relative",
+        help="how --lam is read: 'relative' (default) in units of λ*, 'absolute' as the paper's λ",
+    )
     r.add_argument(
         "--bounds",
         type=parse_bounds,

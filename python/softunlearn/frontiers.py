@@ -406,7 +406,7 @@ def tradeoff(
         target=evaluator.target,
         original=evaluator(model),
         delta=delta,
-        lam_star=float(T @ T) / (2 * abs(delta)) if delta else None,
+        lam_star=_weights.lam_star(T, delta),
         loss_name=evaluator.loss_key,
         influence_seconds=time.perf_counter() - t,
     )
@@ -458,14 +458,12 @@ def tradeoff(
 
 
 def _soft(T, U, delta, box):
-    """The weight QP asking for ``delta`` at λ = λ*(δ): the weights just meet δ to first order. Expected
-    warnings (a share the box cannot reach) are silenced; the point then shows what was reached."""
-    if not delta:
-        return np.zeros_like(T)
-    lam = float(T @ T) / (2 * abs(delta))
+    """The weight QP asking for ``delta`` at λ = λ*(δ) (``lam`` = 1 on the relative scale, whatever the
+    library default): the weights just meet δ to first order. Expected warnings (a share the box cannot
+    reach) are silenced; the point then shows what was reached."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", _weights.InfeasibleWarning)
-        return _weights.soft_weights(T, U, delta, lam=lam, bounds=box).eps
+        return _weights.soft_weights(T, U, delta, lam=1.0, bounds=box, lam_scale="relative").eps
 
 
 def _curve(label, family, update, box, pts, evaluator) -> Curve:

@@ -12,8 +12,6 @@ import time
 import warnings
 from contextlib import contextmanager
 
-import numpy as np
-
 from . import methods as _methods
 from . import weights as _weights
 from ._validation import is_dask
@@ -67,11 +65,7 @@ def unit_ball(X, *others, C=1.0):
     return (sc.transform(X), *(sc.transform(o) for o in others), C * sc.scale_**2)
 
 
-def lam_star(scores, delta):
-    """λ* = TᵀT/(2|Δ|): for λ ≥ λ* the unbounded weight QP's optimum just meets Δ (the target constraint
-    binds and ε stops depending on λ); a smaller λ overshoots it. None when Δ = 0."""
-    T = np.asarray(scores)
-    return float(T @ T) / (2 * abs(delta)) if delta else None
+lam_star = _weights.lam_star
 
 
 @contextmanager
@@ -126,8 +120,10 @@ class SoftUnlearner:
     Parameters
     ----------
     target : one of :data:`TARGETS` ("dp", "eop", "robustness"), or a target object.
-    scheme, lam, bounds : passed to :func:`softunlearn.soft_weights`. ``bounds=(-1, None)`` (default) keeps
-        every sample weight non-negative.
+    scheme, lam, lam_scale, bounds : passed to :func:`softunlearn.soft_weights`. ``lam`` defaults to
+        :data:`softunlearn.weights.DEFAULT_LAM` = 1 in units of λ* = TᵀT/(2|Δ|) (``lam_scale="relative"``: the
+        weights exactly meet Δ); ``lam_scale="absolute"`` takes ``lam`` as the paper's absolute λ.
+        ``bounds=(-1, None)`` (default) keeps every sample weight non-negative.
     fraction : share of the target value to remove (1 drives a fairness gap to zero; for robustness, 1 is
         the paper's Δ: the whole summed adversarial loss, to first order). Default :func:`default_fraction`
         (1 for every built-in target).
@@ -161,7 +157,8 @@ class SoftUnlearner:
         target="dp",
         *,
         scheme="auto",
-        lam=0.1,
+        lam=_weights.DEFAULT_LAM,
+        lam_scale="relative",
         bounds=(-1.0, None),
         fraction=None,
         method="newton",
@@ -173,6 +170,7 @@ class SoftUnlearner:
         self.target = target
         self.scheme = scheme
         self.lam = lam
+        self.lam_scale = lam_scale
         self.bounds = bounds
         self.fraction = fraction
         self.method = method
@@ -186,6 +184,7 @@ class SoftUnlearner:
         if self.method not in method_names():
             raise ValueError(f"method: expected one of {method_names()}, got {self.method!r}")
         iterated = self.method == "iterated"
+        _weights._lam_scale(self.lam_scale)
         options = dict(self.method_options or {})
         self.target_ = make_target(self.target, Xv, yv, sv, model=model)
         self.fraction_ = self.fraction if self.fraction is not None else default_fraction(self.target)
@@ -211,7 +210,13 @@ class SoftUnlearner:
         t = time.perf_counter()
         with _recorded(self.warnings_, reemit=not iterated):
             self.one_shot_weights_ = _weights.soft_weights(
-                self.scores_, self.utility_scores_, self.delta_, lam=self.lam, scheme=self.scheme, bounds=self.bounds
+                self.scores_,
+                self.utility_scores_,
+                self.delta_,
+                lam=self.lam,
+                scheme=self.scheme,
+                bounds=self.bounds,
+                lam_scale=self.lam_scale,
             )
         self.timings_["weights_soft"] = time.perf_counter() - t
         if self.bounds is None:
@@ -219,8 +224,9 @@ class SoftUnlearner:
         else:
             with _recorded(self.warnings_, reemit=False):
                 self.unbounded_weights_ = _weights.soft_weights(
-                    self.scores_, self.utility_scores_, self.delta_, lam=self.lam, scheme=self.scheme
-                )
+                    self.scores_, self.utility_scores_, self.delta_, lam=self.lam, scheme=self.scheme,
+                    lam_scale=self.lam_scale,
+                )  # fmt: skip
 
         if self.hard_eps_ is not None:
             t = time.perf_counter()
@@ -248,6 +254,7 @@ class SoftUnlearner:
                     Utility(Xv, yv),
                     self.delta_,
                     lam=self.lam,
+                    lam_scale=self.lam_scale,
                     scheme=self.scheme,
                     bounds=self.bounds,
                     sample_weight=sample_weight,

@@ -12,7 +12,7 @@ Example, after ``u = SoftUnlearner("dp", hard_fraction=0.1).fit(model, X, y, Xv,
     ev = evaluation.Evaluator("dp", Xte, yte, ste, reference_model=model)
     plotting.save_png(plotting.influence_figure(u.scores_, u.hard_eps_, u.eps_, delta=u.delta_), "influence.png")
     pts = plotting.tradeoff_points(u.influence_, u.scores_, u.utility_scores_, u.delta_, ev, lam=u.lam,
-                                   bounds=u.bounds)
+                                   lam_scale=u.lam_scale, bounds=u.bounds)
     plotting.save_png(plotting.tradeoff_figure(pts, ev(model), target="dp"), "tradeoff.png")
 """
 
@@ -136,7 +136,8 @@ def tradeoff_points(
     delta,
     evaluator,
     *,
-    lam=0.1,
+    lam=_weights.DEFAULT_LAM,
+    lam_scale="relative",
     bounds=(-1.0, None),
     progress: Callable | None = None,
 ) -> TradeoffPoints:
@@ -144,11 +145,12 @@ def tradeoff_points(
     (``influence.newton_update``) and measured by ``evaluator`` (an :class:`~softunlearn.evaluation.Evaluator`):
 
     * hard deletion of each share in :data:`HARD_FRACTIONS` of the rows (:func:`softunlearn.hard_weights`);
-    * soft weights at ``lam`` asking for each share in :data:`DELTA_SHARES` of Δ, for each box in
+    * soft weights at ``lam`` (on ``lam_scale``, as in :func:`softunlearn.soft_weights`: by default in units
+      of each share's own λ*) asking for each share in :data:`DELTA_SHARES` of Δ, for each box in
       :data:`TRADEOFF_BOUNDS`;
-    * soft weights for the full Δ within ``bounds`` over a λ grid of 6 points from λ* = TᵀT/(2|Δ|) (above it
-      the target constraint binds and ε stops depending on λ; 1 when Δ = 0) down to min(``lam``, λ*/100),
-      where the unconstrained optimum overshoots Δ.
+    * soft weights for the full Δ within ``bounds`` over a grid of 6 absolute λ from λ* = TᵀT/(2|Δ|) (above
+      it the target constraint binds and ε stops depending on λ; 1 when Δ = 0) down to min(λ, λ*/100), with
+      λ the absolute value of ``lam`` for the full Δ: where the unconstrained optimum overshoots Δ.
 
     Warnings of the weight QPs are silenced (infeasible shares are expected). ``progress(iterable, desc)``
     may wrap the loop (e.g. tqdm).
@@ -157,14 +159,15 @@ def tradeoff_points(
     T, U = scores, utility_scores
     ls = lam_star(T, delta)
     ls = 1.0 if ls is None else ls
-    lams = np.geomspace(ls, min(lam, ls / 100), 6)
+    lams = np.geomspace(ls, min(_weights.absolute_lam(lam, T, delta, lam_scale=lam_scale), ls / 100), 6)
+    shown = f"{lam:g}·λ*" if lam_scale == "relative" else f"{lam:g}"
     left: list[tuple[str, float, tuple | None]] = [("hard (deleted fraction)", f, None) for f in HARD_FRACTIONS]
     left += [
-        (f"soft, bounds {b}, λ={lam:g} (share of Δ)", f, (lam, TRADEOFF_BOUNDS[b], f))
+        (f"soft, bounds {b}, λ={shown} (share of Δ)", f, (lam, lam_scale, TRADEOFF_BOUNDS[b], f))
         for b in TRADEOFF_BOUNDS
         for f in DELTA_SHARES
     ]
-    right = [(f"soft, bounds {bounds_label(bounds)} (λ)", lam_, (lam_, bounds, 1.0)) for lam_ in lams]
+    right = [(f"soft, bounds {bounds_label(bounds)} (λ)", lam_, (lam_, "absolute", bounds, 1.0)) for lam_ in lams]
     out = TradeoffPoints(hard=left[0][0], lam_grid=right[0][0], lam_star=ls)
     for key, val, spec in progress(left + right, "trade-off"):
         with warnings.catch_warnings():
@@ -172,8 +175,8 @@ def tradeoff_points(
             if spec is None:
                 eps = _weights.hard_weights(T, fraction=val, delta=delta)
             else:
-                lam_, bounds_, share = spec
-                eps = _weights.soft_weights(T, U, share * delta, lam=lam_, bounds=bounds_).eps
+                lam_, scale, bounds_, share = spec
+                eps = _weights.soft_weights(T, U, share * delta, lam=lam_, bounds=bounds_, lam_scale=scale).eps
         m = evaluator(influence.newton_update(eps))
         out.curves.setdefault(key, []).append((evaluator.tradeoff_x(m), m["accuracy"], val))
     return out

@@ -27,6 +27,13 @@ orientation is what makes a negative gap rise to zero instead of doubling.
 Let a = TᵀT, b = UᵀU, c = TᵀU, c' = s·c, ρ = 1/(2λ), g = T - (c/b)U and ‖g‖² = a - c²/b = D/b
 (D = ab - c²). Stationarity of the Lagrangian with multipliers μ₁, μ₂ ≥ 0 gives
 ε = ρ₁T' + ρ₂U (clipped to the box when bounded) with ρ₁ = (1 + μ₁)ρ and ρ₂ = μ₂ρ.
+
+The scale of λ
+--------------
+λ carries the units of T²/Δ, so ``lam`` is read by default in units of λ* = a/(2|Δ|), the λ at which the
+unconstrained optimum T'/(2λ) exactly meets Δ (``lam_scale="relative"``; a over the candidates). Every
+λ ≥ λ* meets Δ exactly without bounds, so the default ``lam`` = 1 asks for exactly Δ; ``lam_scale="absolute"``
+takes λ as is (the paper's parameterisation).
 """
 
 from __future__ import annotations
@@ -45,6 +52,10 @@ from .errors import NonFiniteError
 
 __all__ = [
     "soft_weights",
+    "lam_star",
+    "absolute_lam",
+    "DEFAULT_LAM",
+    "LAM_SCALES",
     "soft_weights_path",
     "hard_weights",
     "SoftWeights",
@@ -56,6 +67,16 @@ __all__ = [
 ]
 
 SCHEMES = ("auto", "2.0", "2.1", "2.2", "2.3")
+
+#: How ``lam`` is read: ``"relative"`` in units of λ* = TᵀT/(2|Δ|) (:func:`lam_star`), ``"absolute"`` as is
+#: (the paper's λ, e.g. its λ = 0.1 for schemes 2.0/2.2).
+LAM_SCALES = ("relative", "absolute")
+
+#: The default ``lam`` everywhere (:func:`soft_weights`, :class:`~softunlearn.SoftUnlearner`,
+#: :func:`~softunlearn.iterated_soft_weights`, ``softunlearn run --lam``), in units of λ*: the weights
+#: exactly meet Δ. On the refit trade-off curves of five data sets (bench/lam_default.py) asking for exactly
+#: Δ brings the test gap closest to zero; a smaller λ (asking for more) overshoots it.
+DEFAULT_LAM = 1.0
 
 # ‖g‖ at or below this fraction of ‖T‖ is rounding noise of T - (c/b)U: T and U are collinear.
 _COLLINEAR = 1e-12
@@ -115,7 +136,9 @@ class SoftWeights:
     max_decrease : float
         When the bounded problem was found (or suspected) infeasible: the largest reachable εᵀT'
         subject to the box and the utility constraint; otherwise NaN.
-    delta, lam : float
+    delta : float
+    lam : float
+        The absolute λ the QP was solved at (``lam``·λ* on the relative scale; inf at Δ = 0 there).
     bounds : (float, float) or None
     """
 
@@ -243,6 +266,63 @@ def _lam(lam, name="lam"):
             f"(≥ {0.5 / np.finfo(np.float64).max:.3g}), got {lam!r}"
         )
     return lam
+
+
+def _lam_scale(lam_scale):
+    if not isinstance(lam_scale, str) or lam_scale not in LAM_SCALES:
+        raise ValueError(f"lam_scale: expected one of {LAM_SCALES}, got {lam_scale!r}")
+    return lam_scale
+
+
+def _lam_unit(lam_scale, Tc, dp) -> float | None:
+    """What one unit of ``lam`` is in absolute λ: 1 for "absolute"; for "relative" λ* = TᵀT/(2|Δ|) over the
+    samples that can move (None at Δ = 0: no change is asked for, so λ = inf and ε = 0; 1 when TᵀT = 0: no
+    sample moves the target, every λ gives the same (infeasible) problem)."""
+    if lam_scale == "absolute":
+        return 1.0
+    if dp == 0:
+        return None
+    a = float(np.dot(Tc, Tc))
+    return a / (2.0 * dp) if a > 0 else 1.0
+
+
+def _absolute(lam, unit, name="lam"):
+    """lam · unit, checked like an absolute λ; inf for Δ = 0 on the relative scale (unit None)."""
+    if unit is None:
+        return math.inf
+    if unit == 1.0:
+        return lam
+    value = lam * unit
+    if not (value > 0 and math.isfinite(value) and math.isfinite(1.0 / (2.0 * value))):
+        raise ValueError(
+            f"{name}: {lam!r} in units of λ* = TᵀT/(2|Δ|) = {unit:.6g} is λ = {value:.6g}, outside what the "
+            "solvers take (finite, > 0, 1/(2λ) finite); rescale T and delta, or give λ with lam_scale='absolute'"
+        )
+    return value
+
+
+def lam_star(T, delta, candidates=None) -> float | None:
+    """λ* = TᵀT/(2|Δ|), the unit of ``lam`` on the relative scale: for λ ≥ λ* the unbounded weight QP's
+    optimum just meets Δ (the target constraint binds and ε stops depending on λ); a smaller λ overshoots
+    it. With ``candidates``, T over the candidates only (the samples that can move). None when Δ = 0."""
+    Tv = _scores(T, "T")
+    mask = _candidates(candidates, Tv.shape[0])
+    d = _real_scalar(delta, "delta")
+    if d == 0:
+        return None
+    Tc = Tv if mask is None else Tv[mask]
+    return float(np.dot(Tc, Tc)) / (2.0 * abs(d))
+
+
+def absolute_lam(lam, T, delta, *, lam_scale="relative", candidates=None) -> float:
+    """The absolute λ that :func:`soft_weights` uses for ``lam`` on ``lam_scale``: ``lam`` · :func:`lam_star`
+    for "relative" (inf when Δ = 0: the weights are ε = 0; ``lam`` itself when TᵀT = 0), ``lam`` for
+    "absolute"."""
+    lam = _lam(lam)
+    Tv = _scores(T, "T")
+    mask = _candidates(candidates, Tv.shape[0])
+    d = _real_scalar(delta, "delta")
+    return _absolute(lam, _lam_unit(_lam_scale(lam_scale), Tv if mask is None else Tv[mask], abs(d)))
 
 
 def _on_infeasible(flag):
@@ -400,8 +480,13 @@ def _scales(P, st) -> tuple[float, float]:
 def _kkt_of(P, st, mu1, mu2, lam):
     s_t, s_u = _scales(P, st)
     # objective scale for the duality gap Σ μⱼ·|slackⱼ| (its terms have the objective's units)
-    s_obj = s_t + lam * max(st["ee"], 0.0)
+    s_obj = s_t + _penalty(lam, st["ee"])
     return _kkt(P.s * st["tt"], st["tu"], s_t, s_u, P.dp, mu1, mu2, s_obj)
+
+
+def _penalty(lam, ee):
+    """λ‖ε‖², 0 for ε = 0 also at λ = inf (Δ = 0 on the relative scale)."""
+    return lam * ee if ee > 0 else 0.0
 
 
 def _kkt(tt_o, tu, s_t, s_u, dp, mu1, mu2, s_obj):
@@ -423,8 +508,11 @@ def _kkt(tt_o, tu, s_t, s_u, dp, mu1, mu2, s_obj):
 
 def _multipliers(r1, r2, lam):
     """(μ₁, μ₂) from ε = ρ₁T' + ρ₂U: ρ₁ = (1 + μ₁)ρ, ρ₂ = μ₂ρ with ρ = 1/(2λ); written as differences
-    so that ρ₁ = ρ gives μ₁ = 0 exactly."""
+    so that ρ₁ = ρ gives μ₁ = 0 exactly. At λ = inf (ρ = 0, Δ = 0 on the relative scale) ε = 0 and no
+    constraint pushes: μ = 0."""
     rho = 1.0 / (2.0 * lam)
+    if rho == 0:
+        return 0.0, 0.0
     return (r1 - rho) / rho, r2 / rho
 
 
@@ -457,7 +545,7 @@ def _result(P, eps_c, st, scheme, requested, mu1, mu2, lam, feasible, max_decrea
     if kkt is None:
         kkt = _kkt_of(P, st, mu1, mu2, lam)
     with np.errstate(over="ignore"):
-        objective = float(-tt_o + lam * st["ee"])
+        objective = float(-tt_o + _penalty(lam, st["ee"]))
     if not math.isfinite(objective):
         raise NonFiniteError(
             "lam: the objective −εᵀT + λ‖ε‖² overflows float64 (λ and the weights too large); "
@@ -519,7 +607,7 @@ def _solve_unbounded(P: _Problem, scheme, lam, on_infeasible, stacklevel):
         # g = T' - (c'/b)U is rounding noise (T' a negative multiple of U, Δ = 0): the optimum is ε = 0
         # exactly, with the 2.2 multipliers.
         alpha = beta = 0.0
-    if scheme != "auto":
+    if scheme != "auto" and not math.isinf(lam):  # at λ = inf every form gives the optimum ε = 0
         reasons = Q.not_optimal_reasons(scheme, lam)
         if reasons:
             warnings.warn(
@@ -588,6 +676,10 @@ def _solve_bounded(P: _Problem, scheme, lam, on_infeasible, stacklevel):
             f"scheme {scheme!r} is a closed form of the unbounded QP; with bounds use scheme='auto' "
             "(the exact bounded optimum)"
         )
+    if math.isinf(lam):  # Δ = 0 on the relative scale: nothing is asked for
+        P.norms = (float(np.linalg.norm(P.Tc)), float(np.linalg.norm(P.Uc)))
+        eps_c = np.zeros(P.Tc.shape[0])
+        return _result(P, eps_c, _stats_of(P, eps_c), "bounded", "auto", 0.0, 0.0, lam, True, kkt=0.0)
     lo, hi = P.bounds
     out = _core.weights_bounded(P.Tc, P.Uc, P.s, P.dp, 1.0 / (2.0 * lam), lo, hi, P.nt)
     P.norms = (math.sqrt(out["a"]), math.sqrt(out["b"]))
@@ -614,7 +706,17 @@ def _solve_bounded(P: _Problem, scheme, lam, on_infeasible, stacklevel):
 
 
 def soft_weights(
-    T, U, delta, lam=0.1, scheme="auto", bounds=None, candidates=None, *, on_infeasible="closest", n_threads=0
+    T,
+    U,
+    delta,
+    lam=DEFAULT_LAM,
+    scheme="auto",
+    bounds=None,
+    candidates=None,
+    *,
+    lam_scale="relative",
+    on_infeasible="closest",
+    n_threads=0,
 ) -> SoftWeights:
     r"""Soft per-sample weight changes ε that lower a target while keeping the utility (docs/conventions.md).
 
@@ -632,7 +734,8 @@ def soft_weights(
         Signed required decrease Δ of the target; e.g. the current value of a signed fairness gap to drive
         it to zero from either side (a negative gap is raised to zero, not doubled).
     lam : float
-        λ > 0, the weight of ‖ε‖² (larger λ: smaller weights).
+        λ > 0, the weight of ‖ε‖² (larger λ: smaller weights), on ``lam_scale``. Default
+        :data:`DEFAULT_LAM` = 1 in units of λ*: the weights exactly meet Δ.
     scheme : {"auto", "2.0", "2.1", "2.2", "2.3"}
         ``"auto"``: the exact optimum. Without bounds it is the unified closed form
         ``ε = s·g·max(1/(2λ), Δ'/‖g‖²)`` with ``g = T`` if c' = sign(Δ)·TᵀU ≥ 0, else ``g = T - (c/b)U``.
@@ -654,6 +757,19 @@ def soft_weights(
         two-dimensional dual in the compiled core (ε = clip(ρ₁T' + ρ₂U, lo, hi)); no QP library.
     candidates : bool mask of shape (n,) or integer index array, optional
         Samples allowed to move (e.g. a forget set); all others keep ε = 0.
+    lam_scale : {"relative", "absolute"}
+        How ``lam`` is read. ``"relative"`` (default): in units of λ* = TᵀT/(2|Δ|) (:func:`lam_star`), the
+        λ at which the unconstrained optimum T'/(2λ) exactly meets Δ, with T over the ``candidates`` (the
+        samples that can move); the QP is solved at λ = ``lam``·λ*. ``lam`` ≥ 1 meets Δ exactly (the target
+        constraint binds; without bounds ε is then the same for every ``lam`` ≥ 1), ``lam`` < 1 overshoots
+        it (for c' ≥ 0 without bounds: the exact-Δ weights times 1/``lam``). At Δ = 0 nothing is asked
+        for: ε = 0 exactly, ``feasible=True``, ``mu = (0, 0)``, ``lam = inf`` on the result, and ``scheme``
+        the branch ε = 0 is the λ → ∞ limit of ("2.0" if c' ≥ 0, else "2.2"; the requested form for an
+        explicit scheme; "bounded" with bounds). When TᵀT = 0 (no candidate moves the target) λ does
+        not matter and ``lam`` is used as is. ``"absolute"``: ``lam`` is λ itself, the paper's
+        parameterisation: pass ``lam_scale="absolute"`` to reproduce its schemes 2.0/2.2 at a given λ
+        (e.g. ``soft_weights(T, U, delta, lam=0.1, scheme="2.0", lam_scale="absolute")``). The λ used is
+        the result's ``lam`` (:func:`absolute_lam` computes it up front).
     on_infeasible : {"closest", "raise"}
         When |Δ| cannot be reached (within the box, without raising the utility loss): ``"closest"``
         warns (:class:`InfeasibleWarning`) and returns the feasible weights that lower the target the most
@@ -670,8 +786,10 @@ def soft_weights(
     """
     scheme = _scheme(scheme)
     lam = _lam(lam)
+    lam_scale = _lam_scale(lam_scale)
     on_infeasible = _on_infeasible(on_infeasible)
     P = _Problem(T, U, delta, bounds, candidates, n_threads)
+    lam = _absolute(lam, _lam_unit(lam_scale, P.Tc, P.dp))
     if P.boxed:
         return _solve_bounded(P, scheme, lam, on_infeasible, stacklevel=2)
     return _solve_unbounded(P, scheme, lam, on_infeasible, stacklevel=2)
@@ -762,7 +880,17 @@ def _stats_of(P, eps_c):
 
 
 def soft_weights_path(
-    T, U, delta, lams, scheme="auto", bounds=None, candidates=None, *, on_infeasible="closest", n_threads=0
+    T,
+    U,
+    delta,
+    lams,
+    scheme="auto",
+    bounds=None,
+    candidates=None,
+    *,
+    lam_scale="relative",
+    on_infeasible="closest",
+    n_threads=0,
 ) -> SoftWeightsPath:
     """:func:`soft_weights` for every λ in ``lams`` at O(n) per λ, without forming the weights.
 
@@ -772,17 +900,22 @@ def soft_weights_path(
     along the sorted grid, and once the target constraint is active the optimum stops depending on λ
     (no pass at all).
     Feasibility does not depend on λ; infeasibility is reported (or raised) once.
-    Parameters are those of :func:`soft_weights`, with ``lams`` a 1-D array of λ > 0.
+    Parameters are those of :func:`soft_weights`, with ``lams`` a 1-D array of λ > 0 on ``lam_scale``
+    (default "relative": units of λ* = TᵀT/(2|Δ|)); the result's ``lams`` are the absolute values used.
     """
     scheme = _scheme(scheme)
+    lam_scale = _lam_scale(lam_scale)
     on_infeasible = _on_infeasible(on_infeasible)
     lam_arr = np.asarray(lams, dtype=np.float64) if not isinstance(lams, numbers.Real) else np.array([float(lams)])
     if lam_arr.ndim != 1:
         raise ValueError(f"lams must be a 1-D array of λ values, got shape {lam_arr.shape}")
     if lam_arr.size and not (np.isfinite(lam_arr).all() and (lam_arr > 0).all()):
         raise ValueError("lams must be finite and > 0")
-    lam_arr = np.ascontiguousarray(lam_arr)
     P = _Problem(T, U, delta, bounds, candidates, n_threads)
+    unit = _lam_unit(lam_scale, P.Tc, P.dp)
+    if unit != 1.0:
+        lam_arr = np.array([_absolute(float(v), unit, "lams") for v in lam_arr])
+    lam_arr = np.ascontiguousarray(lam_arr)
     if P.boxed:
         return _path_bounded(P, scheme, lam_arr, on_infeasible)
     return _path_unbounded(P, scheme, lam_arr, on_infeasible)
@@ -819,7 +952,7 @@ def _path_unbounded(P, scheme, lams, on_infeasible):
         schemes = (scheme,) * L
         if L:
             Q.coefficients(scheme, float(rho[0]))  # undefined forms raise before any warning
-        bad = [(lam, Q.not_optimal_reasons(scheme, lam)) for lam in lams]
+        bad = [(lam, Q.not_optimal_reasons(scheme, lam)) for lam in lams if not math.isinf(lam)]
         bad = [(lam, r) for lam, r in bad if r]
         if bad:
             warnings.warn(
@@ -839,18 +972,21 @@ def _path_unbounded(P, scheme, lams, on_infeasible):
     tt_o = np.where(on_g, r1 * (Q.g2 if on_g.any() else 0.0), r1 * a + r2 * cp)
     tu = np.where(on_g, 0.0, r1 * cp + r2 * b)
     ee = np.where(on_g, r1 * r1 * (Q.g2 if on_g.any() else 0.0), r1 * r1 * a + 2 * r1 * r2 * cp + r2 * r2 * b)
-    mu1 = (r1 - rho) / rho
-    mu2 = r2 / rho
+    with np.errstate(divide="ignore", invalid="ignore"):  # ρ = 0 (λ = inf, Δ = 0 relative): ε = 0, μ = 0
+        mu1 = np.where(rho > 0, (r1 - rho) / rho, 0.0)
+        mu2 = np.where(rho > 0, r2 / rho, 0.0)
     ne = np.sqrt(np.maximum(ee, 0.0))
     feasible = (tt_o >= P.dp - 1e-9 * (ne * math.sqrt(a) + P.dp)) & (tu >= -1e-9 * ne * math.sqrt(b))
     coef_orig = np.column_stack([P.s * r1, r2])
     coef_orig[zero] = 0.0
+    with np.errstate(invalid="ignore"):  # inf·0 at λ = inf is masked out
+        objective = -tt_o + np.where(ee > 0, lams * ee, 0.0)
     return SoftWeightsPath(
         lams,
         -P.s * tt_o,
         -tu,
         np.sqrt(np.maximum(ee, 0.0)),
-        -tt_o + lams * ee,
+        objective,
         mu1,
         mu2,
         schemes,
@@ -867,6 +1003,13 @@ def _path_bounded(P, scheme, lams, on_infeasible):
     if scheme != "auto":
         raise ValueError(f"scheme {scheme!r} is a closed form of the unbounded QP; with bounds use scheme='auto'")
     lo, hi = P.bounds
+    if lams.size and np.isinf(lams).all():  # Δ = 0 on the relative scale: ε = 0 at every λ
+        P.norms = (float(np.linalg.norm(P.Tc)), float(np.linalg.norm(P.Uc)))
+        L, z = lams.size, np.zeros(lams.size)
+        return SoftWeightsPath(
+            lams, z, z.copy(), z.copy(), z.copy(), z.copy(), z.copy(), ("bounded",) * L, np.ones(L, bool), scheme,
+            P.delta, P.bounds, P, np.zeros((L, 2)),
+        )  # fmt: skip
     out = _core.weights_bounded_path(P.Tc, P.Uc, P.s, P.dp, 1.0 / (2.0 * lams), lo, hi, P.nt)
     status = np.asarray(out["status"])
     if (status == _STATUS_INFEASIBLE).any():

@@ -43,7 +43,7 @@ from .._validation import as_sample_weight
 from ..influence import Influence
 from ..linear_model import check_model
 from ..targets import as_target, evaluate
-from ..weights import InfeasibleWarning, SoftWeights, soft_weights
+from ..weights import DEFAULT_LAM, InfeasibleWarning, SoftWeights, _lam_scale, soft_weights
 from . import UPDATE_METHODS, apply_weights
 
 STEP_RULES = ("remaining", "fixed")
@@ -107,7 +107,8 @@ def iterated_soft_weights(
     delta,
     *,
     steps=10,
-    lam=0.1,
+    lam=DEFAULT_LAM,
+    lam_scale="relative",
     scheme="auto",
     bounds=(-1.0, None),
     inner="refit",
@@ -129,8 +130,11 @@ def iterated_soft_weights(
     delta : signed required decrease Δ of the target (as for :func:`soft_weights`); goal = f(θ̂) − Δ.
     steps : K ≥ 1. With K = 1 this is exactly the one-shot pipeline (soft_weights then ``inner``).
     max_steps : total steps allowed (≥ K, default K); steps after the K-th correct the remaining error.
-    lam, scheme : passed to :func:`soft_weights` at every step (explicit schemes need ``bounds=None``,
-        which this method does not allow: use "auto").
+    lam, lam_scale, scheme : passed to :func:`soft_weights` at every step (explicit schemes need
+        ``bounds=None``, which this method does not allow: use "auto"). On the default relative scale
+        ``lam`` is in units of each step's own λ* = T_kᵀT_k/(2|Δ_k|) (scores and Δ_k of that step): the
+        default 1 asks every step to meet its Δ_k exactly; ``lam_scale="absolute"`` uses the same
+        absolute λ at every step.
     bounds : box on the total weight change (module docstring), default (−1, None).
     inner : key of ``UPDATE_METHODS`` applying each step's εᵏ ("refit" default, "newton", "finetune", ...);
         ``inner_options`` are its keyword arguments.
@@ -153,6 +157,7 @@ def iterated_soft_weights(
         raise ValueError(f"tol: expected a finite number ≥ 0, got {tol!r}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback: expected a callable or None, got {type(callback).__name__}")
+    _lam_scale(lam_scale)
     step_box = _step_bounds(bounds, int(max_steps))
     target, utility = as_target(target), as_target(utility)
     delta = float(delta)
@@ -187,7 +192,7 @@ def iterated_soft_weights(
         T, U = inf.scores([target, utility]).T
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InfeasibleWarning)
-            last = soft_weights(T, U, delta_k, lam=lam, scheme=scheme, bounds=step_box)
+            last = soft_weights(T, U, delta_k, lam=lam, scheme=scheme, bounds=step_box, lam_scale=lam_scale)
         if not last.feasible:
             infeasible.append(k)
         e = last.eps
