@@ -185,7 +185,7 @@ def unlearn_experiment(ds, which, methods=("hard", "soft_2.3", "soft_auto"), app
     tgt = _targets(ds, m, which)
     util = TG.Utility(ds.val.X, ds.val.y)
     T, U = inf.scores([tgt, util]).T
-    frac = 0.1 if which == "robustness" else 1.0
+    frac = su.pipeline.default_fraction(which)  # robustness: the whole summed adversarial loss, as the official code
     delta = TG.required_change(tgt, m, frac)
     rob_test = TG.Robustness(ds.test.X, ds.test.y, model=m) if which == "robustness" else None
     out = {
@@ -260,7 +260,7 @@ def section_over(res):
     for which in ("dp", "eop", "robustness"):
         tgt = _targets(ds, m, which)
         T, U = inf.scores([tgt, util]).T
-        delta = TG.required_change(tgt, m, 0.1 if which == "robustness" else 1.0)
+        delta = TG.required_change(tgt, m, su.pipeline.default_fraction(which))
         # deleting i changes the target by +T_i: it helps when T_i has the opposite sign of Δ
         helps = (T < 0) if delta > 0 else (T > 0)
         hurts = U > 0  # deleting i changes validation loss by +U_i

@@ -36,7 +36,7 @@ def main():
         tgt = R._targets(ds, m, "robustness")
         util = TG.Utility(ds.val.X, ds.val.y)
         T, U = inf.scores([tgt, util]).T
-        delta = TG.required_change(tgt, m, 0.1)
+        delta = TG.required_change(tgt, m, su.pipeline.default_fraction("robustness"))  # the official Δ
         rob = TG.Robustness(ds.test.X, ds.test.y, model=m)
         row = {"original": R._evaluate(m, ds, rob), "val_target": tgt.value(m)}
         for label, kw in CHOICES:
