@@ -576,13 +576,13 @@ def test_demo_prints_legend_and_conclusion():
     assert len(conclusion) == 1 and "|DP gap|" in conclusion[0]
 
 
-def test_tradeoff_command_writes_json_and_frontier(tmp_path):
+def test_tradeoff_command_writes_json_and_png(tmp_path):
     r = cli("tradeoff", *SMALL, "--target", "eop", "--updates", "newton", "--bounds", "-1:0", "--bounds", "none",
             "--hard-fractions", "0.05,0.1", "--delta-shares", "0.5,1", "--out", str(tmp_path), "--json")
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert json.loads((tmp_path / "tradeoff.json").read_text()) == report
-    assert (tmp_path / "frontier.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "tradeoff.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     curves = report["tradeoff"]["curves"]
     assert list(curves) == ["hard (newton)", "soft -1:0 (newton)", "soft none (newton)"]
     assert [p["amount"] for p in curves["soft none (newton)"]["points"]] == [0.0, 0.5, 1.0]

@@ -1,6 +1,6 @@
 """softunlearn.plotting: the influence and trade-off figures are valid PNG files of the expected size, the
-trade-off points are what the Newton updates of the stated weightings give, and the module leaves pyplot
-and the matplotlib backend alone."""
+trade-off figure draws each curve's Pareto frontier and the matched accuracy gain of softunlearn.frontiers,
+and the module leaves pyplot and the matplotlib backend alone."""
 from __future__ import annotations
 
 import io
@@ -9,10 +9,11 @@ import sys
 import zlib
 
 import matplotlib  # noqa: F401  (a hard requirement of these tests)
+import numpy as np
 import pytest
 
 import softunlearn as su
-from softunlearn import evaluation, plotting
+from softunlearn import evaluation, frontiers, plotting
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -64,63 +65,50 @@ def test_influence_png(fitted, tmp_path):
     assert (tmp_path / "influence.png").read_bytes() == buf.getvalue()
 
 
-def test_tradeoff_points_and_png(fitted, data):
+def test_tradeoff_png_draws_the_frontiers_and_the_gain(fitted, data):
     m, u, ev = fitted
-    seen = []
-
-    def progress(items, desc):
-        seen.append(desc)
-        return list(items)
-
-    pts = plotting.tradeoff_points(u.influence_, u.scores_, u.utility_scores_, u.delta_, ev, lam=u.lam,
-                                   bounds=u.bounds, progress=progress, lam_scale="absolute")
-    assert seen == ["trade-off"]
-    n_bounds = len(plotting.TRADEOFF_BOUNDS)
-    assert len(pts.curves) == 1 + n_bounds + 1
-    assert pts.left == [k for k in pts.curves if k != pts.lam_grid] and pts.right == [pts.hard, pts.lam_grid]
-    assert pts.lam_grid == "soft, bounds -1:none (λ)"
-    T = u.scores_
-    assert pts.lam_star == pytest.approx(T @ T / (2 * abs(u.delta_)), rel=1e-14)
-    # every hard point is the Newton update of a hard deletion of that share, measured by the evaluator
-    for (x, acc, frac), f in zip(pts.curves[pts.hard], plotting.HARD_FRACTIONS):
-        assert frac == f
-        row = ev(u.influence_.newton_update(su.hard_weights(T, fraction=f, delta=u.delta_)))
-        assert (x, acc) == (abs(row["gap"]), row["accuracy"])
-    # the full-Δ soft point at --lam with the default box is the unlearner's own model
-    full = pts.curves[f"soft, bounds -1:none, λ={u.lam:g} (share of Δ)"][-1]
-    row = ev(u.model_)
-    assert full[2] == 1.0 and full[:2] == pytest.approx((abs(row["gap"]), row["accuracy"]), rel=1e-12, abs=1e-15)
-    lams = [v for _, _, v in pts.curves[pts.lam_grid]]
-    assert lams[0] == pytest.approx(pts.lam_star) and lams[-1] == pytest.approx(min(u.lam, pts.lam_star / 100))
-
-    fig = plotting.tradeoff_figure(pts, ev(m), target="dp", dataset="toy", x_of=ev.tradeoff_x)
-    assert fig._suptitle.get_text() == "toy, demographic parity: hard vs soft unlearning (Newton updates)"
-    assert [len(ax.get_lines()) for ax in fig.axes] == [len(pts.left), len(pts.right)]
+    res = su.tradeoff(m, data.X, data.y, u.target_, su.targets.Utility(data.Xv, data.yv), ev,
+                      updates=("refit", "newton"), hard_fractions=(0.05, 0.1, 0.2), delta_shares=(0.5, 1.0))
+    fig = plotting.frontier_figure(res, dataset="toy")
+    assert fig._suptitle.get_text().startswith("toy, demographic parity: accuracy kept at each value")
+    assert fig.canvas.manager is None
+    top, bottom = fig.axes[:2], fig.axes[2:4]
+    assert [ax.get_title().split(";")[0] for ax in top] == ["refit", "newton (one-step preview)"]
+    for ax, update in zip(top, ("refit", "newton")):
+        drawn = {line.get_label(): line.get_xydata() for line in ax.get_lines()}
+        for label in res.labels(update=update):
+            c = res.curves[label]
+            fx, fa = frontiers.frontier(c.x, c.accuracy)  # the bold line is the curve's Pareto frontier
+            np.testing.assert_array_equal(drawn[label.rsplit(" (", 1)[0]], np.column_stack([fx, fa]))
+    for ax, update in zip(bottom, ("refit", "newton")):
+        gain = {line.get_label(): line.get_xydata() for line in ax.get_lines()}["soft -1:none − hard"]
+        cmp = res.compare(f"soft -1:none ({update})", f"hard ({update})")
+        np.testing.assert_allclose(gain, np.column_stack([cmp.grid, 100 * cmp.gain]), rtol=1e-15)
+        assert any(np.all(np.asarray(line.get_ydata()) == 0) for line in ax.get_lines())  # the shared zero line
     buf = io.BytesIO()
     plotting.save_png(fig, buf)
-    check_png(buf.getvalue(), (13 * plotting.PNG_DPI, int(5.5 * plotting.PNG_DPI)))
+    check_png(buf.getvalue(), (2 * int(6.5 * plotting.PNG_DPI), 8 * plotting.PNG_DPI))
 
 
 def test_robustness_tradeoff_axis(data):
     m = su.LogisticRegression(C=1.0).fit(data.X, data.y)
-    u = su.SoftUnlearner("robustness", lam=1.0, hard_fraction=0.1,
-        lam_scale="absolute").fit(m, data.X, data.y, data.Xv, data.yv)
     ev = evaluation.Evaluator("robustness", data.Xv, data.yv, reference_model=m)
-    pts = plotting.tradeoff_points(u.influence_, u.scores_, u.utility_scores_, u.delta_, ev, lam=u.lam,
-        lam_scale="absolute")
-    for curve in pts.curves.values():
-        for x, _, _ in curve:
-            assert 0.0 <= x <= 1.0  # robust accuracies
-    fig = plotting.tradeoff_figure(pts, ev(m), target="robustness")
-    assert fig.axes[0].get_xlabel().startswith("robust accuracy")
+    target = su.targets.Robustness(data.Xv, data.yv, model=m)
+    res = su.tradeoff(m, data.X, data.y, target, su.targets.Utility(data.Xv, data.yv), ev, updates=("newton",),
+                      hard_fractions=(0.05, 0.1), delta_shares=(0.5, 1.0))
+    for curve in res.curves.values():
+        assert np.all((0.0 <= curve.x) & (curve.x <= 1.0))  # robust accuracies
+    fig = plotting.frontier_figure(res)
+    assert fig.axes[1].get_xlabel().startswith("robust accuracy")
     buf = io.BytesIO()
     plotting.save_png(fig, buf)
-    check_png(buf.getvalue(), (13 * plotting.PNG_DPI, int(5.5 * plotting.PNG_DPI)))
+    check_png(buf.getvalue(), (int(6.5 * plotting.PNG_DPI), 8 * plotting.PNG_DPI))
 
 
 def test_have_matplotlib_and_bounds_label(monkeypatch):
     assert plotting.have_matplotlib()
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails
     assert not plotting.have_matplotlib()
-    assert [plotting.bounds_label(b) for b in plotting.TRADEOFF_BOUNDS.values()] == list(plotting.TRADEOFF_BOUNDS)
+    boxes = {"none": None, "-1:none": (-1.0, None), "-1:0": (-1.0, 0.0)}
+    assert [plotting.bounds_label(b) for b in boxes.values()] == list(boxes)
     assert plotting.bounds_label((-0.5, 2.0)) == "-0.5:2"

