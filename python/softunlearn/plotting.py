@@ -153,7 +153,7 @@ def frontier_figure(result, *, dataset=None):
     axes[1, 0].set_ylabel("soft − hard accuracy at equal metric (points)")
     fig.suptitle(
         f"{dataset + ', ' if dataset else ''}{_target_name(result.target)}: accuracy kept at each value of the "
-        "target, hard deletion vs soft weights"
+        "target:\nhard deletion vs soft weights"
     )
     fig.tight_layout()
     return fig
