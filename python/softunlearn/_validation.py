@@ -289,7 +289,7 @@ def fit_labels(y, n: int | None, dtype, name: str = "y", classes=None) -> tuple[
             "Only binary classification is supported."  # scikit-learn's wording, matched by its checks
         )
     if found.size < 2:
-        raise ValueError(f"{name}: only one class ({found.tolist()}); binary classification needs two")
+        raise ValueError(f"{name}: only one class {found.tolist()}; binary classification needs two")
     return encode_labels(a, found, n, dtype, name), found
 
 

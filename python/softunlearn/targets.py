@@ -151,7 +151,9 @@ def _check_binary(labels) -> None:
         return
     found = unique_labels(labels, "y")
     if found.size > 2:
-        raise ValueError(f"y: found {found.size} classes {found[:5].tolist()}. Only binary classification is supported.")
+        raise ValueError(
+            f"y: found {found.size} classes {found[:5].tolist()}. Only binary classification is supported."
+        )
 
 
 def _classes_of(labels):
