@@ -6,7 +6,6 @@ columns, and ``from_sklearn`` on a Pipeline (the scikit-learn pipeline's predict
 from __future__ import annotations
 
 import warnings
-from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -144,9 +143,12 @@ def test_label_errors_name_the_argument(data):
 # ---------------------------------------------------------------------------------------------
 
 
-def _by_group(metric, yt, yp, s):
-    """Group 1 minus group 0 of a fairlearn metric."""
-    g = MetricFrame(metrics=metric, y_true=yt, y_pred=yp, sensitive_features=s).by_group
+def _by_group(metric, yt, yp, s, pos_label):
+    """Group 1 minus group 0 of a fairlearn metric with the given pos_label."""
+    def rate(a, b):
+        return metric(a, b, pos_label=pos_label)
+
+    g = MetricFrame(metrics=rate, y_true=yt, y_pred=yp, sensitive_features=s).by_group
     return float(g.loc[1] - g.loc[0])
 
 
@@ -158,8 +160,8 @@ def test_label_gaps_with_pos_label_match_fairlearn(data, kind):
     neg, pos = m.classes_
     for p in (None, pos, neg):
         want = p if p is not None else pos
-        dp = _by_group(partial(selection_rate, pos_label=want), yt, yp, data.sv)
-        eop = _by_group(partial(true_positive_rate, pos_label=want), yt, yp, data.sv)
+        dp = _by_group(selection_rate, yt, yp, data.sv, pos_label=want)
+        eop = _by_group(true_positive_rate, yt, yp, data.sv, pos_label=want)
         assert metrics.demographic_parity_gap(yp, data.sv, pos_label=p) == pytest.approx(dp, abs=1e-15)
         assert metrics.equal_opportunity_gap(yt, yp, data.sv, pos_label=p) == pytest.approx(eop, abs=1e-15)
     assert metrics.demographic_parity_gap(yp, data.sv, pos_label=neg) == pytest.approx(
