@@ -259,6 +259,7 @@ class Robustness(_BuiltinTarget):
                 f"(factor={self.factor:g}); use a smaller factor or rescale X"
             )
         super().__init__(Xa, y=self._labels)
+        self._arrays(model)  # the labels against the model's classes_ now, not at the first evaluation
         self._bound = True
         return self
 
