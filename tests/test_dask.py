@@ -167,8 +167,9 @@ def test_mismatched_chunks_and_bad_values():
     bad[5, 2] = np.nan
     with pytest.raises(ValueError, match=r"X: contains NaN or infinity"):
         su.LogisticRegression().fit(da.from_array(bad, chunks=(1200, D)), y)
+    # a dask y must be the {0, 1} encoding (an in-memory y may hold any two labels)
     with pytest.raises(ValueError, match=r"y: labels must be 0 or 1"):
-        su.LogisticRegression().fit(Xd, 2 * y)
+        su.LogisticRegression().fit(Xd, da.from_array(2 * y, chunks=1200))
     with pytest.raises(ValueError, match=r"y: only one class"):
         su.LogisticRegression().fit(Xd, np.ones(N))
     with pytest.raises(ValueError, match=r"backend: dask arrays run on the workers' CPUs"):

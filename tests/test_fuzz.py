@@ -1654,19 +1654,25 @@ class TargetCase:
                 self.ctor_bad.append(nm)
             elif a.either:
                 self.ctor_either.append(nm)
+        # Two valid labels other than {0, 1} (±1, {0, 2}, strings) are refused only when the target meets the
+        # model (targets map labels through the model's classes_, here [0, 1]), not when it is built.
+        y_other = "y" in uses and self.yv.bad in ("labels pm1", "labels two", "labels str")
+        if y_other:
+            self.ctor_bad.remove("y")
         if fst == "bad":
             self.ctor_bad.append("factor")
         yy, ss = self.yv.val, self.sv.val
         if kind in ("dp", "eop") and "s" not in self.ctor_bad:
             if ss.min() == ss.max():
                 self.ctor_bad.append("s")
-            elif kind == "eop" and "y" not in self.ctor_bad and (
+            elif kind == "eop" and "y" not in self.ctor_bad and yy is not None and (
                     yy.shape[0] != ss.shape[0] or not ((ss == 0) & (yy == 1)).any()
                     or not ((ss == 1) & (yy == 1)).any()):
                 self.ctor_bad += ["s", "y"]
             elif self.Xv.val is not None and self.Xv.val.shape[0] != ss.shape[0]:
                 self.ctor_bad += ["s", "X"]
-        if "y" in uses and "y" not in self.ctor_bad and self.Xv.val is not None and yy.shape[0] != self.Xv.val.shape[0]:
+        if "y" in uses and "y" not in self.ctor_bad and self.Xv.val is not None and yy is not None and \
+                yy.shape[0] != self.Xv.val.shape[0]:
             self.ctor_bad += ["y", "X"]
         self.names = uses + ("factor", "model", "w", "theta")
         self.soft = soft_names({"factor": self.factor} if kind == "robustness" else {}, {"X": self.Xv}, model=m) + (
@@ -1676,6 +1682,8 @@ class TargetCase:
             f", factor={self.factor!r}" if kind == "robustness" else "") + (
             ", model=m" if self.bind_early else "") + ")"
         self.use_bad = []  # problems that show when the target meets the model
+        if not self.ctor_bad and y_other:
+            self.use_bad.append("y")
         if not self.ctor_bad and self.width_bad:
             self.use_bad.append("X")
         if not self.ctor_bad and not self.width_bad:

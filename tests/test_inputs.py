@@ -361,10 +361,13 @@ BAD = {
     "X strings": (lambda D: LR().fit(D.X.astype(str), D.y), TypeError, "X"),
     "X complex": (lambda D: LR().fit(D.X.astype(complex), D.y), TypeError, "X"),
     # labels / groups
-    "y in {-1,1}": (lambda D: LR().fit(D.X, 2 * D.y - 1), ValueError, "y"),
+    # {-1, 1} is a valid pair of classes since labels are any two values: three classes are refused
+    "y in {-1,0,1}": (lambda D: LR().fit(D.X, _with(2 * D.y - 1, 0, 0)), ValueError, "y.*binary"),
     "y in {0,1,2}": (lambda D: LR().fit(D.X, _with(D.y, 0, 2)), ValueError, "y"),
     "y fractional": (lambda D: LR().fit(D.X, _with(D.y, 0, 0.5)), ValueError, "y"),
-    "validation y in {-1,1}": (lambda D: T.Utility(D.Xv, 2 * D.yv - 1), ValueError, "y"),
+    # validation labels are mapped through the model's classes_: {-1, 1} against a {0, 1} model
+    "validation y in {-1,1}": (lambda D: su.Influence(_fitted(D), D.X, D.y).scores(T.Utility(D.Xv, 2 * D.yv - 1)),
+                               ValueError, r"y: labels \[-1\] are not among the model's classes_"),
     "Influence y in {0,1,2}": (lambda D: su.Influence(_fitted(D), D.X, _with(D.y, 0, 2)), ValueError, "y"),
     "s in {-1,1}": (lambda D: T.DemographicParity(D.Xv, 2 * D.sv - 1), ValueError, "s"),
     "dp one group": (lambda D: T.DemographicParity(D.Xv, np.ones(len(D.sv))), ValueError, "s"),

@@ -356,8 +356,8 @@ def test_bad_loss_and_types(data):
         su.LinearSVC(temperature="0.1").fit(data.X, data.y)
     with pytest.raises(ValueError, match="C"):
         su.LinearSVC(C=0).fit(data.X, data.y)
-    with pytest.raises(ValueError, match="labels"):
-        su.LinearSVC().fit(data.X, 2 * data.y - 1)
+    with pytest.raises(ValueError, match="binary"):  # {-1, 1} is a valid pair of labels; three are not
+        su.LinearSVC().fit(data.X, np.where(np.arange(data.n) == 0, 0, 2 * data.y - 1))
     with pytest.raises(ValueError, match="unknown loss"):
         _core.loss_pass(data.X, data.y.astype(float), np.empty(0), np.zeros(data.d + 1), 1.0, True, False, False,
                         False, 0, 7, 0.0)

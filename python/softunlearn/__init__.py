@@ -28,7 +28,7 @@ from .methods import (  # noqa: E402
     iterated_soft_weights,
 )
 from .pipeline import SoftUnlearner  # noqa: E402
-from .sklearn_interop import from_sklearn, to_sklearn  # noqa: E402
+from .sklearn_interop import PipelineModel, from_sklearn, to_sklearn  # noqa: E402
 from .weights import hard_weights, soft_weights  # noqa: E402
 
 __version__ = "0.1.0"
@@ -57,6 +57,7 @@ __all__ = [
     "methods",
     "metrics",
     "from_sklearn",
+    "PipelineModel",
     "newton_update",
     "refit",
     "targets",

@@ -137,6 +137,8 @@ def as_matrix(X, name: str = "X", dtype=None, n_features: int | None = None):
         return as_csr(X, name, dtype, n_features)
     if X is None:
         raise TypeError(f"{name}: expected a 2-D array of shape (n_samples, n_features), got None")
+    if is_dataframe(X):
+        X = _dataframe_values(X, name)
     if is_dask(X):
         # np.asarray would gather the whole array on the client: only the Dask-aware entry points take one.
         raise TypeError(
@@ -192,7 +194,8 @@ def as_vector(v, n: int, name: str, dtype, *, allow_none: bool = False) -> np.nd
 
 
 def as_labels(y, n: int, dtype, name: str = "y") -> np.ndarray:
-    """Binary labels in {0, 1} (bool accepted) as a float array."""
+    """Binary labels in {0, 1} (bool accepted) as a float array: the encoding the compiled core uses,
+    and the form of a sensitive attribute."""
     out = as_vector(y, n, name, dtype)
     bad = (out != 0) & (out != 1)
     if bad.any():
@@ -206,6 +209,163 @@ def as_labels(y, n: int, dtype, name: str = "y") -> np.ndarray:
         )
         raise ValueError(f"{name}: labels must be 0 or 1 (binary), found {vals.tolist()}.{hint}")
     return out
+
+
+# ---- class labels (any two values, as scikit-learn) -------------------------------------------------
+#
+# A model keeps ``classes_`` (sorted, as np.unique) and the compiled core sees y01 = 1[y == classes_[1]].
+# Every function that takes labels maps them here, through the model's classes_: fit infers them
+# (:func:`fit_labels`), everything later encodes through them (:func:`encode_labels`).
+
+_ZERO_ONE = np.array([0, 1])
+_FALSE_TRUE = np.array([False, True])
+
+
+def label_array(y, n: int | None, name: str) -> np.ndarray:
+    """y as a 1-D array of labels (a column vector is raveled), any dtype; NaN and complex refused."""
+    if y is None:
+        raise TypeError(f"{name}: expected an array of class labels, got None")
+    _reject_sparse(y, name)
+    a = np.asarray(y)
+    if a.ndim == 2 and 1 in a.shape:
+        a = a.reshape(-1)
+    if a.ndim != 1 or (n is not None and a.shape[0] != n):
+        want = f"({n},) to match X" if n is not None else "(n_samples,)"
+        raise ValueError(f"{name}: expected shape {want}, got {np.shape(y)}")
+    if np.iscomplexobj(a):
+        raise TypeError(f"{name}: complex values are not supported")
+    if a.dtype.kind == "f":
+        _finite(a, name)
+    return a
+
+
+def _equal(a: np.ndarray, value) -> np.ndarray:
+    """Elementwise a == value as a bool array; False where the types do not compare (str against int)."""
+    try:
+        eq = np.asarray(a == value)
+    except (TypeError, ValueError):
+        eq = np.asarray(False)
+    return eq if eq.shape == a.shape else np.zeros(a.shape, dtype=bool)
+
+
+def _is_zero_one(classes: np.ndarray) -> bool:
+    return classes.dtype.kind in "biuf" and classes.shape == (2,) and classes.tolist() == [0, 1]
+
+
+def unique_labels(a: np.ndarray, name: str) -> np.ndarray:
+    """The sorted distinct labels of a (np.unique), with a clear error for unorderable or continuous ones."""
+    try:
+        classes = np.unique(a)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in a.tolist()})
+        raise TypeError(f"{name}: labels of mixed types {kinds} cannot be sorted into classes_") from None
+    fractional = classes[classes != np.round(classes)] if a.dtype.kind == "f" else classes[:0]
+    if fractional.size:
+        raise ValueError(
+            f"{name}: a continuous target (non-integer values such as {fractional[:3].tolist()}); "
+            "classification needs class labels"
+        )
+    return classes
+
+
+def fit_labels(y, n: int | None, dtype, name: str = "y", classes=None) -> tuple[np.ndarray, np.ndarray]:
+    """(y01, classes_) for a fit: classes_ inferred from y, or the given ``classes`` (a refit keeps them).
+
+    classes_ is np.unique(y) as in scikit-learn, except that labels within {0, 1} give classes_ = [0, 1]
+    (or [False, True] for bool y) even when one of them is absent: a fit without intercept can have a
+    single class, and {0, 1} stays the identity encoding."""
+    if classes is not None:
+        classes = np.asarray(classes)
+        return encode_labels(y, classes, n, dtype, name), classes
+    a = label_array(y, n, name)
+    if a.dtype == bool:
+        return contiguous(a, dtype), _FALSE_TRUE.copy()
+    if a.dtype.kind in "iuf" and not ((a != 0) & (a != 1)).any():
+        return contiguous(a, dtype), _ZERO_ONE.copy()
+    found = unique_labels(a, name)
+    if found.size > 2:
+        raise ValueError(
+            f"{name}: found {found.size} classes {found[:5].tolist()}{'…' if found.size > 5 else ''}. "
+            "Only binary classification is supported."  # scikit-learn's wording, matched by its checks
+        )
+    if found.size < 2:
+        raise ValueError(f"{name}: only one class {found.tolist()}; binary classification needs two")
+    return encode_labels(a, found, n, dtype, name), found
+
+
+def encode_labels(y, classes: np.ndarray, n: int | None, dtype, name: str = "y") -> np.ndarray:
+    """y01 = 1[y == classes[1]] as a float array; a label outside ``classes`` is an error naming ``name``."""
+    a = label_array(y, n, name)
+    if _is_zero_one(classes) and a.dtype.kind in "biuf":
+        out = contiguous(a, dtype)  # the identity encoding: no mask, the array itself when it can be
+        known = (out == 0) | (out == 1)
+    else:
+        pos = _equal(a, classes[1])
+        known = pos | _equal(a, classes[0])
+        out = pos.astype(dtype)
+    if not known.all():
+        bad = unique_labels(a[~known], name) if a.dtype != object else a[~known][:5]
+        raise ValueError(
+            f"{name}: labels {bad[:5].tolist()} are not among the model's classes_ {classes.tolist()} "
+            "(binary classification; the labels must be those the model was fitted on)"
+        )
+    return out
+
+
+def pos_label_flips(pos_label, classes: np.ndarray, name: str = "pos_label") -> bool:
+    """pos_label (None: classes[1], as scikit-learn) checked against classes: True when it is classes[0],
+    i.e. when "positive" is class 0 of the y01 encoding."""
+    if pos_label is None:
+        return False
+    if np.ndim(pos_label) == 0:
+        for k in (0, 1):
+            if _equal(np.asarray([pos_label]), classes[k])[0]:
+                return k == 0
+    raise ValueError(f"{name}: {pos_label!r} is not one of the classes {classes.tolist()}")
+
+
+# ---- pandas DataFrames (pandas is never imported for other input) -----------------------------------
+
+
+def is_dataframe(X) -> bool:
+    return type(X).__module__.split(".")[0] == "pandas" and hasattr(X, "columns") and hasattr(X, "dtypes")
+
+
+def feature_names(X) -> np.ndarray | None:
+    """scikit-learn's rule: a DataFrame's column names when all are strings (object array), None for other
+    input or non-string names; a mix of string and non-string names is refused (as scikit-learn does)."""
+    if not is_dataframe(X):
+        return None
+    cols = list(X.columns)
+    kinds = {isinstance(c, str) for c in cols}
+    if kinds == {True}:
+        return np.asarray(cols, dtype=object)
+    if kinds == {True, False}:
+        types = sorted({type(c).__name__ for c in cols})
+        raise TypeError(
+            f"X: feature names are only supported when all column names are strings; the columns have "
+            f"types {types}. Convert them, e.g. X.columns = X.columns.astype(str)"
+        )
+    return None
+
+
+def _dataframe_values(X, name: str) -> np.ndarray:
+    """A DataFrame's values as a float or bool array; non-numeric (categorical, object, string) columns
+    are refused by name, since a linear model needs them encoded first."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    bad = [c for c, dt in X.dtypes.items() if not (is_numeric_dtype(dt) or is_bool_dtype(dt))]
+    if bad:
+        shown = ", ".join(repr(c) for c in bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+        raise ValueError(
+            f"{name}: non-numeric (categorical, object or string) columns {shown}; encode them first, e.g. "
+            "with sklearn.preprocessing.OneHotEncoder (in a ColumnTransformer) or pandas.get_dummies"
+        )
+    dtypes = list(X.dtypes)
+    if dtypes and all(isinstance(dt, np.dtype) for dt in dtypes):
+        return X.to_numpy(dtype=np.result_type(*dtypes))  # bool next to float is float, not object
+    # Nullable extension dtypes (Int64, Float64, boolean) become float, missing values NaN (refused later).
+    return X.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def as_group(s, n: int, dtype, name: str = "s") -> np.ndarray:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._validation import check_n_threads, contiguous, is_dask
+from ._validation import check_n_threads, contiguous, fit_labels, is_dask
 from .engine import CpuEngine, Engine
 
 __all__ = ["DaskEngine", "as_dask_matrix", "as_dask_rows", "checked_finite", "dask_data", "is_dask", "predict_rows"]
@@ -133,10 +133,27 @@ def check_dask_data(X, y, s, *, need_both_classes: bool, allow_negative: bool = 
         )
 
 
-def dask_data(X, y, sample_weight, *, dtype=None, need_both_classes=False, allow_negative=False):
-    """Validated (X, y, s) dask arrays with X's row chunks (s None without weights): one distributed pass."""
+def dask_labels(y, classes=None):
+    """``(y, classes_)`` for the Dask paths. An in-memory y is encoded through ``classes`` (inferred when None)
+    like any other; a dask y must already be the {0, 1} encoding (checked in the validation pass), since
+    finding its classes would cost a pass of its own."""
+    if not is_dask(y):
+        return fit_labels(y, None, np.float64, classes=classes)
+    zero_one = classes is None or (np.asarray(classes).dtype.kind in "biuf" and np.asarray(classes).tolist() == [0, 1])
+    if not zero_one:
+        raise ValueError(
+            f"y: a dask y must hold the labels {{0, 1}}, and this model's classes_ are "
+            f"{np.asarray(classes).tolist()}; pass y as a NumPy array, or the dask array (y == classes_[1])"
+        )
+    return y, np.array([0, 1]) if classes is None else np.asarray(classes)
+
+
+def dask_data(X, y, sample_weight, *, dtype=None, need_both_classes=False, allow_negative=False, classes=None):
+    """Validated (X, y, s) dask arrays with X's row chunks (s None without weights): one distributed pass.
+    y is encoded through ``classes`` (a fitted model's ``classes_``; see :func:`.dask_labels`)."""
     if y is None:
         raise ValueError("y: required, but the target y is None")
+    y, _ = dask_labels(y, classes)
     Xd = as_dask_matrix(X, "X", dtype=dtype)
     yd = as_dask_rows(y, Xd, "y")
     sd = None if sample_weight is None else as_dask_rows(sample_weight, Xd, "sample_weight")

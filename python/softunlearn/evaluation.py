@@ -1,8 +1,10 @@
 """Test-set metrics of an original model and its unlearned versions: the table ``softunlearn run`` prints
 and writes to ``report.json``, as library functions.
 
-Notation: on a test split (X, y, s) with labels y ∈ {0, 1} and a binary sensitive attribute s ∈ {0, 1},
-ŷ = ``model.predict(X)``, z = x̃ᵀθ the decision value, p = σ(z) and ℓ the **model's own loss** (the
+Notation: on a test split (X, y, s) with labels y in the model's ``classes_`` and a binary sensitive
+attribute s ∈ {0, 1}, "ŷ=1"/"y=1" meaning the label is ``pos_label`` (default ``classes_[1]``; pos_label
+= classes_[0] negates the dp gaps and measures the eop gaps on the other class), ŷ = ``model.predict(X)``,
+z = x̃ᵀθ the decision value, p = σ(z) and ℓ the **model's own loss** (the
 log-loss for :class:`~softunlearn.LogisticRegression`, the squared or smooth hinge for
 :class:`~softunlearn.LinearSVC`). Every gap is **signed, group s=1 minus group s=0** — fairlearn's
 two-group ``demographic_parity_difference`` and ``equal_opportunity_difference`` are the absolute values
@@ -83,13 +85,15 @@ class Evaluator:
         "robustness", the attacked test points every model is measured on.
     validation_target : optional target object (e.g. ``SoftUnlearner.target_``); its value is reported as
         ``val_target``.
+    pos_label : the class the dp/eop gaps are about (default ``reference_model.classes_[1]``).
 
     Calling the evaluator on a model returns its row as a dict (keys in table order). The loss and the
     robust points are set up once, so evaluating many models (a trade-off curve) costs one pass each.
     """
 
-    def __init__(self, target, X, y, s=None, *, reference_model, validation_target=None):
+    def __init__(self, target, X, y, s=None, *, reference_model, validation_target=None, pos_label=None):
         self.target = _check_kind(target)
+        self.pos_label = np.asarray(reference_model.classes_)[1] if pos_label is None else pos_label
         if self.target in ("dp", "eop") and s is None:
             raise ValueError(f"s: the {self.target!r} metrics need the sensitive attribute of the test split")
         self.X, self.y, self.s = X, y, s
@@ -110,11 +114,11 @@ class Evaluator:
         yp = model.predict(X)
         out = {"accuracy": _metrics.accuracy(y, yp), self.loss_key: self._utility.value(model) / self._n}
         if self.target == "dp":
-            out["gap"] = _metrics.demographic_parity_gap(yp, s)
-            out["soft_gap"] = _metrics.soft_demographic_parity_gap(model, X, s)
+            out["gap"] = _metrics.demographic_parity_gap(yp, s, pos_label=self.pos_label)
+            out["soft_gap"] = _metrics.soft_demographic_parity_gap(model, X, s, pos_label=self.pos_label)
         elif self.target == "eop":
-            out["gap"] = _metrics.equal_opportunity_gap(y, yp, s)
-            out["soft_gap"] = _metrics.soft_equal_opportunity_gap(model, X, y, s)
+            out["gap"] = _metrics.equal_opportunity_gap(y, yp, s, pos_label=self.pos_label)
+            out["soft_gap"] = _metrics.soft_equal_opportunity_gap(model, X, y, s, pos_label=self.pos_label)
         else:
             assert self.robustness is not None  # built in __init__ for target "robustness"
             out["robust_accuracy"] = _metrics.robust_accuracy(model, self.robustness)

@@ -16,7 +16,6 @@ import numpy as np
 from . import backend as _backend
 from ._solver_choice import auto_solver, available_memory, check_dense_memory, dense_hessian_bytes  # noqa: F401 (public here too)
 from ._validation import (
-    as_labels,
     as_sample_weight,
     as_vector,
     check_bool,
@@ -107,7 +106,7 @@ class Influence:
             self._nt = check_n_threads(model.n_threads if n_threads is None else n_threads)
             self.X = self.model._as_X(X)
             n = self.X.shape[0]
-            self.y = as_labels(y, n, dt)
+            self.y = self.model._encode_y(y, n)
             self.sample_weight = as_sample_weight(sample_weight, n, dt)
             if self.sample_weight.size and not self.sample_weight.any():
                 raise ValueError("sample_weight: all sample weights are zero; the training objective has no data term")
@@ -196,7 +195,9 @@ class Influence:
         if backend not in ("auto", "cpu"):
             raise ValueError(f"backend: dask arrays run on the workers' CPUs; got backend={backend!r}")
         Xd = as_dask_matrix(X, "X", dtype=self.model.dtype, n_features=self.model.n_features_in_)
-        self.X, self.y, self.sample_weight = dask_data(Xd, y, sample_weight, dtype=self.model.dtype)
+        self.X, self.y, self.sample_weight = dask_data(
+            Xd, y, sample_weight, dtype=self.model.dtype, classes=self.model.classes_
+        )
         self.n_samples, self.n_params = int(self.X.shape[0]), self.model.theta_.shape[0]
         self.backend = "dask"
 
@@ -413,7 +414,10 @@ def refit(model, X, y, eps, *, sample_weight=None, tol=None, max_iter=None):
         new.tol = tol
     if max_iter is not None:
         new.max_iter = max_iter
-    return new._fit(Xc, y, w, theta0=model.theta_, allow_negative=True)
+    new = new._fit(Xc, y, w, theta0=model.theta_, allow_negative=True, classes=model.classes_)
+    if hasattr(model, "feature_names_in_"):  # Xc is an array: the names are the model's, checked by _as_X
+        new.feature_names_in_ = model.feature_names_in_
+    return new
 
 
 def _clone_params(model):

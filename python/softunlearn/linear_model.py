@@ -2,7 +2,12 @@
 
 Objective (scikit-learn's convention, intercept not penalised)::
 
-    J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓ(wᵀxᵢ + b, yᵢ),   θ = (w, b),   yᵢ ∈ {0, 1}
+    J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓ(wᵀxᵢ + b, yᵢ),   θ = (w, b),   yᵢ = 1[labelᵢ = classes_[1]] ∈ {0, 1}
+
+Labels are any two values (ints such as {−1, 1}, strings, bools, {0, 1}); ``classes_`` is their sorted
+pair (``np.unique``, as scikit-learn) and the model works on the encoding y above, so z > 0 predicts
+``classes_[1]``. Every later call that takes labels (Influence, the updates, the targets) maps them
+through the model's ``classes_``.
 
 ``LogisticRegression`` uses the logistic loss, ``LinearSVC`` a margin loss of m = y±·z with y± = 2y − 1
 (smooth hinge or squared hinge). Everything downstream (influence, targets, weights, updates) only sees
@@ -25,7 +30,6 @@ from . import _core
 from . import backend as _backend
 from ._solver_choice import fit_hessian_free
 from ._validation import (
-    as_labels,
     as_matrix,
     as_sample_weight,
     check_bool,
@@ -35,6 +39,9 @@ from ._validation import (
     check_positive,
     check_tol,
     contiguous,
+    encode_labels,
+    feature_names,
+    fit_labels,
     is_dask,
     is_sparse,
 )
@@ -104,23 +111,29 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         ----------
         X : array of shape (n_samples, n_features); float32 stays float32, anything else float64. A
             scipy.sparse matrix is used as CSR (other formats converted once) and never densified.
-        y : array of shape (n_samples,) with labels in {0, 1}.
+        y : array of shape (n_samples,) with two distinct labels (any type np.unique can sort: ints such
+            as {0, 1} or {−1, 1}, strings, bools); ``classes_`` = np.unique(y), and y = ``classes_[1]`` is the
+            positive class of the encoding (labels within {0, 1} always give ``classes_ = [0, 1]``).
+            A pandas DataFrame X sets ``feature_names_in_`` when all its column names are strings;
+            non-numeric columns are refused (encode them first).
         sample_weight : array of shape (n_samples,) of non-negative weights sᵢ, default all ones.
         theta0 : optional warm start (w, b) of length n_features + fit_intercept.
         """
         return self._fit(X, y, sample_weight, theta0=theta0, allow_negative=False)
 
-    def _fit(self, X, y, sample_weight, *, theta0=None, allow_negative=False, linear=None):
+    def _fit(self, X, y, sample_weight, *, theta0=None, allow_negative=False, linear=None, classes=None):
         # `linear`: b of an extra bᵀθ term (objective perturbation, see softunlearn.methods.certified); the cached
         # gradient is that of J without it, the function Influence recomputes.
+        # `classes`: keep these classes_ (a refit of a fitted model) instead of inferring them from y.
         check_positive(self.C, "C")
+        names = feature_names(X)
         loss = self._loss
         max_iter = check_int(self.max_iter, "max_iter", 0)
         fit_intercept = check_bool(self.fit_intercept, "fit_intercept")
         nt = check_n_threads(self.n_threads)
         prepare = self._dask_engine if is_dask(X) else self._host_engine
-        engine, tol, C, th0, hessian_free = prepare(
-            X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear
+        engine, tol, C, th0, hessian_free, classes = prepare(
+            X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear, classes
         )
         dt, d = engine.dtype, engine.n_features
         lin = np.zeros(0, dtype=dt) if linear is None else np.ascontiguousarray(linear, dtype=dt)
@@ -140,6 +153,11 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
                 stacklevel=3,
             )
         self._set_theta(res.theta, d)
+        self.classes_ = classes
+        if names is not None:
+            self.feature_names_in_ = names
+        else:
+            self.__dict__.pop("feature_names_in_", None)  # a refit without names forgets the old ones
         self.n_iter_ = int(res.n_iter)
         self.n_hessian_evals_ = 0 if hessian_free else int(res.n_hessian)
         self.converged_ = bool(res.converged)
@@ -167,15 +185,15 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             raise ValueError(f"theta0: expected {p} finite values (w, b), got shape {np.shape(theta0)}")
         return th0
 
-    def _host_engine(self, X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear):
+    def _host_engine(self, X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear, classes):
         """The CPU or CUDA engine on validated in-memory data, with tol, C, θ₀ and the Hessian-free choice."""
         Xc = as_matrix(X, "X")
         dt = Xc.dtype
         n, d = Xc.shape
         if y is None:
             raise ValueError(f"y: {type(self).__name__} requires y to be passed, but the target y is None")
-        yc = as_labels(y, n, dt)  # before the warning: a y that is then refused (e.g. sparse) gets no warning
-        if np.ndim(y) == 2 and not allow_negative:  # scikit-learn's convention for a column-vector y
+        yc, classes = fit_labels(y, n, dt, classes=classes)  # before the warning: a refused y gets no warning
+        if np.asarray(y).ndim == 2 and not allow_negative:  # scikit-learn's convention for a column-vector y
             warnings.warn(
                 "A column-vector y was passed when a 1d array was expected; y is raveled to shape (n_samples,)",
                 DataConversionWarning,
@@ -189,7 +207,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             if present.size == 0 or present.min() == present.max():
                 raise ValueError(
                     "y: only one class among the samples with positive weight; with an unpenalised "
-                    "intercept the fit has no minimiser (need both 0 and 1)"
+                    f"intercept the fit has no minimiser (need both classes {classes.tolist()})"
                 )
         tol = _DEFAULT_TOL[dt] if self.tol is None else check_tol(self.tol, dt)
         C = check_C(self.C, dt, float(np.abs(sc).sum()) if sc.size else n)
@@ -211,14 +229,15 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
                 raise ValueError("backend: 'cuda' does not support the objective perturbation bᵀθ; use backend='cpu'")
             be = "cpu"
         engine = make_engine(be, Xc, yc, sc, fit_intercept=fit_intercept, loss=loss, n_threads=nt)
-        return engine, tol, C, th0, hessian_free
+        return engine, tol, C, th0, hessian_free, classes
 
-    def _dask_engine(self, X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear):
+    def _dask_engine(self, X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear, classes):
         """The Dask engine on X, y, s chunked along rows (one distributed validation pass)."""
-        from .dask_engine import dask_data, dask_threads
+        from .dask_engine import dask_data, dask_labels, dask_threads
 
         if getattr(self, "backend", "auto") not in ("auto", "cpu"):
             raise ValueError(f"backend: dask arrays run on the workers' CPUs; got backend={self.backend!r}")
+        y, classes = dask_labels(y, classes)
         Xd, yd, sd = dask_data(X, y, sample_weight, need_both_classes=fit_intercept, allow_negative=allow_negative)
         dt = Xd.dtype
         tol = _DEFAULT_TOL[dt] if self.tol is None else check_tol(self.tol, dt)
@@ -226,11 +245,10 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         nt = dask_threads(self.n_threads)
         engine = make_engine("dask", Xd, yd, sd, fit_intercept=fit_intercept, loss=loss, n_threads=nt)
         C = check_C(self.C, dt, abs(engine.weight_sum()))
-        return engine, tol, C, self._theta0(theta0, p, dt), fit_hessian_free(p, dt, nt)
+        return engine, tol, C, self._theta0(theta0, p, dt), fit_hessian_free(p, dt, nt), classes
 
     def _set_theta(self, theta, n_features):
         theta = np.asarray(theta)
-        self.classes_ = np.array([0, 1])
         self.n_features_in_ = int(n_features)
         self._fitted_intercept = bool(self.fit_intercept)
         self.coef_ = theta[:n_features].reshape(1, -1).copy()
@@ -247,7 +265,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         return new
 
     def __sklearn_tags__(self):
-        # Binary classifiers with labels {0, 1}: scikit-learn's checks skip their multi-class cases.
+        # Binary classifiers (any two labels): scikit-learn's checks skip their multi-class cases.
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         tags.input_tags.sparse = True  # scipy.sparse X is used as CSR, never densified
@@ -314,10 +332,41 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
     def dtype(self) -> np.dtype:
         return self.theta_.dtype
 
+    def _encode_y(self, y, n: int | None, name: str = "y") -> np.ndarray:
+        """Labels as the y01 encoding of this model's classes_ (the one place labels meet a fitted model)."""
+        self._check_fitted()
+        return encode_labels(y, np.asarray(self.classes_), n, self.dtype, name)
+
+    def _check_names(self, X, name="X"):
+        """scikit-learn's feature-name rule: a DataFrame with other columns (or another order) than in fit is
+        a ValueError; names given to a model fitted without them, or missing where it had them, a warning."""
+        fitted = getattr(self, "feature_names_in_", None)
+        given = feature_names(X)
+        cls = type(self).__name__
+        if fitted is None and given is not None:
+            warnings.warn(f"{name} has feature names, but {cls} was fitted without feature names", UserWarning, 3)
+        elif fitted is not None and given is None:
+            warnings.warn(
+                f"{name} does not have valid feature names, but {cls} was fitted with feature names", UserWarning, 3
+            )
+        elif fitted is not None and given is not None and list(fitted) != list(given):
+            unseen = [c for c in given if c not in set(fitted)]
+            missing = [c for c in fitted if c not in set(given)]
+            if not unseen and not missing:
+                raise ValueError(f"{name}: feature names must be in the same order as they were in fit")
+            msg = f"{name}: the feature names should match those that were passed during fit."
+            if unseen:
+                msg += " Feature names unseen at fit time: " + ", ".join(map(str, unseen[:10])) + "."
+            if missing:
+                msg += " Feature names seen at fit time, yet now missing: " + ", ".join(map(str, missing[:10])) + "."
+            raise ValueError(msg)
+
     def _as_X(self, X, name="X"):
         self._check_fitted()
         _ = self.theta_  # the fitted state (coef_, intercept_, n_features_in_) is checked before the data
-        shape: tuple[int, ...] = np.shape(X) if X is not None else ()
+        self._check_names(X, name)
+        # .shape, not np.shape: an array-like that only converts through __array__ must not be dispatched on.
+        shape: tuple[int, ...] = np.shape(X) if isinstance(X, (list, tuple)) else tuple(getattr(X, "shape", ()))
         if len(shape) == 2 and shape[1] != self.n_features_in_:
             raise ValueError(
                 f"{name}: X has {shape[1]} features, but {type(self).__name__} is expecting "
@@ -339,8 +388,14 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         return _core.predict(Xc, theta, bool(self.fit_intercept), check_n_threads(self.n_threads))
 
     def predict(self, X) -> np.ndarray:
-        """Labels in {0, 1}: 1 where z > 0."""
-        return (self.decision_function(X) > 0).astype(np.int64)
+        """Labels from ``classes_``: classes_[1] where z > 0, classes_[0] elsewhere."""
+        positive = self.decision_function(X) > 0
+        classes = np.asarray(self.classes_)
+        if is_dask(positive):
+            return positive.map_blocks(  # type: ignore[attr-defined]
+                lambda b: classes.take(b.astype(np.intp)), dtype=classes.dtype
+            )
+        return classes.take(positive.astype(np.intp))
 
     def objective(self, X, y, sample_weight=None) -> float:
         """J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓᵢ on the given data."""
@@ -348,7 +403,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         n = Xc.shape[0]
         res = _core.loss_pass(
             Xc,
-            as_labels(y, n, self.dtype),
+            self._encode_y(y, n),
             as_sample_weight(sample_weight, n, self.dtype),
             self.theta_,
             self.dtype.type(self.C),
@@ -384,7 +439,10 @@ class LogisticRegression(_LinearModel):
     Attributes
     ----------
     coef_, intercept_, classes_, n_iter_, converged_
-        Shapes (1, n_features) and (1,), the classes [0, 1], the Newton iterations and whether they converged.
+        Shapes (1, n_features) and (1,), the two labels (sorted), the Newton iterations and whether they
+        converged.
+    n_features_in_, feature_names_in_
+        The number of features, and the column names of a DataFrame X with string names (else absent).
     objective_
         J at the solution.
     theta_
@@ -404,7 +462,7 @@ class LogisticRegression(_LinearModel):
         return (_core.Loss.logistic, 0.0)
 
     def predict_proba(self, X) -> np.ndarray:
-        """(n, 2) array of [P(y=0), P(y=1)] with P(y=1) = σ(z)."""
+        """(n, 2) array of [P(classes_[0]), P(classes_[1])] with P(classes_[1]) = σ(z)."""
         p1 = expit(self.decision_function(X))
         return np.column_stack([1.0 - p1, p1])
 
@@ -421,7 +479,7 @@ class LinearSVC(_LinearModel):
     """L2-regularised binary linear SVM with a twice-differentiable (or generalised-Hessian) margin loss.
 
     ``J(θ) = ½‖w‖² + C Σᵢ sᵢ ℓ(mᵢ)`` with margin mᵢ = y±ᵢ·zᵢ, y± = 2y − 1 ∈ {−1, +1}, zᵢ = wᵀxᵢ + b
-    (b not penalised); labels are {0, 1} at the API, as for every softunlearn model.
+    (b not penalised), y = 1[label = classes_[1]]; the labels are any two values, as for every softunlearn model.
 
     * ``loss="squared_hinge"`` (default, scikit-learn's ``LinearSVC`` loss): ℓ = max(0, 1 − m)²,
       ℓ' = −2y±·max(0, 1 − m), generalised ℓ'' = 2·1[m < 1]. Newton with this Hessian is exact on a fixed
@@ -468,6 +526,11 @@ class LinearSVC(_LinearModel):
 
 
 def check_model(model, name: str = "model") -> _LinearModel:
+    if not isinstance(model, _LinearModel) and isinstance(getattr(model, "model", None), _LinearModel):
+        raise TypeError(
+            f"{name}: a {type(model).__name__} (preprocessing + model); pass its .model, with X transformed "
+            f"by its .transform(X)"
+        )
     if not isinstance(model, _LinearModel):
         raise TypeError(
             f"{name}: expected a fitted softunlearn model (LogisticRegression or LinearSVC), "

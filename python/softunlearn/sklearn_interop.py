@@ -1,8 +1,9 @@
 """Conversion between softunlearn models and fitted scikit-learn linear classifiers.
 
 Supported: ``sklearn.linear_model.LogisticRegression`` (and ``LogisticRegressionCV``, through its chosen
-``C_``) with an L2 penalty and ``sklearn.svm.LinearSVC`` with the squared hinge; binary, classes {0, 1},
-no ``class_weight``.
+``C_``) with an L2 penalty and ``sklearn.svm.LinearSVC`` with the squared hinge; binary (any two
+classes: ``classes_`` and ``feature_names_in_`` carry over both ways), no ``class_weight``. A fitted
+``sklearn.pipeline.Pipeline`` whose last step is one of these converts to a :class:`softunlearn.PipelineModel`.
 
 Objectives. scikit-learn's ``LogisticRegression`` minimises ½‖w‖² + C Σ sᵢ ℓᵢ, exactly softunlearn's
 objective, with every solver except ``liblinear``. liblinear (``solver="liblinear"`` and every
@@ -35,18 +36,11 @@ def _fail(msg):
     raise ValueError(f"estimator: {msg}")
 
 
-def _binary_classes(est):
+def _binary_classes(est) -> np.ndarray:
     classes = np.asarray(getattr(est, "classes_", []))
-    ok = (
-        classes.shape == (2,)
-        and (classes.dtype == bool or np.issubdtype(classes.dtype, np.number))
-        and set(classes.astype(np.float64).tolist()) == {0.0, 1.0}
-    )
-    if not ok:
-        _fail(
-            f"softunlearn models are binary with labels {{0, 1}}; this one has classes_={classes.tolist()}. "
-            "Relabel y to {0, 1} (e.g. y == positive_class) and refit the scikit-learn estimator"
-        )
+    if classes.shape != (2,):
+        _fail(f"softunlearn models are binary (two classes); this one has classes_={classes.tolist()}")
+    return classes
 
 
 def _no_class_weight(est):
@@ -109,18 +103,26 @@ def from_sklearn(estimator, X=None, y=None, sample_weight=None, *, tol=None, max
     Parameters
     ----------
     estimator : fitted ``sklearn.linear_model.LogisticRegression`` (binary, L2, any solver, with or
-        without intercept) or ``sklearn.svm.LinearSVC`` (squared hinge, L2); ``classes_`` must be {0, 1}.
-    X, y, sample_weight : the training data. When given, softunlearn's objective (unpenalised intercept)
-        is refitted by Newton warm-started from the estimator's coefficients, so that the model is at the
-        optimum influence assumes; liblinear's penalised intercept is corrected by this refit.
+        without intercept) or ``sklearn.svm.LinearSVC`` (squared hinge, L2), with any two classes; or a
+        fitted ``sklearn.pipeline.Pipeline`` whose last step is one of them (then a :class:`softunlearn.PipelineModel`
+        is returned, and X is the raw input of the pipeline, transformed by its preceding steps).
+    X, y, sample_weight : the training data (y in the estimator's classes_). When given, softunlearn's
+        objective (unpenalised intercept) is refitted by Newton warm-started from the estimator's
+        coefficients, so that the model is at the optimum influence assumes; liblinear's penalised
+        intercept is corrected by this refit.
         Without them the coefficients are copied unchanged (warning when the intercept was penalised).
     tol, max_iter, n_threads : passed to the softunlearn model.
 
-    Returns a softunlearn ``LogisticRegression`` or ``LinearSVC`` with the estimator's C and
-    fit_intercept; the estimator is not modified.
+    Returns a softunlearn ``LogisticRegression`` or ``LinearSVC`` with the estimator's C, fit_intercept,
+    classes_ and feature_names_in_; the estimator is not modified.
     """
     from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+    from sklearn.pipeline import Pipeline
     from sklearn.svm import LinearSVC as SkLinearSVC
+
+    if isinstance(estimator, Pipeline):
+        kw_ = dict(tol=tol, max_iter=max_iter, n_threads=n_threads)
+        return PipelineModel._from_pipeline(estimator, X, y, sample_weight, **kw_)
 
     kw = dict(tol=tol, max_iter=max_iter, n_threads=n_threads)
     if isinstance(estimator, SkLogisticRegression):
@@ -134,7 +136,7 @@ def from_sklearn(estimator, X=None, y=None, sample_weight=None, *, tol=None, max
         )
     if not hasattr(estimator, "coef_"):
         _fail(f"this {type(estimator).__name__} is not fitted yet; call fit(X, y) first")
-    _binary_classes(estimator)
+    classes = _binary_classes(estimator)
     _no_class_weight(estimator)
     model, penalised_intercept = conv(estimator, kw)
     coef = np.asarray(estimator.coef_)
@@ -157,13 +159,16 @@ def from_sklearn(estimator, X=None, y=None, sample_weight=None, *, tol=None, max
             )
         dt = np.float32 if coef.dtype == np.float32 else np.float64
         model._set_theta(theta0.astype(dt), coef.shape[1])
+        model.classes_ = classes.copy()
+        if hasattr(estimator, "feature_names_in_"):
+            model.feature_names_in_ = np.asarray(estimator.feature_names_in_, dtype=object).copy()
         return model
     if X is None or y is None:
         raise ValueError(f"{'X' if X is None else 'y'}: give both X and y (to refit), or neither (to copy)")
     n_features = getattr(estimator, "n_features_in_", coef.shape[1])
     if np.shape(X)[-1] != n_features:
         raise ValueError(f"X: the estimator was fitted on {n_features} features, X has {np.shape(X)[-1]}")
-    return model.fit(X, y, sample_weight, theta0=theta0)
+    return model._fit(X, y, sample_weight, theta0=theta0, classes=classes)
 
 
 def to_sklearn(model):
@@ -172,7 +177,7 @@ def to_sklearn(model):
     ``LogisticRegression`` → ``sklearn.linear_model.LogisticRegression(C, fit_intercept)``;
     ``LinearSVC`` → ``sklearn.svm.LinearSVC(C, fit_intercept, loss)`` with loss "squared_hinge", or "hinge"
     for the smooth hinge (scikit-learn has no smooth hinge; the hinge is its t → 0 limit). ``coef_``,
-    ``intercept_``, ``classes_`` = [0, 1] and ``n_features_in_`` are set, so ``predict`` and
+    ``intercept_``, ``classes_``, ``n_features_in_`` (and ``feature_names_in_``) are set, so ``predict`` and
     ``decision_function`` agree with the model's. Refitting the returned estimator fits scikit-learn's
     objective, which for LinearSVC penalises the intercept (see the module docstring).
     """
@@ -192,11 +197,81 @@ def to_sklearn(model):
         raise TypeError(f"model: cannot convert {type(model).__name__}")
     est.coef_ = np.array(model.coef_, dtype=np.float64).reshape(1, -1)
     est.intercept_ = np.array(model.intercept_, dtype=np.float64).reshape(1)
-    est.classes_ = np.array([0, 1])
+    est.classes_ = np.asarray(model.classes_).copy()
     est.n_features_in_ = int(model.n_features_in_)
+    if hasattr(model, "feature_names_in_"):
+        est.feature_names_in_ = np.asarray(model.feature_names_in_, dtype=object).copy()
     if hasattr(model, "n_iter_"):
         est.n_iter_ = np.array([model.n_iter_]) if isinstance(est, SkLogisticRegression) else int(model.n_iter_)
     return est
 
 
-__all__ = ["from_sklearn", "to_sklearn"]
+class PipelineModel:
+    """A softunlearn model behind the fitted preprocessing steps of a scikit-learn Pipeline
+    (what :func:`from_sklearn` returns for a ``Pipeline``). Thin on purpose: it predicts from raw X, and
+    everything else works on the model and on transformed X.
+
+    Attributes
+    ----------
+    preprocessor : the fitted ``Pipeline`` of all steps but the last (shared with the source pipeline,
+        never refitted here).
+    model : the softunlearn model of the last step; it lives in the transformed feature space.
+
+    Unlearning: Influence, the updates and the targets take the model and *transformed* data, e.g.
+    ``Xt = pm.transform(X)``; ``su.Influence(pm.model, Xt, y)``; ``new = su.newton_update(pm.model, Xt, y, eps)``
+    and ``pm.with_model(new)`` to predict from raw X again. The preprocessing is held fixed: unlearning a row
+    does not refit a scaler or an encoder fitted on it.
+    """
+
+    def __init__(self, preprocessor, model, last_name: str = "model"):
+        self.preprocessor = preprocessor
+        self.model = check_model(model)
+        self.last_name = last_name
+
+    @classmethod
+    def _from_pipeline(cls, pipeline, X, y, sample_weight, **kw):
+        if len(pipeline.steps) < 2:
+            raise ValueError("estimator: a Pipeline with a single step; pass that estimator itself")
+        last_name, last = pipeline.steps[-1]
+        pre = pipeline[:-1]
+        Xt = None if X is None else pre.transform(X)
+        try:
+            model = from_sklearn(last, Xt, y, sample_weight, **kw)
+        except TypeError as exc:
+            raise TypeError(f"estimator: the Pipeline's last step {last_name!r}: {exc}") from None
+        return cls(pre, model, last_name)
+
+    def transform(self, X):
+        """X through the preprocessing steps: the input of :attr:`model`."""
+        return self.preprocessor.transform(X)
+
+    @property
+    def classes_(self):
+        return self.model.classes_
+
+    def decision_function(self, X):
+        return self.model.decision_function(self.transform(X))
+
+    def predict(self, X):
+        return self.model.predict(self.transform(X))
+
+    def predict_proba(self, X):
+        if not hasattr(self.model, "predict_proba"):
+            raise AttributeError(f"{type(self.model).__name__} has no predict_proba")
+        return self.model.predict_proba(self.transform(X))
+
+    def with_model(self, model) -> PipelineModel:
+        """The same preprocessing in front of another model (e.g. an unlearned one)."""
+        return PipelineModel(self.preprocessor, model, self.last_name)
+
+    def to_sklearn(self):
+        """A fitted scikit-learn Pipeline: the preprocessing steps, then :func:`to_sklearn` of the model."""
+        from sklearn.pipeline import Pipeline
+
+        return Pipeline([*self.preprocessor.steps, (self.last_name, to_sklearn(self.model))])
+
+    def __repr__(self):
+        return f"PipelineModel({self.preprocessor!r}, {self.model!r})"
+
+
+__all__ = ["PipelineModel", "from_sklearn", "to_sklearn"]

@@ -38,7 +38,18 @@ from typing import SupportsFloat
 import numpy as np
 
 from . import _core
-from ._validation import as_group, as_labels, as_matrix, check_n_threads, check_positive, is_finite_real
+from ._validation import (
+    as_group,
+    as_matrix,
+    check_n_threads,
+    check_positive,
+    encode_labels,
+    fit_labels,
+    is_finite_real,
+    label_array,
+    pos_label_flips,
+    unique_labels,
+)
 from .errors import NonFiniteError
 from .linear_model import check_model
 
@@ -59,41 +70,61 @@ class Target:
 
 
 class _BuiltinTarget(Target):
-    """Validation data is checked once; it is cast to a model's dtype on first use with that dtype."""
+    """Validation data is checked once. Labels are kept as given and mapped to the y01 encoding through the
+    ``classes_`` of the model the target is evaluated with (targets are built before a model exists); the
+    arrays are cached per (dtype, ``classes_``, positive class). Labels outside the model's ``classes_`` raise."""
 
     _kind: _core.TargetKind
 
-    def __init__(self, X, y=None, s=None):
+    def __init__(self, X, y=None, s=None, pos_label=None):
         X64 = as_matrix(X, "X")
         n = X64.shape[0]
-        self._data = {
-            X64.dtype: (
-                X64,
-                as_labels(y, n, X64.dtype) if y is not None else np.empty(0, X64.dtype),
-                self._check_group(s, y, n, X64.dtype) if s is not None else np.empty(0, X64.dtype),
-            )
-        }
+        # A copy: the labels are mapped lazily, so a caller's array changed later must not change the target.
+        self._labels = None if y is None else np.array(label_array(y, n, "y"), copy=True)
+        if self._labels is not None:
+            _check_binary(self._labels)
+        self._X = X64
+        self._s = as_group(s, n, X64.dtype) if s is not None else np.empty(0, X64.dtype)
+        self.pos_label = pos_label
+        self._data: dict = {}
         self.n_samples = n
+        guess = _classes_of(self._labels)
+        if guess is not None:  # labels that fix the classes without a model: check now, not at first use
+            self._check(self._encoded(guess, np.dtype(np.float64), pos_label_flips(pos_label, guess)))
 
-    def _check_group(self, s, y, n, dtype):
-        return as_group(s, n, dtype)
+    def _encoded(self, classes, dt, flip):
+        y = np.empty(0, dt) if self._labels is None else encode_labels(self._labels, classes, None, dt, "y")
+        return 1 - y if flip and y.size else y
+
+    def _check(self, y) -> None:
+        """Checks that need the labels encoded (EqualOpportunity: positives in both groups)."""
 
     def _arrays(self, model):
+        """(X, y, s, flip) for this model: y is 1[label = positive class], flip is True when the positive
+        class is ``classes_[0]``, where the kernel is evaluated at −θ (see :meth:`evaluate`)."""
         dt = model.dtype
-        if dt not in self._data:
-            X, y, s = next(iter(self._data.values()))
-            self._data[dt] = (X.astype(dt), y.astype(dt), s.astype(dt))
-        X, y, s = self._data[dt]
-        if X.shape[1] != model.n_features_in_:
-            raise ValueError(f"X: the target has {X.shape[1]} features, the model {model.n_features_in_}")
-        return X, y, s
+        classes = np.asarray(model.classes_)
+        flip = pos_label_flips(self.pos_label, classes)
+        key = (dt, tuple(classes.tolist()), flip)
+        if key not in self._data:
+            if self._X.shape[1] != model.n_features_in_:
+                raise ValueError(f"X: the target has {self._X.shape[1]} features, the model {model.n_features_in_}")
+            y = self._encoded(classes, dt, flip)
+            self._check(y)
+            self._data[key] = (self._X.astype(dt, copy=False), y, self._s.astype(dt, copy=False))
+        return (*self._data[key], flip)
 
     def evaluate(self, model):
-        """(value, gradient) in one pass over the validation set."""
+        """(value, gradient) in one pass over the validation set.
+
+        With pos_label = ``classes_[0]`` the target is that of the model relabelled so that pos_label is the
+        positive class: θ → −θ (z → −z) and y01 → 1 − y01 (the losses are symmetric, ℓ(−z, 1 − y) = ℓ(z, y)),
+        and the gradient is negated back to θ. For DemographicParity this is exactly −(the default value)."""
         model = check_model(model)
-        X, y, s = self._arrays(model)
+        X, y, s, flip = self._arrays(model)
+        theta = -model.theta_ if flip else model.theta_
         value, grad = _core.evaluate_target(
-            self._kind, X, model.theta_, y, s, bool(model.fit_intercept), check_n_threads(model.n_threads), *model._loss
+            self._kind, X, theta, y, s, bool(model.fit_intercept), check_n_threads(model.n_threads), *model._loss
         )
         if not (np.isfinite(value) and np.isfinite(grad).all()):
             raise NonFiniteError(
@@ -101,7 +132,7 @@ class _BuiltinTarget(Target):
                 f"{model.dtype.name} (validation X too large for this model); rescale X, e.g. with "
                 "StandardScaler"
             )
-        return float(value), grad
+        return float(value), (-grad if flip else grad)
 
     _overflow_names = "X"
 
@@ -115,8 +146,30 @@ class _BuiltinTarget(Target):
         return f"{type(self).__name__}(n_samples={self.n_samples})"
 
 
+def _check_binary(labels) -> None:
+    if labels.dtype.kind in "biuf" and not ((labels != 0) & (labels != 1)).any():
+        return
+    found = unique_labels(labels, "y")
+    if found.size > 2:
+        raise ValueError(
+            f"y: found {found.size} classes {found[:5].tolist()}. Only binary classification is supported."
+        )
+
+
+def _classes_of(labels):
+    """The classes_ a model fitted on these labels would have, or None when they do not fix them (no
+    labels, or a single label outside {0, 1})."""
+    if labels is None:
+        return None
+    try:
+        return fit_labels(labels, None, np.float64)[1]
+    except ValueError:
+        return None
+
+
 class Utility(_BuiltinTarget):
-    """Summed validation loss Σ ℓ(zᵢ, yᵢ) with the model's own loss; gradient X̃ᵀℓ'(z). Lower is better."""
+    """Summed validation loss Σ ℓ(zᵢ, yᵢ) with the model's own loss; gradient X̃ᵀℓ'(z). Lower is better.
+    The labels are any of the model's ``classes_`` (mapped at evaluation)."""
 
     name = "utility"
     _kind = _core.TargetKind.utility
@@ -126,41 +179,48 @@ class Utility(_BuiltinTarget):
 
 
 class DemographicParity(_BuiltinTarget):
-    """Soft demographic-parity gap: mean σ(z) over s=1 minus mean over s=0 (signed), for every model
-    (for an SVM too: see the module docstring for why σ of the decision value rather than the margin)."""
+    """Soft demographic-parity gap: mean P(pos_label) over s=1 minus mean over s=0 (signed), for every model
+    (for an SVM too: see the module docstring for why σ of the decision value rather than the margin).
+
+    ``pos_label`` (default ``model.classes_[1]``, as scikit-learn): the class whose rate is compared.
+    P(``classes_[1]``) = σ(z); with pos_label = ``classes_[0]`` it is 1 − σ(z), so value and gradient are exactly
+    the negated default ones."""
 
     name = "dp"
     _kind = _core.TargetKind.dp
 
-    def __init__(self, X, s):
-        super().__init__(X, s=_required(s, "s", "the binary sensitive attribute of the validation rows"))
+    def __init__(self, X, s, *, pos_label=None):
+        s = _required(s, "s", "the binary sensitive attribute of the validation rows")
+        super().__init__(X, s=s, pos_label=pos_label)
 
 
 class EqualOpportunity(_BuiltinTarget):
-    """Soft equal-opportunity gap: mean loss (the model's own) over {s=0, y=1} minus over {s=1, y=1} (signed).
+    """Soft equal-opportunity gap: mean loss (the model's own) over {s=0, y=pos_label} minus over
+    {s=1, y=pos_label} (signed).
 
-    Positive when the positives of group 0 are fitted worse, i.e. the same sign as
-    TPR(s=1) − TPR(s=0)."""
+    Positive when the positives of group 0 are fitted worse, i.e. the same sign as TPR(s=1) − TPR(s=0)
+    with TPR = P(ŷ = pos_label | y = pos_label). ``pos_label`` defaults to ``model.classes_[1]`` (as
+    scikit-learn); pos_label = classes_[0] evaluates the gap of the other class (the loss of a row does not
+    depend on which class is called positive, only the rows compared do)."""
 
     name = "eop"
     _kind = _core.TargetKind.eop
 
-    def __init__(self, X, y, s):
+    def __init__(self, X, y, s, *, pos_label=None):
         super().__init__(
             X,
             y=_required(y, "y", "the validation labels"),
             s=_required(s, "s", "the binary sensitive attribute of the validation rows"),
+            pos_label=pos_label,
         )
 
-    def _check_group(self, s, y, n, dtype):
-        g = as_group(s, n, dtype)
-        yy = as_labels(y, n, dtype)
+    def _check(self, y):
         for grp in (0, 1):
-            if not np.any((g == grp) & (yy == 1)):
+            if not np.any((self._s == grp) & (y == 1)):
                 raise ValueError(
-                    f"s: group {grp} has no positive labels (y=1); equal opportunity needs positives in both groups"
+                    f"s: group {grp} has no positive labels (y = pos_label); equal opportunity needs positives "
+                    "in both groups"
                 )
-        return g
 
 
 class Robustness(_BuiltinTarget):
@@ -177,10 +237,10 @@ class Robustness(_BuiltinTarget):
     def __init__(self, X, y, factor: float = 1.3, model=None):
         self.factor = check_positive(factor, "factor")
         self._clean = as_matrix(X, "X")
-        self._y = _required(y, "y", "the validation labels")
-        self._bound = False
         self.n_samples = self._clean.shape[0]
-        as_labels(y, self.n_samples, self._clean.dtype)
+        self._labels = np.array(label_array(_required(y, "y", "the validation labels"), self.n_samples, "y"), copy=True)
+        _check_binary(self._labels)
+        self._bound = False
         if model is not None:
             self.bind(model)
 
@@ -198,7 +258,8 @@ class Robustness(_BuiltinTarget):
                 f"factor: the attacked points x − factor·(wᵀx + b)/‖w‖²·w overflow {model.dtype.name} "
                 f"(factor={self.factor:g}); use a smaller factor or rescale X"
             )
-        super().__init__(Xa, y=self._y)
+        super().__init__(Xa, y=self._labels)
+        self._arrays(model)  # the labels against the model's classes_ now, not at the first evaluation
         self._bound = True
         return self
 
@@ -206,7 +267,7 @@ class Robustness(_BuiltinTarget):
     def adversarial_X(self) -> np.ndarray:
         if not self._bound:
             raise AttributeError("the adversarial points are computed at the first use with a model; call bind(model)")
-        return next(iter(self._data.values()))[0]
+        return self._X
 
     def evaluate(self, model):
         if not self._bound:

@@ -68,8 +68,8 @@ __all__ = [
 
 SCHEMES = ("auto", "2.0", "2.1", "2.2", "2.3")
 
-#: How ``lam`` is read: ``"relative"`` in units of λ* = TᵀT/(2|Δ|) (:func:`lam_star`), ``"absolute"`` as is
-#: (the paper's λ, e.g. its λ = 0.1 for schemes 2.0/2.2).
+#: How ``lam`` is read: ``"relative"`` in units of λ* = TᵀT/(2|Δ|) (:func:`~softunlearn.weights.lam_star`),
+#: ``"absolute"`` as is (the paper's λ, e.g. its λ = 0.1 for schemes 2.0/2.2).
 LAM_SCALES = ("relative", "absolute")
 
 #: The default ``lam`` everywhere (:func:`soft_weights`, :class:`~softunlearn.SoftUnlearner`,
@@ -315,7 +315,8 @@ def lam_star(T, delta, candidates=None) -> float | None:
 
 
 def absolute_lam(lam, T, delta, *, lam_scale="relative", candidates=None) -> float:
-    """The absolute λ that :func:`soft_weights` uses for ``lam`` on ``lam_scale``: ``lam`` · :func:`lam_star`
+    """The absolute λ that :func:`soft_weights` uses for ``lam`` on ``lam_scale``: ``lam`` ·
+    :func:`~softunlearn.weights.lam_star`
     for "relative" (inf when Δ = 0: the weights are ε = 0; ``lam`` itself when TᵀT = 0), ``lam`` for
     "absolute"."""
     lam = _lam(lam)
@@ -758,7 +759,8 @@ def soft_weights(
     candidates : bool mask of shape (n,) or integer index array, optional
         Samples allowed to move (e.g. a forget set); all others keep ε = 0.
     lam_scale : {"relative", "absolute"}
-        How ``lam`` is read. ``"relative"`` (default): in units of λ* = TᵀT/(2|Δ|) (:func:`lam_star`), the
+        How ``lam`` is read. ``"relative"`` (default): in units of λ* = TᵀT/(2|Δ|)
+        (:func:`~softunlearn.weights.lam_star`), the
         λ at which the unconstrained optimum T'/(2λ) exactly meets Δ, with T over the ``candidates`` (the
         samples that can move); the QP is solved at λ = ``lam``·λ*. ``lam`` ≥ 1 meets Δ exactly (the target
         constraint binds; without bounds ε is then the same for every ``lam`` ≥ 1), ``lam`` < 1 overshoots

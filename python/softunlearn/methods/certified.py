@@ -370,16 +370,16 @@ class CertifiedLogisticRegression(LogisticRegression):
         self.certified_, self.needs_retrain_, self.retrained_ = True, False, False
         return self
 
-    def _train(self, X, y, sample_weight, theta0):
+    def _train(self, X, y, sample_weight, theta0, classes=None):
         p = X.shape[1]
         if self.noise == "objective":
             self.b_ = self._rng.normal(0.0, self.sigma_, p)
-            LogisticRegression._fit(self, X, y, sample_weight, theta0=theta0, linear=self.b_)
+            LogisticRegression._fit(self, X, y, sample_weight, theta0=theta0, linear=self.b_, classes=classes)
             self.beta_ = float(np.linalg.norm(self._fit_gradient() + self.b_))
             self.theta_exact_ = self.theta_
         else:
             self.b_ = None
-            LogisticRegression._fit(self, X, y, sample_weight, theta0=theta0)
+            LogisticRegression._fit(self, X, y, sample_weight, theta0=theta0, classes=classes)
             self.beta_ = float(np.linalg.norm(self._fit_gradient()))
             self.theta_exact_ = self.theta_
             self._release(self.theta_exact_)
@@ -424,7 +424,7 @@ class CertifiedLogisticRegression(LogisticRegression):
         step = newton_step(
             self.theta_exact_,
             X,
-            y,
+            self._encode_y(y, None),
             eps,
             C=self.C,
             sample_weight=sample_weight,
@@ -455,7 +455,7 @@ class CertifiedLogisticRegression(LogisticRegression):
             new.theta_exact_ = step.theta
             new._release(step.theta)
             return new
-        new._train(as_matrix(X, "X", dtype=np.float64), y, step.sample_weight, self.theta_exact_)
+        new._train(as_matrix(X, "X", dtype=np.float64), y, step.sample_weight, self.theta_exact_, self.classes_)
         new.certified_, new.needs_retrain_, new.retrained_ = True, False, True
         return new
 
@@ -540,7 +540,7 @@ def certified_update(
     step = newton_step(
         model.theta_,
         X,
-        y,
+        model._encode_y(y, None),
         eps,
         C=model.C,
         sample_weight=sample_weight,

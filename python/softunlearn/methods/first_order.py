@@ -24,7 +24,6 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .. import _core
 from .._validation import (
-    as_labels,
     as_sample_weight,
     as_vector,
     check_int,
@@ -47,7 +46,7 @@ def _prepare(model, X, y, eps, sample_weight):
     Xc = model._as_X(X)
     n = Xc.shape[0]
     dt = Xc.dtype
-    yc = as_labels(y, n, dt)
+    yc = model._encode_y(y, n)
     e = as_vector(eps, n, "eps", dt)
     s = as_sample_weight(sample_weight, n, dt)
     s = s if s.size else np.ones(n, dtype=dt)
@@ -155,7 +154,9 @@ def _finetune_dask(model, X, y, eps, sample_weight, max_iter, tol, memory, callb
     callback = _callback(callback)
     e = finite_rows(eps, Xd, "eps")
     w = (1 + e) if sample_weight is None else as_dask_rows(sample_weight, Xd, "sample_weight") * (1 + e)
-    Xd, yd, wd = dask_data(Xd, y, w, dtype=dt, need_both_classes=model.fit_intercept, allow_negative=True)
+    Xd, yd, wd = dask_data(
+        Xd, y, w, dtype=dt, need_both_classes=model.fit_intercept, allow_negative=True, classes=model.classes_
+    )
     nt = dask_threads(model.n_threads if n_threads is None else n_threads)
     engine = make_engine("dask", Xd, yd, wd, fit_intercept=model.fit_intercept, loss=model._loss, n_threads=nt)
     try:
@@ -265,7 +266,7 @@ def _gradient_ascent_dask(model, X, y, eps, sample_weight, lr, steps, retain, to
     Xd = as_dask_matrix(X, "X", dtype=dt, n_features=model.n_features_in_)
     steps, retain, tol, callback = _ascent_options(steps, retain, tol, callback)
     e = finite_rows(eps, Xd, "eps")
-    Xd, yd, sd = dask_data(Xd, y, sample_weight, dtype=dt)
+    Xd, yd, sd = dask_data(Xd, y, sample_weight, dtype=dt, classes=model.classes_)
     s = sd if sd is not None else da.ones_like(e)
     v = s * (e + dt.type(retain))
     nt = dask_threads(model.n_threads if n_threads is None else n_threads)
