@@ -5,6 +5,11 @@
 
 #include <pythread.h>
 
+#include <Eigen/Core>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace sb = softunlearn::bindings;
 
 namespace {
@@ -57,6 +62,30 @@ PYBIND11_MODULE(_core, m) {
   m.def("max_threads", [] { return softunlearn::resolve_threads(0); },
         "Threads the kernels use when n_threads is 0 (OpenMP's default; 1 without OpenMP, and 1 in a process "
         "forked after the thread pool started, where OpenMP cannot run).");
+  m.def(
+      "build_info",
+      [] {
+        py::dict d;
+        d["isa"] = SOFTUNLEARN_ISA;
+#if defined(__clang__)
+        d["compiler"] = "clang " __clang_version__;
+#elif defined(__GNUC__)
+        d["compiler"] = "gcc " __VERSION__;
+#else
+        d["compiler"] = "unknown";
+#endif
+        d["eigen"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
+                     std::to_string(EIGEN_MINOR_VERSION);
+        d["eigen_simd"] = Eigen::SimdInstructionSetsInUse();
+#ifdef _OPENMP
+        d["openmp"] = _OPENMP;
+#else
+        d["openmp"] = py::none();
+#endif
+        return d;
+      },
+      "How this copy of the core was built: its instruction-set level, compiler, Eigen version and the SIMD "
+      "instructions Eigen's kernels use, and the OpenMP version (None without OpenMP).");
   m.def("forked_single_threaded", &softunlearn::single_threaded_after_fork,
         "True in a process forked after the parent's kernels ran multi-threaded: kernels run on one thread there.");
   // One source for the names every layer uses (kinds.hpp); Python reads them from here.

@@ -14,6 +14,7 @@ _core = load_core()
 
 from . import backend, errors, methods, metrics, targets  # noqa: E402
 from .backend import available_backends  # noqa: E402
+from .build_config import show_config  # noqa: E402
 from .errors import InvalidParameterError, NonFiniteError, NotPositiveDefiniteError, SoftunlearnError  # noqa: E402
 from .frontiers import Tradeoff, tradeoff  # noqa: E402
 from .influence import Influence, newton_update, refit  # noqa: E402
@@ -64,6 +65,7 @@ __all__ = [
     "to_sklearn",
     "Tradeoff",
     "tradeoff",
+    "show_config",
 ]
 
 
