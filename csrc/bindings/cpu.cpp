@@ -3,6 +3,7 @@
 // that imports it. libgcc's __builtin_cpu_supports also checks that the OS saves the vector registers
 // (XCR0), which a CPUID feature bit alone does not say.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <string>
 #include <vector>

@@ -6,6 +6,7 @@
 #include <pythread.h>
 
 #include <Eigen/Core>
+#include <string>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -76,7 +77,31 @@ PYBIND11_MODULE(_core, m) {
 #endif
         d["eigen"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
                      std::to_string(EIGEN_MINOR_VERSION);
-        d["eigen_simd"] = Eigen::SimdInstructionSetsInUse();
+        // Eigen's own SimdInstructionSetsInUse() names AVX for an AVX2+FMA build: list what it vectorises for.
+        std::string simd;
+        const auto add = [&simd](const char* name) { simd += simd.empty() ? name : std::string(", ") + name; };
+#ifdef EIGEN_VECTORIZE_AVX512
+        add("AVX512");
+#endif
+#ifdef EIGEN_VECTORIZE_AVX2
+        add("AVX2");
+#endif
+#ifdef EIGEN_VECTORIZE_FMA
+        add("FMA");
+#endif
+#ifdef EIGEN_VECTORIZE_AVX
+        add("AVX");
+#endif
+#ifdef EIGEN_VECTORIZE_SSE4_2
+        add("SSE4.2");
+#endif
+#ifdef EIGEN_VECTORIZE_SSE2
+        add("SSE2");
+#endif
+#ifdef EIGEN_VECTORIZE_NEON
+        add("NEON");
+#endif
+        d["eigen_simd"] = simd.empty() ? std::string("none") : simd;
 #ifdef _OPENMP
         d["openmp"] = _OPENMP;
 #else

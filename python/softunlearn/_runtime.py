@@ -36,12 +36,17 @@ LEVELS = ("x86-64-v4", "x86-64-v3")
 _NAME = "softunlearn._core"
 
 
+def _isa_root() -> Path:
+    # The probe is installed beside the baseline copy (also in an editable install, where the package's
+    # Python files live elsewhere); once a copy is loaded, softunlearn._core's own spec points into _isa/.
+    from . import _cpu
+
+    return Path(_cpu.__file__).parent / "_isa"
+
+
 def available_levels() -> tuple[str, ...]:
     """The levels of :data:`LEVELS` this installation has a copy of, best first."""
-    spec = importlib.util.find_spec(_NAME)
-    if spec is None or spec.origin is None:
-        return ()
-    root = Path(spec.origin).parent / "_isa"
+    root = _isa_root()
     return tuple(level for level in LEVELS if _module_file(root / level) is not None)
 
 
@@ -82,9 +87,7 @@ def choose_level(available, supported, forced=None) -> str | None:
 def _load(level):
     if level is None:
         return importlib.import_module(_NAME)
-    spec = importlib.util.find_spec(_NAME)
-    assert spec is not None and spec.origin is not None  # available_levels found it
-    path = _module_file(Path(spec.origin).parent / "_isa" / level)
+    path = _module_file(_isa_root() / level)
     copy = importlib.util.spec_from_file_location(_NAME, path)
     assert copy is not None and copy.loader is not None
     module = importlib.util.module_from_spec(copy)

@@ -35,7 +35,7 @@ def _openmp_libraries():
 def config() -> dict:
     """The build and run-time configuration as a dict (what :func:`show_config` prints).
 
-    Keys: ``version``; ``core`` (:func:`softunlearn._core.build_info`: ``isa`` — the copy loaded,
+    Keys: ``version``; ``core`` (``softunlearn._core.build_info()``: ``isa`` — the copy loaded,
     ``baseline``, ``native`` or an x86-64 level —, ``compiler``, ``eigen``, ``eigen_simd``, ``openmp``);
     ``isa`` (``loaded``, ``available``: the levels this installation has copies of, ``supported``: the levels
     this CPU and OS support, ``forced``: the value of ``SOFTUNLEARN_ISA`` or None); ``threads`` (what the
@@ -68,7 +68,9 @@ def show_config(file=None) -> None:
     """Print :func:`config` as readable lines (to ``file``, default stdout)."""
     c = config()
     core, isa = c["core"], c["isa"]
-    omp = ", ".join(f"{r['library']} {r['version']} at {r['path']}" for r in c["openmp_runtime"])
+    omp = ", ".join(
+        f"{r['library']} {r['version'] or ''} at {r['path']}".replace("  at", " at") for r in c["openmp_runtime"]
+    )
     lines = [
         f"softunlearn {c['version']} on {c['machine']}, Python {c['python']}, NumPy {c['numpy']}",
         f"core:     {core['isa']} copy"
