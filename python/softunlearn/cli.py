@@ -89,14 +89,7 @@ def _print_legend(names, skip=()):
 
 def tradeoff_command(args) -> int:
     """``softunlearn tradeoff``: hard deletion vs soft weights over the amount of unlearning."""
-    from softunlearn import datasets
-
-    if args.data is None and datasets.available().get(args.dataset) is None:
-        print(
-            f"softunlearn: error: dataset {args.dataset!r} is not installed; get it with "
-            f"`{datasets.install_hint(args.dataset)}` (or pass --data DIR)",
-            file=sys.stderr,
-        )
+    if _dataset_missing(args):
         return 2
     out = getattr(args, "out", None)
     staged = None
@@ -425,7 +418,8 @@ def _prepare_out(out, outputs=RUN_OUTPUTS):
             _remove(os.path.join(out, filename))
 
 
-def run(args) -> int:
+def _dataset_missing(args) -> bool:
+    """Say how to install --dataset (on stderr) when it is not installed and no --data was given."""
     from softunlearn import datasets
 
     if args.data is None and datasets.available().get(args.dataset) is None:
@@ -434,6 +428,12 @@ def run(args) -> int:
             f"`{datasets.install_hint(args.dataset)}` (or pass --data DIR)",
             file=sys.stderr,
         )
+        return True
+    return False
+
+
+def run(args) -> int:
+    if _dataset_missing(args):
         return 2
     _prepare_out(args.out)
     staged = _Staged(args.out)
