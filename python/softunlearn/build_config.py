@@ -45,11 +45,12 @@ def config() -> dict:
     from . import __version__
 
     available = _runtime.available_levels()
+    core = dict(_core.build_info())
     return {
         "version": __version__,
-        "core": dict(_core.build_info()),
+        "core": core,
         "isa": {
-            "loaded": _core.build_info()["isa"],
+            "loaded": core["isa"],
             "available": ["baseline", *available] if available else [],
             "supported": list(_runtime.supported_levels()),
             "forced": os.environ.get(_runtime.ISA_ENV) or None,

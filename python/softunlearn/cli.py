@@ -148,15 +148,13 @@ def _tradeoff(args, staged) -> int:
         "previews": {lab: res.compare(lab).sentence() for lab in res.labels("soft") if lab != headline.soft},
     }
     columns = ["method", "update", "amount", "moved", *evaluate.columns]
-    rows = [
+    # every curve starts at the original model: one row for it, then each curve's own points
+    rows = [dict(method="original", update="-", amount=0.0, moved=0.0, **res.original)]
+    rows += [
         dict(method=label.rsplit(" (", 1)[0], update=c.update, amount=float(a), moved=float(m), **r)
         for label, c in res.curves.items()
-        for a, m, r in zip(c.amounts, c.moved, c.rows)
-        if a > 0 or label == next(iter(res.curves))
+        for a, m, r in zip(c.amounts[1:], c.moved[1:], c.rows[1:])
     ]
-    for row in rows:
-        if row["amount"] == 0:
-            row.update(method="original", update="-")
     report = _jsonable({"info": info, "rows": rows, "tradeoff": res.as_dict()})
     written = []
     if staged is not None:
@@ -187,23 +185,19 @@ def _tradeoff(args, staged) -> int:
         f"fit {t_fit:.2f} s; Hessian, factorisation and scores {res.influence_seconds * 1e3:.0f} ms; "
         f"{n_models} unlearned models in {t_sweep:.1f} s\n"
     )
-    shown = [row for row in rows if row["update"] in ("-", headline_update(res, headline))]
+    shown_update = res.curves[headline.soft].update  # the conclusion's curves
+    shown = [row for row in rows if row["update"] in ("-", shown_update)]
     print(_table(shown, columns))
     _print_legend({*columns, *args.updates})
-    others = [u for u in args.updates if u != headline_update(res, headline)]
+    others = [u for u in args.updates if u != shown_update]
     if others:
         print(f"  (rows of the {', '.join(others)} update: --json or tradeoff.json)")
-    print(f"\nConclusion ({headline.soft} vs {headline.hard}): {headline.sentence()}.")
+    print(f"\nConclusion ({headline.soft} vs {headline.hard}): {info['conclusion']}.")
     for label, sentence in info["previews"].items():
         print(f"  {label} vs its hard curve: {sentence}.")
     if written:
         print("\nwrote " + ", ".join(written))
     return 0
-
-
-def headline_update(res, headline) -> str:
-    """The update of the curves the conclusion is drawn from."""
-    return res.curves[headline.soft].update
 
 
 def list_datasets(args) -> int:

@@ -424,6 +424,12 @@ def tradeoff(
         )
 
     points: dict[str, list] = {}
+
+    def record(name, family, update, box, amount, new, eps, seconds):
+        points.setdefault(f"{name} ({update})", [family, update, box, []])[3].append(
+            (amount, evaluator(new), float(np.count_nonzero(eps)) / eps.size, seconds)
+        )
+
     for name, family, box, amount, weights in progress(plans, "trade-off"):
         t = time.perf_counter()
         eps = weights()
@@ -431,10 +437,7 @@ def tradeoff(
         for update in updates:
             t = time.perf_counter()
             new = apply(update, eps)
-            seconds = t_weights + time.perf_counter() - t
-            points.setdefault(f"{name} ({update})", [family, update, box, []])[3].append(
-                (amount, evaluator(new), float(np.count_nonzero(eps)) / eps.size, seconds)
-            )
+            record(name, family, update, box, amount, new, eps, t_weights + time.perf_counter() - t)
     if iterated:
         from .methods.iterated import iterated_soft_weights
 
@@ -449,9 +452,8 @@ def tradeoff(
                         inner_options=options.get(update, {}), sample_weight=sample_weight, influence=influence,
                         **(iterated_options or {}),
                     )  # fmt: skip
-                points.setdefault(f"iterated {bounds_label(box)} ({update})", ["iterated", update, box, []])[3].append(
-                    (q, evaluator(it.model), float(np.count_nonzero(it.eps)) / it.eps.size, time.perf_counter() - t)
-                )
+                record(f"iterated {bounds_label(box)}", "iterated", update, box, q, it.model, it.eps,
+                       time.perf_counter() - t)  # fmt: skip
     for label, (family, update, box, pts) in points.items():
         out.curves[label] = _curve(label, family, update, box, [(0.0, out.original, 0.0, 0.0), *pts], evaluator)
     return out
