@@ -550,11 +550,11 @@ def test_reference_value_weights_and_agm_oracles_agree_with_the_formulas():
 
 
 def test_hessian_free_fit_is_refused_with_a_clear_error(monkeypatch):
-    """A problem wide enough for the Hessian-free Newton fit keeps no gradient cache; the certified model
-    needs the dense Hessian anyway and says so (it used to fail with an AttributeError on the missing cache)."""
-    import softunlearn.linear_model as lm
+    """A problem too wide for a dense Hessian in memory is fitted Hessian-free; the certified model needs
+    the dense Hessian anyway and says so before fitting (it used to fail with an AttributeError)."""
+    import softunlearn._solver_choice as solver_choice
 
     X, y, _, _ = unit_data(n=60, d=4, seed=2)
-    monkeypatch.setattr(lm, "fit_hessian_free", lambda *args, **kwargs: True)
+    monkeypatch.setattr(solver_choice, "fit_hessian_free", lambda *args, **kwargs: True)
     with pytest.raises(ValueError, match="fitted Hessian-free"):
         CertifiedLogisticRegression(C=1.0, epsilon=1.0, delta=1e-4, sigma=1.0, random_state=0).fit(X, y)

@@ -176,10 +176,10 @@ def test_predict_labels_are_binary_ints(data):
 
 
 def test_get_set_params_and_clone(data):
-    m = su.LogisticRegression(C=0.3, fit_intercept=False, tol=1e-9, max_iter=50, n_threads=1)
+    m = su.LogisticRegression(C=0.3, fit_intercept=False, tol=1e-9, max_iter=50, n_threads=1, solver="newton-cg")
     params = m.get_params()
     assert params == {"C": 0.3, "fit_intercept": False, "tol": 1e-9, "max_iter": 50, "n_threads": 1,
-                      "backend": "auto"}
+                      "backend": "auto", "solver": "newton-cg"}
     assert m.set_params(C=2.0, fit_intercept=True) is m
     assert m.C == 2.0 and m.fit_intercept is True
     m.fit(data.X, data.y)

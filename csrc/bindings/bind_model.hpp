@@ -56,18 +56,19 @@ template <class T> void def_engine_fit(py::module_& m) {
   m.def(
       "fit_engine",
       [](py::object engine, VecRef<T> theta0, T C, T tol, int max_iter, Index subsample, VecRef<T> linear,
-         bool hessian_free) {
+         bool hessian_free, int cg_budget) {
         const PyEngine<T> E(std::move(engine), C);
         expect_size(theta0.size(), E.params(), "theta0");
         expect_size_or_empty(linear.size(), E.params(), "linear");
         if (max_iter < 0) throw py::value_error("max_iter: expected a non-negative count");
         if (!(C > T(0)) || !std::isfinite(C)) throw py::value_error("C: expected a finite number > 0");
         if (!(tol > T(0)) || !std::isfinite(tol)) throw py::value_error("tol: expected a finite number > 0");
+        expect_cg_budget(cg_budget);
         return newton_fit(E, theta0, tol, max_iter, subsample, true, hessian_free,
-                          linear.size() ? linear.data() : nullptr);
+                          linear.size() ? linear.data() : nullptr, cg_budget);
       },
       arg("engine"), arg("theta0").noconvert(), arg("C"), arg("tol"), arg("max_iter"), arg("subsample") = 0,
-      arg("linear").noconvert() = Vec<T>(), arg("hessian_free") = false,
+      arg("linear").noconvert() = Vec<T>(), arg("hessian_free") = false, arg("cg_budget") = 0,
       "The damped Newton fit of `fit` with every pass over the data a method of `engine` (see "
       "softunlearn.engine); same algorithm and constants, same FitResult.");
 }
@@ -76,7 +77,8 @@ template <class T, class XArg> void def_model(py::module_& m) {
   m.def(
       "fit",
       [](XArg X, VecRef<T> y, VecRef<T> s, VecRef<T> theta0, T C, bool intercept, T tol, int max_iter,
-         int n_threads, int loss, double loss_param, Index subsample, VecRef<T> linear, bool hessian_free) {
+         int n_threads, int loss, double loss_param, Index subsample, VecRef<T> linear, bool hessian_free,
+         int cg_budget) {
         const Index p = X.cols() + (intercept ? 1 : 0);
         expect_size(y.size(), X.rows(), "y");
         expect_size_or_empty(s.size(), X.rows(), "s");
@@ -86,6 +88,7 @@ template <class T, class XArg> void def_model(py::module_& m) {
         if (max_iter < 0) throw py::value_error("max_iter: expected a non-negative count");
         if (!(C > T(0)) || !std::isfinite(C)) throw py::value_error("C: expected a finite number > 0");
         if (!(tol > T(0)) || !std::isfinite(tol)) throw py::value_error("tol: expected a finite number > 0");
+        expect_cg_budget(cg_budget);
         FitResult<T> r;
         {
           py::gil_scoped_release release;
@@ -94,17 +97,18 @@ template <class T, class XArg> void def_model(py::module_& m) {
           r = with_loss(loss, loss_param, [&](auto L) {
             const ProblemEngine<T, decltype(D), decltype(L)> E(P, n_threads, L);
             return newton_fit(E, theta0, tol, max_iter, subsample, true, hessian_free,
-                              linear.size() ? linear.data() : nullptr);
+                              linear.size() ? linear.data() : nullptr, cg_budget);
           });
         }
         return r;
       },
       arg("X").noconvert(), arg("y").noconvert(), arg("s").noconvert(), arg("theta0").noconvert(), arg("C"),
       arg("intercept"), arg("tol"), arg("max_iter"), arg("n_threads"), arg("loss"), arg("loss_param"),
-      arg("subsample") = 0, arg("linear").noconvert() = Vec<T>(), arg("hessian_free") = false,
+      arg("subsample") = 0, arg("linear").noconvert() = Vec<T>(), arg("hessian_free") = false, arg("cg_budget") = 0,
       "Damped Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ (+ linearᵀθ when given); returns θ and the loss, gradient and "
       "Hessian at θ (of the objective with the linear term; no Hessian when hessian_free: Newton systems "
-      "solved by CG on matrix-free products).");
+      "solved by CG on matrix-free products, until more than cg_budget CG iterations (when > 0) turn the "
+      "rest of the fit dense).");
 
   m.def(
       "loss_pass",

@@ -68,6 +68,9 @@ template <class T> class PyEngine {
     CGResult<T> out;
     out.X = r[0].cast<Mat<T>>();
     out.iterations = r[1].cast<std::vector<int>>();
+    out.residuals = r[2].cast<std::vector<T>>();
+    if (out.iterations.size() != 1 || out.residuals.size() != 1)
+      throw std::invalid_argument("cg_solve: expected one iteration count and one residual per right-hand side");
     return out;
   }
 

@@ -73,6 +73,10 @@ inline void expect_size_or_empty(Index got, Index want, const char* name) {
 template <class XArg> void expect_theta(const XArg& X, Index theta_size, bool intercept, const char* name = "theta") {
   expect_size(theta_size, Index(X.cols()) + (intercept ? 1 : 0), name);
 }
+inline void expect_cg_budget(int cg_budget) {
+  if (cg_budget < 0) throw py::value_error("cg_budget: expected 0 (no budget) or a positive count, got " +
+                                           std::to_string(cg_budget));
+}
 inline void expect_threads(int n_threads) {
   if (n_threads < 0) throw py::value_error("n_threads: expected 0 (all) or a positive count, got " +
                                            std::to_string(n_threads));

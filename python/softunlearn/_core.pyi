@@ -86,6 +86,7 @@ def fit(
     subsample: int = 0,
     linear: _F = ...,
     hessian_free: bool = False,
+    cg_budget: int = 0,
 ) -> FitResult_f64:
     """Newton fit of ½‖w‖² + C Σ sᵢ ℓᵢ + linearᵀθ (linear empty: no such term); FitResult_f32 for float32."""
 
@@ -115,6 +116,7 @@ def fit_engine(
     subsample: int = 0,
     linear: _F = ...,
     hessian_free: bool = False,
+    cg_budget: int = 0,
 ) -> FitResult_f64:
     """The Newton fit of `fit` with the passes supplied by a Python engine (softunlearn.engine)."""
 

@@ -472,7 +472,7 @@ class DaskEngine(Engine):
             sub._chunks = self._chunks.subsample(self.X, k, m)
         return sub
 
-    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False):
+    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False, cg_budget=0):
         if hessian_free:
             raise ValueError(
                 "X: a dask X needs a dense p×p Hessian on the client; this problem has too many parameters "

@@ -86,7 +86,7 @@ class Engine:
     def cg_solve(self, h, B, tol, max_iter):
         raise ValueError(f"solver: 'cg' runs on the CPU backend only, not on {self.name!r}; use solver='cholesky'")
 
-    def _fit_args(self, theta0, C, tol, max_iter, subsample, linear, hessian_free) -> dict:
+    def _fit_args(self, theta0, C, tol, max_iter, subsample, linear, hessian_free, cg_budget) -> dict:
         """The keyword arguments of ``_core.fit`` / ``fit_engine`` in this engine's dtype."""
         lin = np.zeros(0, dtype=self.dtype) if linear is None else np.ascontiguousarray(linear, dtype=self.dtype)
         return dict(
@@ -97,11 +97,13 @@ class Engine:
             subsample=subsample,
             linear=lin,
             hessian_free=hessian_free,
+            cg_budget=cg_budget,
         )
 
-    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False):
+    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False, cg_budget=0):
         """The damped Newton fit (``_core.fit``'s algorithm) with this engine's passes: a ``_core.FitResult``."""
-        return _core.fit_engine(self, **self._fit_args(theta0, C, tol, max_iter, subsample, linear, hessian_free))
+        args = self._fit_args(theta0, C, tol, max_iter, subsample, linear, hessian_free, cg_budget)
+        return _core.fit_engine(self, **args)
 
     def loss_pass(self, theta, C, *, hessian=False, r=False, h=False) -> dict:
         raise NotImplementedError
@@ -123,10 +125,9 @@ class CpuEngine(Engine):
     def _labelled(self) -> dict:
         return {**self._data(), "y": self.y, "s": self.s, "loss": self.loss[0], "loss_param": self.loss[1]}
 
-    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False):
-        return _core.fit(
-            **self._labelled(), **self._fit_args(theta0, C, tol, max_iter, subsample, linear, hessian_free)
-        )
+    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False, cg_budget=0):
+        args = self._fit_args(theta0, C, tol, max_iter, subsample, linear, hessian_free, cg_budget)
+        return _core.fit(**self._labelled(), **args)
 
     def loss_pass(self, theta, C, *, hessian=False, r=False, h=False) -> dict:
         return _core.loss_pass(
@@ -168,7 +169,7 @@ class CudaEngine(Engine):
         super().__init__(X, y, s, fit_intercept=fit_intercept, loss=loss, n_threads=n_threads)
         self._dev = _backend.cuda_data(X, y, s, self.fit_intercept)
 
-    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False):
+    def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False, cg_budget=0):
         if linear is not None or hessian_free:
             raise ValueError("backend: 'cuda' fits with a dense Hessian and no bᵀθ term; use backend='cpu'")
         return super().fit(theta0, C, tol, max_iter, subsample=subsample)

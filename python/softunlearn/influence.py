@@ -145,6 +145,7 @@ class Influence:
             reuse_hessian
             and self.solver == "cholesky"
             and cache is not None
+            and cache.hessian is not None
             and cache.matches(self.model.theta_, X, y, sample_weight)
         )
         want_h = self.solver == "cg" or reusable

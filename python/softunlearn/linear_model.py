@@ -28,7 +28,7 @@ from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFit
 
 from . import _core
 from . import backend as _backend
-from ._solver_choice import fit_hessian_free
+from ._solver_choice import FIT_SOLVERS, FitPlan, fit_hessian_free, fit_plan, row_widths
 from ._validation import (
     as_matrix,
     as_sample_weight,
@@ -68,7 +68,7 @@ class _FitCache:
     changed in place would have to keep both the gradient and H·v for a random v to be missed."""
 
     theta: np.ndarray  # where the Hessian was taken: a model with another θ (an update, released noise) misses
-    hessian: np.ndarray
+    hessian: np.ndarray | None  # None after a Hessian-free fit: Influence assembles it
     grad: np.ndarray
     grad_scale: float
     refs: tuple
@@ -95,13 +95,16 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         """(loss code, loss parameter) for the compiled core; validates the loss hyper-parameters."""
         raise NotImplementedError
 
-    def __init__(self, C=1.0, fit_intercept=True, tol=None, max_iter=100, n_threads=None, backend="auto"):
+    def __init__(
+        self, C=1.0, fit_intercept=True, tol=None, max_iter=100, n_threads=None, backend="auto", solver="auto"
+    ):
         self.C = C
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
         self.n_threads = n_threads
         self.backend = backend
+        self.solver = solver
 
     # ---- fitting -------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, *, theta0=None):
@@ -132,16 +135,27 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         fit_intercept = check_bool(self.fit_intercept, "fit_intercept")
         nt = check_n_threads(self.n_threads)
         prepare = self._dask_engine if is_dask(X) else self._host_engine
-        engine, tol, C, th0, hessian_free, classes = prepare(
-            X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear, classes
+        solver = getattr(self, "solver", "auto")  # subclasses without the parameter plan automatically
+        if not isinstance(solver, str) or solver not in FIT_SOLVERS:
+            raise InvalidParameterError(f"solver: expected one of {FIT_SOLVERS}, got {solver!r}")
+        engine, tol, C, th0, plan, classes = prepare(
+            X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear, classes, solver
         )
         dt, d = engine.dtype, engine.n_features
         lin = np.zeros(0, dtype=dt) if linear is None else np.ascontiguousarray(linear, dtype=dt)
         p = engine.n_params
         # A cold start begins with a cheap fit on every 8th row (skipped when that is too few rows).
         res = engine.fit(
-            th0, C, tol, max_iter, subsample=8 if theta0 is None else 0, linear=linear, hessian_free=hessian_free
+            th0,
+            C,
+            tol,
+            max_iter,
+            subsample=8 if theta0 is None else 0,
+            linear=linear,
+            hessian_free=plan.hessian_free,
+            cg_budget=plan.cg_budget,
         )
+        hessian = res.hessian
         be = engine.name
         self.backend_ = be
         if not res.converged:
@@ -159,21 +173,18 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         else:
             self.__dict__.pop("feature_names_in_", None)  # a refit without names forgets the old ones
         self.n_iter_ = int(res.n_iter)
-        self.n_hessian_evals_ = 0 if hessian_free else int(res.n_hessian)
+        self.n_hessian_evals_ = int(res.n_hessian)
+        self.n_cg_iter_ = int(res.n_cg_iter)
         self.converged_ = bool(res.converged)
         self.objective_ = float(res.objective)
-        self.hessian_free_ = bool(hessian_free)
-        self._fit_cache = (
-            None
-            if hessian_free
-            else _FitCache(
-                np.array(res.theta),
-                res.hessian,
-                res.grad - lin if lin.size else res.grad,
-                float(res.grad_scale),
-                (_ref(X), _ref(y), None if sample_weight is None else _ref(sample_weight)),
-                np.random.default_rng().standard_normal(p).astype(dt),
-            )
+        self.hessian_free_ = hessian is None
+        self._fit_cache = _FitCache(
+            np.array(res.theta),
+            hessian,
+            res.grad - lin if lin.size else res.grad,
+            float(res.grad_scale),
+            (_ref(X), _ref(y), None if sample_weight is None else _ref(sample_weight)),
+            np.random.default_rng().standard_normal(p).astype(dt),
         )
         return self
 
@@ -185,8 +196,10 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
             raise ValueError(f"theta0: expected {p} finite values (w, b), got shape {np.shape(theta0)}")
         return th0
 
-    def _host_engine(self, X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear, classes):
-        """The CPU or CUDA engine on validated in-memory data, with tol, C, θ₀ and the Hessian-free choice."""
+    def _host_engine(
+        self, X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear, classes, solver
+    ):
+        """The CPU or CUDA engine on validated in-memory data, with tol, C, θ₀ and the fit's plan."""
         Xc = as_matrix(X, "X")
         dt = Xc.dtype
         n, d = Xc.shape
@@ -214,8 +227,11 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         p = d + fit_intercept
         th0 = self._theta0(theta0, p, dt)
         be = _backend.resolve(getattr(self, "backend", "auto"), n_samples=n, n_params=p, loss_code=loss[0])
-        hessian_free = fit_hessian_free(p, dt, nt)
-        if be == "cuda" and (is_sparse(Xc) or hessian_free):
+        if be == "cuda" and solver == "auto":  # the device assembles Hessians fast: only memory forces CG
+            plan = FitPlan(fit_hessian_free(p, dt, nt))
+        else:
+            plan = fit_plan(solver, n, p, row_widths(Xc, fit_intercept), is_sparse(Xc), dt, nt)
+        if be == "cuda" and (is_sparse(Xc) or plan.hessian_free):
             # The device fit is dense with a dense Hessian: sparse X and very wide problems stay on the CPU.
             if getattr(self, "backend", "auto") == "cuda":
                 raise ValueError(
@@ -229,9 +245,11 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
                 raise ValueError("backend: 'cuda' does not support the objective perturbation bᵀθ; use backend='cpu'")
             be = "cpu"
         engine = make_engine(be, Xc, yc, sc, fit_intercept=fit_intercept, loss=loss, n_threads=nt)
-        return engine, tol, C, th0, hessian_free, classes
+        return engine, tol, C, th0, plan, classes
 
-    def _dask_engine(self, X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear, classes):
+    def _dask_engine(
+        self, X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear, classes, solver
+    ):
         """The Dask engine on X, y, s chunked along rows (one distributed validation pass)."""
         from .dask_engine import dask_data, dask_labels, dask_threads
 
@@ -245,7 +263,10 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         nt = dask_threads(self.n_threads)
         engine = make_engine("dask", Xd, yd, sd, fit_intercept=fit_intercept, loss=loss, n_threads=nt)
         C = check_C(self.C, dt, abs(engine.weight_sum()))
-        return engine, tol, C, self._theta0(theta0, p, dt), fit_hessian_free(p, dt, nt), classes
+        if solver == "newton-cg":
+            raise ValueError("solver: 'newton-cg' needs in-memory X; a dask X is fitted with dense p×p Hessians")
+        plan = FitPlan(fit_hessian_free(p, dt, nt))
+        return engine, tol, C, self._theta0(theta0, p, dt), plan, classes
 
     def _set_theta(self, theta, n_features):
         theta = np.asarray(theta)
@@ -260,7 +281,15 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         """A new fitted model with parameters θ; the original is untouched."""
         new = copy.copy(self)
         new._set_theta(np.array(theta, dtype=self.dtype), self.n_features_in_)
-        for attr in ("n_iter_", "converged_", "objective_", "n_hessian_evals_", "backend_", "hessian_free_"):
+        for attr in (
+            "n_iter_",
+            "converged_",
+            "objective_",
+            "n_hessian_evals_",
+            "n_cg_iter_",
+            "backend_",
+            "hessian_free_",
+        ):
             new.__dict__.pop(attr, None)
         return new
 
@@ -435,6 +464,23 @@ class LogisticRegression(_LinearModel):
         the GPU only when the CUDA extension and a device are available and n·p² ≥ 5·10⁹; the
         environment variable SOFTUNLEARN_BACKEND overrides "auto". Same objective, algorithm and stopping
         rule on both; the result does not depend on it beyond rounding.
+    solver : how each Newton system is solved (the objective, stopping rule and optimum are the same):
+
+        * ``"newton-cholesky"``: assemble the p×p Hessian (O(n·p²)), factor it, and reuse the factor for
+          chord steps once Newton converges quadratically; the Hessian at θ̂ is kept for
+          :class:`~softunlearn.Influence`.
+        * ``"newton-cg"``: truncated Newton, Jacobi-preconditioned CG on matrix-free products
+          H·v = C X̃ᵀ(h ⊙ X̃v) + Rv (two O(n·p) passes each); no Hessian is formed, and Influence
+          assembles its one Hessian itself. Fast on well-conditioned wide data, slow where CG needs
+          many iterations (one-hot columns).
+        * ``"auto"`` (default): a cost model in units of one pass over X. A Hessian pass costs ≈ w/36
+          passes for dense rows of width w = p (w/4.5 for CSR with w = Σnnzᵢ²/Σnnzᵢ); the dense fit needs
+          ≈ 3 of them (5 when n/8 < max(2000, 20p) rules out the subsample warm start) + 4 passes, the
+          Hessian-free fit ≈ 18 passes + the one Hessian Influence then assembles, its best case, so it
+          is chosen only when 1.5× that is still cheaper, with a budget of ≈ two Hessians' worth of CG
+          iterations after which the fit finishes with dense steps. It is also Hessian-free when
+          p > 20,000 or a dense Hessian would not fit in half the available memory, and dense on the
+          CUDA backend. ``bench/fit_strategy.py`` measures the crossover.
 
     Attributes
     ----------
@@ -449,12 +495,14 @@ class LogisticRegression(_LinearModel):
         (w, b) as one vector.
     n_hessian_evals_
         Hessian assemblies the fit needed (later Newton steps reuse a factorisation).
+    n_cg_iter_
+        CG iterations of the Hessian-free steps (0 for a dense fit).
     backend_
         "cpu" or "cuda", where the last fit ran.
     hessian_free_
-        True when the fit never formed the p×p Hessian (p > 20,000, or a dense Hessian would
-        not fit in half the available memory): its Newton steps were solved by preconditioned CG on
-        matrix-free products (:func:`softunlearn.influence.auto_solver`'s memory rule).
+        True when the fit ended without a p×p Hessian at θ̂ (``solver="newton-cg"``, or ``"auto"``
+        choosing it; see ``solver``); False when it ended with dense steps, including a Hessian-free fit
+        that spent its CG budget.
     """
 
     @property
@@ -501,13 +549,23 @@ class LinearSVC(_LinearModel):
     C : inverse regularisation strength (> 0).
     loss : "squared_hinge" or "smooth_hinge".
     temperature : t > 0 of the smooth hinge (validated for both losses, used only by the smooth hinge).
-    fit_intercept, tol, max_iter, n_threads : as for :class:`LogisticRegression`.
+    fit_intercept, tol, max_iter, n_threads, solver : as for :class:`LogisticRegression`.
     """
 
     def __init__(
-        self, C=1.0, loss="squared_hinge", temperature=0.1, fit_intercept=True, tol=None, max_iter=100, n_threads=None
+        self,
+        C=1.0,
+        loss="squared_hinge",
+        temperature=0.1,
+        fit_intercept=True,
+        tol=None,
+        max_iter=100,
+        n_threads=None,
+        solver="auto",
     ):
-        super().__init__(C=C, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, n_threads=n_threads)
+        super().__init__(
+            C=C, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter, n_threads=n_threads, solver=solver
+        )
         self.loss = loss
         self.temperature = temperature
 

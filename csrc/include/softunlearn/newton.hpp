@@ -33,7 +33,12 @@ namespace softunlearn {
 // `hessian_free` solves each Newton system by Jacobi-preconditioned CG on the matrix-free product
 // H·v = C X̃ᵀ(h ⊙ X̃v) + Rv (truncated Newton; CG stops at relative residual min(0.5, ‖∇J‖∞/scale), which
 // keeps Newton's quadratic convergence, so the last step lands well inside the tolerance as a dense
-// step does), for p too large for a dense p×p Hessian; no Hessian is returned then.
+// step does), for p too large for a dense p×p Hessian, or wide rows where a Hessian assembly costs
+// many passes; no Hessian is returned then. How many CG iterations a step needs depends on the
+// conditioning, which nothing cheap predicts (one-hot data can need hundreds per step), so a positive
+// `cg_budget` caps their total: a fit that reaches it unconverged finishes with dense steps from where
+// it is. The subsample warm start runs under the same budget, so an ill-conditioned problem is usually
+// found out there, at 1/k of the cost, and the full fit starts dense with the warm start's factor.
 //
 // `subsample` = k > 1 starts from a loose fit on every k-th row (C scaled by the weight ratio so both
 // objectives weigh data alike): the far-from-optimum iterations, where Newton needs a fresh Hessian
@@ -43,7 +48,8 @@ namespace softunlearn {
 // removal (Guo et al. 2020). It is added here, after each pass, so engines never see it.
 template <class Engine, class T = typename Engine::Scalar>
 FitResult<T> newton_fit(const Engine& E, const VecRef<T>& theta0, T tol, int max_iter, Index subsample = 0,
-                        bool final_hessian = true, bool hessian_free = false, const T* linear = nullptr) {
+                        bool final_hessian = true, bool hessian_free = false, const T* linear = nullptr,
+                        int cg_budget = 0) {
   const T eps = std::numeric_limits<T>::epsilon();
   const Index p = E.params(), d = E.features();
   FitResult<T> res;
@@ -54,7 +60,8 @@ FitResult<T> newton_fit(const Engine& E, const VecRef<T>& theta0, T tol, int max
     const auto sub = E.subsample(subsample, m);
     if (sub) {
       try {
-        FitResult<T> warm = newton_fit(*sub, theta0, std::sqrt(tol), max_iter, 0, false, hessian_free, linear);
+        FitResult<T> warm =
+            newton_fit(*sub, theta0, std::sqrt(tol), max_iter, 0, false, hessian_free, linear, cg_budget);
         res.theta = warm.theta;
         res.n_warm_iter = warm.n_iter;
         warm_factor = std::move(warm.factor);
@@ -66,10 +73,12 @@ FitResult<T> newton_fit(const Engine& E, const VecRef<T>& theta0, T tol, int max
     }
   }
   res.grad_scale = stopping_scale(E.C() * std::abs(E.weight_sum()) * E.feature_scale());
+  // A warm start that left a factorisation took dense steps (it was dense, or spent its CG budget).
+  bool free = hessian_free && !warm_factor;
   auto pass = [&](const Vec<T>& th, bool hessian) {
     ++res.n_passes;
-    res.n_hessian += hessian;
-    PassResult<T> r = E.pass(th, hessian && !hessian_free, hessian_free);
+    res.n_hessian += hessian && !free;
+    PassResult<T> r = E.pass(th, hessian && !free, free);
     if (linear) {
       const Eigen::Map<const Vec<T>> b(linear, p);
       r.grad += b;
@@ -99,10 +108,17 @@ FitResult<T> newton_fit(const Engine& E, const VecRef<T>& theta0, T tol, int max
     }
     if (res.n_iter >= max_iter) break;
     Vec<T> dir;
-    if (hessian_free) {
+    if (free) {
       const T eta = std::min(T(0.5), res.grad_norm / res.grad_scale);
-      CGResult<T> cg = E.cg(cur.h, cur.grad, eta, int(std::max<Index>(100, 10 * p)));
+      const int cap = int(std::min<Index>(std::max<Index>(100, 10 * p), std::numeric_limits<int>::max() / 2));
+      const int left = cg_budget > 0 ? std::max(cg_budget - res.n_cg_iter, 1) : cap;
+      CGResult<T> cg = E.cg(cur.h, cur.grad, eta, std::min(cap, left));
       res.n_cg_iter += cg.iterations[0];
+      if (cg_budget > 0 && res.n_cg_iter >= cg_budget && !(cg.residuals[0] <= eta)) {
+        free = false;
+        cur = pass(res.theta, true);
+        continue;
+      }
       dir = -cg.X.col(0);
     } else {
       if (cur.H.size()) {
@@ -118,7 +134,7 @@ FitResult<T> newton_fit(const Engine& E, const VecRef<T>& theta0, T tol, int max
                       "or use float64");
     const T slope = cur.grad.dot(dir);
     if (!(slope < T(0))) break;  // no descent direction left at working precision
-    const bool lag = !hessian_free && (cur.H.size() ? ratio < T(0.05) : (chord && ratio < T(0.1)));
+    const bool lag = !free && (cur.H.size() ? ratio < T(0.05) : (chord && ratio < T(0.1)));
     // Rounding makes J flat near the optimum; without this slack a perfect step could be refused.
     const T slack = T(64) * eps * (std::abs(cur.objective) + T(1));
     Vec<T> trial = res.theta + dir;
@@ -139,13 +155,13 @@ FitResult<T> newton_fit(const Engine& E, const VecRef<T>& theta0, T tol, int max
       trial = res.theta + alpha * dir;
       next = pass(trial, true);
     }
-    chord = !hessian_free && next.H.size() == 0;
+    chord = !free && next.H.size() == 0;
     prev_gn = res.grad_norm;
     res.theta = std::move(trial);
     cur = std::move(next);
     ++res.n_iter;
   }
-  if (final_hessian && !hessian_free && !cur.H.size()) cur = pass(res.theta, true);
+  if (final_hessian && !free && !cur.H.size()) cur = pass(res.theta, true);
   res.at_optimum = std::move(cur);
   res.factor = std::move(chol);
   return res;

@@ -62,7 +62,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, log_ndtr
 
-from .. import _core
+from .. import _core, _solver_choice
 from .._validation import as_labels, as_matrix, as_sample_weight, as_vector, check_n_threads, check_positive
 from ..linear_model import LogisticRegression, check_model
 
@@ -363,6 +363,13 @@ class CertifiedLogisticRegression(LogisticRegression):
         self.multiplier_, self.sigma_, self.budget_ = self._check_params()
         Xc = as_matrix(X, "X", dtype=np.float64)
         check_unit_ball(Xc)
+        p = Xc.shape[1] + bool(self.fit_intercept)
+        if _solver_choice.fit_hessian_free(p, np.float64, check_n_threads(self.n_threads)):
+            # Every certified update solves with the dense Hessian and bounds its residual by the Gram's norm.
+            raise ValueError(
+                f"{type(self).__name__}: certified updates need the dense Hessian, and this problem "
+                f"({p} parameters) would be fitted Hessian-free for lack of memory; use fewer features"
+            )
         self._rng = np.random.default_rng(self.random_state)
         self._train(Xc, y, sample_weight, None)
         self.n_updates_ = 0
@@ -386,11 +393,6 @@ class CertifiedLogisticRegression(LogisticRegression):
 
     def _fit_gradient(self) -> np.ndarray:
         """∇J at the fitted θ (without the bᵀθ term), as the Newton fit left it."""
-        if self._fit_cache is None:  # a Hessian-free fit (very many parameters) keeps no gradient
-            raise ValueError(
-                f"{type(self).__name__}: certified updates need the dense Hessian, and this problem "
-                f"({self.theta_.shape[0]} parameters) was fitted Hessian-free; use fewer features"
-            )
         return self._fit_cache.grad
 
     def _release(self, theta):
