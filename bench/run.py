@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import scipy
 import scipy.linalg
+import scipy.sparse as sp
 import sklearn
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
@@ -312,20 +313,32 @@ def synthetic(n: int, d: int, seed: int = 0):
     return {"X": X, "y": y, "s": s, "Xv": Xv, "yv": yv, "sv": sv, "name": f"synthetic n={n} d={d}", "kind": "synthetic"}
 
 
+def nbytes(X) -> int:
+    """Bytes of X's arrays: the buffer of a dense X, data + indices + indptr of a CSR one."""
+    if sp.issparse(X):
+        return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    return X.nbytes
+
+
 def real(name: str):
+    """A real data set's train and validation splits; ``NAME:csr`` gives the training X as CSR (the
+    validation rows stay dense, as the robustness target needs them)."""
     from softunlearn import datasets
 
+    name, _, layout = name.partition(":")
+    if layout not in ("", "csr"):
+        raise ValueError(f"--datasets: layout {layout!r} of {name!r}: expected NAME or NAME:csr")
     loader = {"census_kdd": datasets.load_census_kdd, "heritage_health": datasets.load_heritage_health}[name]
     ds = loader()
     f = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
     return {
-        "X": f(ds.train.X),
+        "X": sp.csr_matrix(f(ds.train.X)) if layout else f(ds.train.X),
         "y": f(ds.train.y),
         "s": f(ds.train.s),
         "Xv": f(ds.val.X),
         "yv": f(ds.val.y),
         "sv": f(ds.val.s),
-        "name": name,
+        "name": f"{name} (CSR)" if layout else name,
         "kind": "real",
         "description": getattr(ds, "description", name),
     }
@@ -450,9 +463,13 @@ def tuned_hessian(X, th):
     w, b = th[:d], th[d]
     p = expit(X @ w + b)
     h = C * p * (1.0 - p)
-    Xs = X * np.sqrt(h)[:, None]
     H = np.empty((d + 1, d + 1))
-    H[:d, :d] = Xs.T @ Xs  # NumPy recognises Aᵀ@A and calls SYRK
+    if sp.issparse(X):  # scipy's sparse product, densified: the p×p Hessian is dense anyway
+        Xs = X.multiply(np.sqrt(h)[:, None]).tocsr()
+        H[:d, :d] = (Xs.T @ Xs).toarray()
+    else:
+        Xs = X * np.sqrt(h)[:, None]
+        H[:d, :d] = Xs.T @ Xs  # NumPy recognises Aᵀ@A and calls SYRK
     del Xs
     hx = X.T @ h
     H[:d, d] = hx
@@ -577,12 +594,12 @@ def su_extras(D, res, X, reps, fast):
     # the fused pass Influence(reuse_hessian=False) runs: z, p, r, gradient and Hessian in one sweep
     yd, sw, thd = y.astype(X.dtype), np.empty(0, X.dtype), np.ascontiguousarray(th, dtype=X.dtype)
     _, ex["loss_pass_hessian"], _ = best_of(
-        lambda: _core.loss_pass(X, yd, sw, thd, X.dtype.type(C), True, True, True, False, 0, _core.LOSS_LOGISTIC, 0.0),
+        lambda: _core.loss_pass(X, yd, sw, thd, X.dtype.type(C), True, True, True, False, 0, _core.Loss.logistic, 0.0),
         reps,
         fast,
     )
     _, ex["loss_pass_r_only"], _ = best_of(
-        lambda: _core.loss_pass(X, yd, sw, thd, X.dtype.type(C), True, False, True, False, 0, _core.LOSS_LOGISTIC, 0.0),
+        lambda: _core.loss_pass(X, yd, sw, thd, X.dtype.type(C), True, False, True, False, 0, _core.Loss.logistic, 0.0),
         reps,
         fast,
     )
@@ -614,7 +631,7 @@ def roofline(X, reps, fast):
     V3 = np.ones((X.shape[1], 3), dtype=X.dtype)
     _, r["X_at_v"], _ = best_of(lambda: X @ v, reps, fast)
     _, r["X_at_V3"], _ = best_of(lambda: X @ V3, reps, fast)
-    r["pass_bandwidth_gbs"] = X.nbytes / r["X_at_v"] / 1e9
+    r["pass_bandwidth_gbs"] = nbytes(X) / r["X_at_v"] / 1e9
     r["XtX_gflops"] = X.shape[0] * X.shape[1] ** 2 / r["XtX"] / 1e9  # SYRK: n·d² flops (half of GEMM)
     return r
 
@@ -638,17 +655,17 @@ def memory_budget(D, X, p):
     n = X.shape[0]
     isz = X.dtype.itemsize
     Xv_bytes = D["Xv"].shape[0] * D["Xv"].shape[1] * isz
-    return X.nbytes + Xv_bytes + p * p * isz + 10 * n * isz
+    return nbytes(X) + Xv_bytes + p * p * isz + 10 * n * isz
 
 
 def memory_entry(probe: MemProbe, D, X, p):
     r = probe.result()
-    data = X.nbytes + D["Xv"].shape[0] * D["Xv"].shape[1] * X.dtype.itemsize
+    data = nbytes(X) + D["Xv"].shape[0] * D["Xv"].shape[1] * X.dtype.itemsize
     budget = memory_budget(D, X, p)
     r["data_mb"] = data / MB
     r["budget_mb"] = budget / MB
     r["peak_total_over_budget"] = (data + r["peak_extra_mb"] * MB) / budget
-    r["peak_extra_over_X"] = r["peak_extra_mb"] * MB / X.nbytes
+    r["peak_extra_over_X"] = r["peak_extra_mb"] * MB / nbytes(X)
     return r
 
 
@@ -666,7 +683,7 @@ def bench_one(D, args, dtypes):
         "d": d,
         "p": p,
         "n_val": int(D["Xv"].shape[0]),
-        "X_mb": X64.nbytes / MB,
+        "X_mb": nbytes(X64) / MB,
         "loadavg_start": loadavg(),
         "started": _dt.datetime.now().isoformat(timespec="seconds"),
         "pipelines": {},
@@ -697,8 +714,8 @@ def bench_one(D, args, dtypes):
 
     # ---- tuned --------------------------------------------------------------------------------
     if "float64" in dtypes and "tuned" in args.pipelines:
-        if args.max_tuned_gb and X64.nbytes / GB > args.max_tuned_gb:
-            R["skipped"]["tuned"] = f"skipped: X is {X64.nbytes / GB:.1f} GB > --max-tuned-gb"
+        if args.max_tuned_gb and nbytes(X64) / GB > args.max_tuned_gb:
+            R["skipped"]["tuned"] = f"skipped: X is {nbytes(X64) / GB:.1f} GB > --max-tuned-gb"
         else:
             T = Timer(reps, fast)
             res["tuned"] = run_tuned(D, T)
@@ -706,7 +723,9 @@ def bench_one(D, args, dtypes):
             R["pipelines"]["tuned"].update(n_iter=res["tuned"]["n_iter"], warnings=res["tuned"]["warnings"])
 
     # ---- official -----------------------------------------------------------------------------
-    if "float64" in dtypes and "official" in args.pipelines:
+    if "float64" in dtypes and "official" in args.pipelines and sp.issparse(X64):
+        R["skipped"]["official"] = "skipped: the n×p×p einsum needs a dense X"
+    elif "float64" in dtypes and "official" in args.pipelines:
         tensor_gb = n * p * p * 8 / GB
         chunk_rows = n
         note = None
@@ -745,7 +764,7 @@ def bench_one(D, args, dtypes):
             False,
             False,
             0,
-            _core.LOSS_LOGISTIC,
+            _core.Loss.logistic,
             0.0,
         )["grad"]
         conv[name] = float(np.max(np.abs(g)))
@@ -941,7 +960,8 @@ def main(argv=None):
         "--datasets",
         nargs="*",
         default=None,
-        help="real data sets (census_kdd heritage_health); default both in full mode, none with --quick/--sizes",
+        help="real data sets (census_kdd heritage_health; NAME:csr for a CSR training X); default both dense "
+        "in full mode, none with --quick/--sizes",
     )
     ap.add_argument("--dtypes", nargs="+", default=None, choices=("float64", "float32"))
     ap.add_argument(

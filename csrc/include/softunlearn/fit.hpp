@@ -51,11 +51,12 @@ PassResult<T> loss_pass(const Problem<T, Dsn>& P, const VecRef<T>& theta, bool w
   const Index p = D.params(), d = D.features();
   const Index block = want_hessian ? gram_block_rows(D) : kStreamBlock;
   const int nt = used_threads(D.rows(), block, resolve_threads(n_threads));
-  std::vector<Vec<T>> grad(nt, Vec<T>::Zero(p));
+  using Acc = accumulator_t<Dsn>;
+  std::vector<Vec<Acc>> grad(nt, Vec<Acc>::Zero(p));
   // Not `hess(want_hessian ? nt : 0, Mat<T>::Zero(p, p))`: that materialises a p×p prototype even
   // for zero copies, which is gigabytes once p reaches tens of thousands (the Hessian-free path).
-  std::vector<Mat<T>> hess;
-  if (want_hessian) hess.assign(nt, Mat<T>::Zero(p, p));
+  std::vector<Mat<Acc>> hess;
+  if (want_hessian) hess.assign(nt, Mat<Acc>::Zero(p, p));
   std::vector<RowMat<T>> work(nt);
   std::vector<T> loss(nt, T(0));
   for_row_blocks(D.rows(), block, nt, [&](int t, Index b, Index e) {
@@ -81,14 +82,14 @@ PassResult<T> loss_pass(const Problem<T, Dsn>& P, const VecRef<T>& theta, bool w
   out.grad = Vec<T>::Zero(p);
   for (int t = 0; t < nt; ++t) {
     out.loss += loss[t];
-    out.grad += grad[t];
+    out.grad += grad[t].template cast<T>();
   }
   if (P.penalised) out.grad.head(d) += theta.head(d);
   out.objective = (P.penalised ? T(0.5) * theta.head(d).squaredNorm() : T(0)) + P.C * out.loss;
   if (want_hessian) {
     for (int t = 1; t < nt; ++t) hess[0] += hess[t];
-    out.H = std::move(hess[0]);
-    finish_gram(D, out.H);
+    finish_gram(D, hess[0]);
+    out.H = accumulated<T>(std::move(hess[0]));
     if (P.penalised) out.H.diagonal().head(d).array() += T(1);
   }
   return out;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "parallel.hpp"
@@ -56,12 +57,12 @@ void xtv_block(const Design<T>& D, const V& v, Index b, Index e, VecOut<T> acc) 
 template <class Dsn, class T = typename Dsn::Scalar>
 Vec<T> xtv(const Dsn& D, const VecRef<T>& v, int n_threads) {
   const int nt = used_threads(D.rows(), kStreamBlock, resolve_threads(n_threads));
-  std::vector<Vec<T>> acc(nt, Vec<T>::Zero(D.params()));
+  std::vector<Vec<accumulator_t<Dsn>>> acc(nt, Vec<accumulator_t<Dsn>>::Zero(D.params()));
   for_row_blocks(D.rows(), kStreamBlock, nt, [&](int t, Index b, Index e) {
     xtv_block(D, v.segment(b, e - b), b, e, acc[t]);
   });
   Vec<T> out = Vec<T>::Zero(D.params());
-  for (auto& a : acc) out += a;
+  for (auto& a : acc) out += a.template cast<T>();
   return out;
 }
 
@@ -92,6 +93,12 @@ template <class T> void symmetrize_from_lower(Mat<T>& H) {
   H.template triangularView<Eigen::StrictlyUpper>() = H.transpose();
 }
 
+// A finished accumulator (accumulator_t's scalar) as the T the caller works in.
+template <class T, class A> Mat<T> accumulated(Mat<A>&& M) {
+  if constexpr (std::is_same_v<T, A>) return std::move(M);
+  else return M.template cast<T>();
+}
+
 // The summed gram_block accumulators → the full symmetric matrix.
 template <class T> void finish_gram(const Design<T>&, Mat<T>& H) { symmetrize_from_lower(H); }
 
@@ -102,16 +109,17 @@ template <class T, class I> Index gram_block_rows(const CsrDesign<T, I>&) { retu
 // X̃ᵀ diag(w) X̃, full symmetric p×p.
 template <class Dsn, class T = typename Dsn::Scalar>
 Mat<T> weighted_gram(const Dsn& D, const VecRef<T>& w, int n_threads) {
+  using Acc = accumulator_t<Dsn>;
   const Index p = D.params(), block = gram_block_rows(D);
   const int nt = used_threads(D.rows(), block, resolve_threads(n_threads));
-  std::vector<Mat<T>> acc(nt, Mat<T>::Zero(p, p));
+  std::vector<Mat<Acc>> acc(nt, Mat<Acc>::Zero(p, p));
   std::vector<RowMat<T>> work(nt);
   for_row_blocks(D.rows(), block, nt, [&](int t, Index b, Index e) {
     gram_block(D, w.segment(b, e - b), b, e, work[t], acc[t]);
   });
   for (int t = 1; t < nt; ++t) acc[0] += acc[t];
   finish_gram(D, acc[0]);
-  return std::move(acc[0]);
+  return accumulated<T>(std::move(acc[0]));
 }
 
 // Up to this many targets, scores are k dot products per row; beyond, a GEMM on the block.

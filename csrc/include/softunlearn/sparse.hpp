@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "types.hpp"
@@ -49,14 +50,14 @@ void predict_block(const CsrDesign<T, I>& D, const VecRef<T>& theta, Index b, In
   for (Index i = b; i < e; ++i) z(i - b) = csr_row_dot(D, i, theta);
 }
 
-// acc += X̃[b:e]ᵀ v[b:e]
-template <class T, class I, class V>
-void xtv_block(const CsrDesign<T, I>& D, const V& v, Index b, Index e, VecOut<T> acc) {
-  T total = 0;
+// acc += X̃[b:e]ᵀ v[b:e], in acc's scalar (accumulator_t: double for float data, see there).
+template <class T, class I, class V, class A>
+void xtv_block(const CsrDesign<T, I>& D, const V& v, Index b, Index e, Vec<A>& acc) {
+  A total = 0;
   for (Index i = b; i < e; ++i) {
-    const T vi = v(i - b);
+    const A vi = A(v(i - b));
     total += vi;
-    for (Index k = D.begin(i); k < D.end(i); ++k) acc(Index(D.X.indices[k])) += D.X.data[k] * vi;
+    for (Index k = D.begin(i); k < D.end(i); ++k) acc(Index(D.X.indices[k])) += A(D.X.data[k]) * vi;
   }
   if (D.intercept) acc(D.features()) += total;
 }
@@ -67,38 +68,54 @@ void xtv_block(const CsrDesign<T, I>& D, const V& v, Index b, Index e, VecOut<T>
 // land on the diagonal and are doubled like any other pair). With sorted indices only the lower
 // triangle is touched, and the inner loop writes down one column: O(nnzᵢ²/2) work per row, the
 // symmetric half of the outer product of its non-zeros. Negative weights need no special path.
-template <class T, class I, class W, class Work>
-void gram_block(const CsrDesign<T, I>& D, const W& w, Index b, Index e, Work&, Mat<T>& M) {
+// M's scalar A is accumulator_t's: every row adds straight into M, so an entry gathers the rounding
+// of all its rows, too much for float (see there).
+template <class T, class I, class W, class Work, class A>
+void gram_block(const CsrDesign<T, I>& D, const W& w, Index b, Index e, Work&, Mat<A>& M) {
   const Index d = D.features(), p = M.rows();
-  T* const Md = M.data();
+  A* const Md = M.data();
   const I* const idx = D.X.indices;
   const T* const val = D.X.data;
-  T wsum = 0;
+  A wsum = 0;
   for (Index i = b; i < e; ++i) {
-    const T wi = w(i - b);
-    if (wi == T(0)) continue;
+    const A wi = A(w(i - b));
+    if (wi == A(0)) continue;
     wsum += wi;
     const Index k0 = D.begin(i), k1 = D.end(i);
     for (Index a = k0; a < k1; ++a) {
       const Index ca = Index(idx[a]);
-      const T wa = wi * val[a];
-      T* const col = Md + ca * p;
-      col[ca] += T(0.5) * wa * val[a];
-      for (Index k = a + 1; k < k1; ++k) col[Index(idx[k])] += wa * val[k];
+      const A wa = wi * A(val[a]);
+      A* const col = Md + ca * p;
+      col[ca] += A(0.5) * wa * A(val[a]);
+      for (Index k = a + 1; k < k1; ++k) col[Index(idx[k])] += wa * A(val[k]);
       if (D.intercept) col[d] += wa;
     }
   }
-  if (D.intercept) M(d, d) += T(0.5) * wsum;
+  if (D.intercept) M(d, d) += A(0.5) * wsum;
 }
 
 // M ← M + Mᵀ (see gram_block).
-template <class T, class I> void finish_gram(const CsrDesign<T, I>&, Mat<T>& M) {
+template <class T, class I, class A> void finish_gram(const CsrDesign<T, I>&, Mat<A>& M) {
   const Index p = M.rows();
   for (Index j = 0; j < p; ++j) {
-    M(j, j) *= T(2);
+    M(j, j) *= A(2);
     for (Index i = j + 1; i < p; ++i) M(i, j) = M(j, i) = M(i, j) + M(j, i);
   }
 }
+
+// The scalar that sums over rows (the gradient X̃ᵀr, the Hessian) accumulate in. The dense kernels sum
+// each row block in registers and add blocks to the accumulator, so float keeps float. A CSR row adds
+// straight into the accumulator, so in float an entry carries the rounding of every row it gathers
+// (≈ n·ε₃₂): on one-hot data, whose blocks of columns sum to the intercept column, that made the float
+// Hessian of Census-KDD indefinite and left its gradient above the stopping test. float CSR
+// accumulates in double.
+template <class Dsn> struct Accumulator {
+  using type = typename Dsn::Scalar;
+};
+template <class I> struct Accumulator<CsrDesign<float, I>> {
+  using type = double;
+};
+template <class Dsn> using accumulator_t = typename Accumulator<std::remove_cv_t<Dsn>>::type;
 
 // out[b:e] = r[b:e] ⊙ (X̃[b:e] U)
 template <class T, class I, class OutBlock>
