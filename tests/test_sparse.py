@@ -391,3 +391,10 @@ def test_float32_csr_sums_over_many_rows_stay_accurate():
     g64 = _core.xtv(X, v, True, 1)
     g32 = _core.xtv(X32, v.astype(np.float32), True, 1)
     assert rel(g32, g64) <= 1e-6
+    # the matrix-free products of CG (Hessian-free fits, Influence(solver="cg")) sum over rows the same way
+    reg = np.r_[np.ones(X.shape[1]), 0.0]
+    V = np.asfortranarray(rng.standard_normal((X.shape[1] + 1, 2)))
+    HV64 = _core.hessian_matvec(X, h, reg, V, True, 1)
+    HV32 = _core.hessian_matvec(X32, h.astype(np.float32), reg.astype(np.float32), V.astype(np.float32, order="F"),
+                                True, 1)
+    assert rel(HV32, HV64) <= 1e-6

@@ -74,16 +74,18 @@ template <class T> T lanczos_condition(const std::vector<T>& alpha, const std::v
 // in one pass over X, dense or CSR.
 template <class Dsn, class T = typename Dsn::Scalar>
 Mat<T> hessian_matvec(const Dsn& D, const VecRef<T>& h, const VecRef<T>& reg, const Mat<T>& V, int n_threads) {
+  using Acc = accumulator_t<Dsn>;
   const Index p = D.params(), k = V.cols();
   const int nt = used_threads(D.rows(), kStreamBlock, resolve_threads(n_threads));
-  std::vector<Mat<T>> acc(nt, Mat<T>::Zero(p, k));
+  std::vector<Mat<Acc>> acc(nt, Mat<Acc>::Zero(p, k));
   std::vector<Mat<T>> Zs(nt);
   for_row_blocks(D.rows(), kStreamBlock, nt, [&](int t, Index b, Index e) {
     hessian_matvec_block(D, h, V, b, e, Zs[t], acc[t]);
   });
   for (int t = 1; t < nt; ++t) acc[0] += acc[t];
-  acc[0] += reg.asDiagonal() * V;
-  return std::move(acc[0]);
+  Mat<T> HV = accumulated<T>(std::move(acc[0]));
+  HV += reg.asDiagonal() * V;
+  return HV;
 }
 
 template <class Dsn, class T = typename Dsn::Scalar>
@@ -94,11 +96,11 @@ CGResult<T> cg_solve(const Dsn& D, const VecRef<T>& h, const VecRef<T>& reg, con
   Vec<T> diag = reg;
   {
     const int nt = used_threads(D.rows(), kStreamBlock, resolve_threads(n_threads));
-    std::vector<Vec<T>> acc(nt, Vec<T>::Zero(p));
+    std::vector<Vec<accumulator_t<Dsn>>> acc(nt, Vec<accumulator_t<Dsn>>::Zero(p));
     for_row_blocks(D.rows(), kStreamBlock, nt, [&](int t, Index b, Index e) {
       hessian_diagonal_block(D, h, b, e, acc[t]);
     });
-    for (auto& a : acc) diag += a;
+    for (auto& a : acc) diag += a.template cast<T>();
   }
   for (Index j = 0; j < p; ++j)
     if (!(diag(j) > T(0)))

@@ -103,7 +103,7 @@ template <class T, class I, class A> void finish_gram(const CsrDesign<T, I>&, Ma
   }
 }
 
-// The scalar that sums over rows (the gradient X̃ᵀr, the Hessian) accumulate in. The dense kernels sum
+// The scalar that sums over rows (the gradient X̃ᵀr, the Hessian, its products and diagonal) accumulate in. The dense kernels sum
 // each row block in registers and add blocks to the accumulator, so float keeps float. A CSR row adds
 // straight into the accumulator, so in float an entry carries the rounding of every row it gathers
 // (≈ n·ε₃₂): on one-hot data, whose blocks of columns sum to the intercept column, that made the float
@@ -130,10 +130,11 @@ void scores_block(const CsrDesign<T, I>& D, const Mat<T>& U, const VecRef<T>& r,
   }
 }
 
-// acc += X̃[b:e]ᵀ diag(h[b:e]) X̃[b:e] V (one block of the matrix-free Hessian product); Z is workspace.
-template <class T, class I>
+// acc += X̃[b:e]ᵀ diag(h[b:e]) X̃[b:e] V (one block of the matrix-free Hessian product) in acc's scalar
+// (accumulator_t); Z is workspace.
+template <class T, class I, class A>
 void hessian_matvec_block(const CsrDesign<T, I>& D, const VecRef<T>& h, const Mat<T>& V, Index b, Index e, Mat<T>& Z,
-                          Mat<T>& acc) {
+                          Mat<A>& acc) {
   const Index d = D.features(), k = V.cols();
   Z.resize(1, k);
   for (Index i = b; i < e; ++i) {
@@ -142,20 +143,25 @@ void hessian_matvec_block(const CsrDesign<T, I>& D, const VecRef<T>& h, const Ma
     else Z.setZero();
     for (Index a = D.begin(i); a < D.end(i); ++a) Z += D.X.data[a] * V.row(Index(D.X.indices[a]));
     Z *= h(i);
-    for (Index a = D.begin(i); a < D.end(i); ++a) acc.row(Index(D.X.indices[a])) += D.X.data[a] * Z;
-    if (D.intercept) acc.row(d) += Z;
+    const auto z = Z.template cast<A>();
+    for (Index a = D.begin(i); a < D.end(i); ++a) acc.row(Index(D.X.indices[a])) += A(D.X.data[a]) * z;
+    if (D.intercept) acc.row(d) += z;
   }
 }
 
-// acc += diag(X̃[b:e]ᵀ diag(h) X̃[b:e]) (the Jacobi preconditioner)
-template <class T, class I>
-void hessian_diagonal_block(const CsrDesign<T, I>& D, const VecRef<T>& h, Index b, Index e, Vec<T>& acc) {
-  T total = 0;
+// acc += diag(X̃[b:e]ᵀ diag(h) X̃[b:e]) (the Jacobi preconditioner), in acc's scalar (accumulator_t)
+template <class T, class I, class A>
+void hessian_diagonal_block(const CsrDesign<T, I>& D, const VecRef<T>& h, Index b, Index e, Vec<A>& acc) {
+  A total = 0;
   for (Index i = b; i < e; ++i) {
-    total += h(i);
+    const A hi = A(h(i));
+    total += hi;
     // Duplicate columns in a row would need (Σ x)² rather than Σ x²: the diagonal is only a
     // preconditioner, so the small difference costs at most a few CG iterations, never accuracy.
-    for (Index a = D.begin(i); a < D.end(i); ++a) acc(Index(D.X.indices[a])) += h(i) * D.X.data[a] * D.X.data[a];
+    for (Index a = D.begin(i); a < D.end(i); ++a) {
+      const A x = A(D.X.data[a]);
+      acc(Index(D.X.indices[a])) += hi * x * x;
+    }
   }
   if (D.intercept) acc(D.features()) += total;
 }
