@@ -15,7 +15,8 @@ For every problem (float64, C = 1, synthetic data of bench/run.py, or a real dat
   tol (at most 2,000 iterations); the gradient each reaches is measured on our objective, so "reached" is
   checked, not assumed.
 
-Stages are best of ``--reps``; one that takes over 5 s runs once. The JSON is rewritten after every problem.
+Stages are timed by run.py's ``best_of``: best of ``--reps``, once when the first run takes over 5 s, and up
+to 15 runs below 50 ms. The JSON is rewritten after every problem.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import argparse
 import json
 import os
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -37,21 +37,10 @@ from softunlearn import _solver_choice
 from softunlearn.engine import CpuEngine
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import machine_info, real, synthetic
+from run import best_of, machine_info, real, synthetic
 
 LOGISTIC = (0, 0.0)
-
-
-def best(fn, reps, long=5.0):
-    """Best of ``reps`` runs; a run longer than ``long`` seconds is not repeated."""
-    times, out = [], None
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-        if times[-1] > long:
-            break
-    return min(times), out
+LONG = 5.0  # a stage whose first run takes this long (s) runs once
 
 
 def gradient_ratio(E, theta, C, scale):
@@ -65,8 +54,8 @@ def measure(name, X, y, reps, sklearn=True, solvers=("newton-cholesky", "newton-
     p = d + 1
     E = CpuEngine(X, y, np.zeros(0, dtype=np.float64), fit_intercept=True, loss=LOGISTIC, n_threads=0)
     th = np.zeros(p)
-    t_grad, _ = best(lambda: E.loss_pass(th, C, h=True), reps)
-    t_hess, _ = best(lambda: E.loss_pass(th, C, hessian=True), max(1, reps - 1)) if p <= 2001 else (np.nan, None)
+    _, t_grad, _ = best_of(lambda: E.loss_pass(th, C, h=True), reps, LONG)
+    t_hess = best_of(lambda: E.loss_pass(th, C, hessian=True), max(1, reps - 1), LONG)[1] if p <= 2001 else np.nan
     widths = _solver_choice.row_widths(X, True)
     plan = _solver_choice.fit_plan("auto", n, p, widths, sp.issparse(X), np.float64, 0)
     row = {
@@ -84,7 +73,7 @@ def measure(name, X, y, reps, sklearn=True, solvers=("newton-cholesky", "newton-
         "solvers": {},
     }
     for solver in solvers:
-        t, m = best(lambda: su.LogisticRegression(C=C, solver=solver).fit(X, y), reps)
+        m, t, _ = best_of(lambda: su.LogisticRegression(C=C, solver=solver).fit(X, y), reps, LONG)
         row["solvers"][solver] = {
             "fit_s": t,
             "pipeline_s": t + (t_hess if m.hessian_free_ else 0.0),
@@ -105,8 +94,8 @@ def measure(name, X, y, reps, sklearn=True, solvers=("newton-cholesky", "newton-
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 sk_kwargs = {} if label == "default" else {"tol": tol, "max_iter": 2000}
-                t_sk, sk = best(lambda: SkLogisticRegression(C=C, **sk_kwargs).fit(X, y), max(1, reps - 1))
-            t_su, m = best(lambda: su.LogisticRegression(C=C, tol=tol).fit(X, y), reps)
+                sk, t_sk, _ = best_of(lambda: SkLogisticRegression(C=C, **sk_kwargs).fit(X, y), max(1, reps - 1), LONG)
+            m, t_su, _ = best_of(lambda: su.LogisticRegression(C=C, tol=tol).fit(X, y), reps, LONG)
             g_sk = gradient_ratio(E, np.r_[sk.coef_.ravel(), sk.intercept_], C, scale)
             g_su = gradient_ratio(E, m.theta_, C, scale)
             row["sklearn"][label] = {
