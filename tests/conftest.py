@@ -54,6 +54,27 @@ def make_synthetic(n=300, d=5, n_val=200, seed=0):
     return SimpleNamespace(X=X, y=y, s=s, Xv=Xv, yv=yv, sv=sv, sw=sw, n=n, d=d)
 
 
+def make_skewed_one_hot(n=4000, levels=(30, 25, 20, 12, 8, 5), seed=3):
+    """One-hot CSR X of categorical columns with skewed level frequencies (frequent levels beside rare ones,
+    as in census data) and y from a logistic model on the levels. Ill-conditioned: every block of columns
+    sums to the intercept column, and rare levels are curved by little more than the L2 term."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    blocks, logits = [], np.zeros(n)
+    for k in levels:
+        idx = rng.choice(k, size=n, p=rng.dirichlet(np.full(k, 0.3)))
+        blocks.append(sp.csr_matrix((np.ones(n), (np.arange(n), idx)), shape=(n, k)))
+        logits += rng.standard_normal(k)[idx]
+    y = (rng.uniform(size=n) < _sigmoid(logits)).astype(np.float64)
+    return sp.hstack(blocks, format="csr"), y
+
+
+@pytest.fixture
+def skewed_one_hot():
+    return make_skewed_one_hot
+
+
 @pytest.fixture
 def data():
     return make_synthetic()

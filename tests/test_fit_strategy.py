@@ -43,23 +43,6 @@ def _wide(n=3000, d=60, seed=0, sparse=False):
     return (sp.csr_matrix(X) if sparse else X), y, s
 
 
-def _one_hot(n=4000, columns=(30, 25, 20, 12, 8, 5), seed=3):
-    """Categorical columns with rare levels: ill-conditioned for Jacobi-preconditioned CG, the case the
-    budget exists for."""
-    rng = np.random.default_rng(seed)
-    blocks, logits = [], np.zeros(n)
-    for k in columns:
-        p = rng.dirichlet(np.full(k, 0.3))
-        idx = rng.choice(k, size=n, p=p)
-        B = np.zeros((n, k))
-        B[np.arange(n), idx] = 1.0
-        blocks.append(B)
-        logits += rng.standard_normal(k)[idx]
-    X = np.hstack(blocks)
-    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logits))).astype(np.float64)
-    return X, y
-
-
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("fit_intercept", [True, False])
@@ -95,8 +78,9 @@ def test_influence_after_a_hessian_free_fit_assembles_its_own_hessian(dtype):
     assert rel(S, S_ref) <= (1e-8 if dtype == np.float64 else 2e-3)
 
 
-def test_cg_budget_turns_the_fit_dense_and_reaches_the_same_optimum():
-    X, y = _one_hot()
+def test_cg_budget_turns_the_fit_dense_and_reaches_the_same_optimum(skewed_one_hot):
+    X, y = skewed_one_hot()
+    X = X.toarray()
     e = CpuEngine(X, y, np.zeros(0), fit_intercept=True, loss=(0, 0.0), n_threads=1)
     th0 = np.zeros(e.n_params)
     dense = e.fit(th0, 5.0, 1e-10, 100, subsample=0)
@@ -118,8 +102,9 @@ def test_cg_budget_turns_the_fit_dense_and_reaches_the_same_optimum():
     np.testing.assert_array_equal(roomy.theta, free.theta)
 
 
-def test_cg_budget_spent_in_the_warm_start_makes_the_full_fit_dense():
-    X, y = _one_hot(n=24000)
+def test_cg_budget_spent_in_the_warm_start_makes_the_full_fit_dense(skewed_one_hot):
+    X, y = skewed_one_hot(n=24000)
+    X = X.toarray()
     e = CpuEngine(X, y, np.zeros(0), fit_intercept=True, loss=(0, 0.0), n_threads=1)
     th0 = np.zeros(e.n_params)
     r = e.fit(th0, 5.0, 1e-10, 100, subsample=8, hessian_free=True, cg_budget=12)
@@ -132,8 +117,9 @@ def test_cg_budget_spent_in_the_warm_start_makes_the_full_fit_dense():
     assert rel(r.theta, ref.fit(X, y, C=5.0)) <= 1e-8
 
 
-def test_budget_switch_through_the_callbacks_takes_the_native_steps():
-    X, y = _one_hot()
+def test_budget_switch_through_the_callbacks_takes_the_native_steps(skewed_one_hot):
+    X, y = skewed_one_hot()
+    X = X.toarray()
     e = CpuEngine(X, y, np.zeros(0), fit_intercept=True, loss=(0, 0.0), n_threads=1)
     th0 = np.zeros(e.n_params)
     native = e.fit(th0, 5.0, 1e-10, 100, hessian_free=True, cg_budget=12)

@@ -362,19 +362,11 @@ def test_linear_svc_csr_matches_dense(onehot, loss):
         assert rel(a, b) <= 1e-9
 
 
-def test_float32_csr_sums_over_many_rows_stay_accurate():
+def test_float32_csr_sums_over_many_rows_stay_accurate(skewed_one_hot):
     """A CSR row adds straight into the gradient and Hessian accumulators; in float32 those sums gathered the
     rounding of every row (≈ n·ε₃₂): θ moved by percents on 1.6·10⁵ one-hot rows, and Census-KDD's float32
     Hessian came out indefinite. They accumulate in double: float32 CSR is as accurate as float32 dense."""
-    rng = np.random.default_rng(5)
-    n, codes, logits = 160_000, [], np.zeros(160_000)
-    levels = (40, 30, 25, 20, 12, 9, 8, 6, 5, 4, 3, 2) * 3
-    for L in levels:  # skewed frequencies: frequent levels next to rare ones, as in census data
-        c = rng.choice(L, size=n, p=rng.dirichlet(np.full(L, 0.3)))
-        codes.append(c)
-        logits += rng.standard_normal(L)[c]
-    X = one_hot(np.column_stack(codes), np.asarray(levels))
-    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logits))).astype(np.int64)
+    X, y = skewed_one_hot(n=160_000, levels=(40, 30, 25, 20, 12, 9, 8, 6, 5, 4, 3, 2) * 3, seed=5)
     X32 = X.astype(np.float32)
     m64 = su.LogisticRegression(C=1.0).fit(X, y)
     m32 = su.LogisticRegression(C=1.0).fit(X32, y)
@@ -382,6 +374,7 @@ def test_float32_csr_sums_over_many_rows_stay_accurate():
     assert m32.converged_ and dense32.converged_
     assert rel(m32.theta_, m64.theta_) <= 2 * max(rel(dense32.theta_, m64.theta_), 1e-5)
     # the kernels themselves, on the same inputs in both precisions
+    rng = np.random.default_rng(6)
     h = rng.uniform(0.0, 0.25, X.shape[0])
     v = rng.standard_normal(X.shape[0])
     G64 = _core.weighted_gram(X, h, True, 1)
