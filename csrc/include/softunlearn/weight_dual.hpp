@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "host_weight_passes.hpp"
 #include "kinds.hpp"
 #include "monotone_root.hpp"
 #include "weight_lp.hpp"
@@ -25,28 +26,23 @@ template <class T> struct BoundedSolution {
   T max_decrease = std::numeric_limits<T>::quiet_NaN();  // R* when the LP was solved
 };
 
-template <class T> class BoundedWeights {
+// Passes: the passes over (t, u) (HostWeightPasses, or a distributed implementation of its interface);
+// the solution's ε is left in its ε slot.
+template <class Passes, class T = typename Passes::Scalar> class BoundedWeights {
  public:
   // sign = ±1 orients t (t' = sign·t); delta ≥ 0 is |Δ|; lo ≤ 0 ≤ hi may be ±∞.
   // Throws std::invalid_argument when t or u is not finite.
-  BoundedWeights(const VecRef<T>& t, const VecRef<T>& u, T sign, T delta, T lo, T hi, int n_threads)
-      : t_(t), u_(u), sign_(sign), delta_(delta), lo_(lo), hi_(hi), nt_(n_threads) {
-    mom_ = weight_moments<T>(t_, u_, nt_);
+  BoundedWeights(Passes& passes, T sign, T delta, T lo, T hi)
+      : ps_(passes), sign_(sign), delta_(delta), lo_(lo), hi_(hi) {
+    mom_ = ps_.moments();
     check_finite_moments(double(mom_.a), double(mom_.b));
   }
 
-  // Solves for ρ₁ ≥ rho_min = 1/(2λ), warm-started from the previous call. The solution's ε goes to
-  // `eps_out` when given (n values), else to an internal scratch buffer.
-  // With want_eps false (a λ path) ε is formed only when the polish needs it.
-  BoundedSolution<T> solve(T rho_min, T* eps_out = nullptr, bool want_eps = true) {
+  // Solves for ρ₁ ≥ rho_min = 1/(2λ), warm-started from the previous call; ε goes to the ε slot of the
+  // passes. With want_eps false (a λ path) ε is formed only when the polish needs it.
+  BoundedSolution<T> solve(T rho_min, bool want_eps = true) {
     passes_ = 0;
     BoundedSolution<T> sol;
-    T* dst = eps_out;
-    if (!dst) {
-      eps_buf_.resize(t_.size());
-      dst = eps_buf_.data();
-    }
-    last_out_ = dst;
     // Feasibility does not depend on λ, nor does the optimum of a degenerate problem (its feasible
     // set is one face of the LP, on which the minimum-norm point is the optimum for every λ).
     if (have_last_ && (last_.status == WeightStatus::Infeasible || last_.status == WeightStatus::Degenerate))
@@ -60,8 +56,8 @@ template <class T> class BoundedWeights {
         (last_.rho1 > last_rho_min_ || last_.rho1 == rho_min)) {
       sol = last_;
       if (want_eps) {
-        sol.stats = pass(sol.rho1, sol.rho2, dst);
-        finish(sol, rho_min, dst, polish_needed(sol, rho_min));
+        sol.stats = pass(sol.rho1, sol.rho2, true);
+        finish(sol, rho_min, polish_needed(sol, rho_min));
       }
       sol.passes = passes_;
       return remember(sol, rho_min);
@@ -84,7 +80,7 @@ template <class T> class BoundedWeights {
     auto outer_eval = [&](T r2) {
       const T guess = std::max(rho_min, last_r1_ + dr1_ * (r2 - last_r2_));
       auto inner_eval = [&](T r1) {
-        Inner e{r1, 0, 0, 0, pass(r1, r2, nullptr)};
+        Inner e{r1, 0, 0, 0, pass(r1, r2, false)};
         e.value = sign_ * e.st.tt - delta_;
         e.slope = e.st.m11;
         e.scale = e.st.at + delta_;
@@ -126,8 +122,8 @@ template <class T> class BoundedWeights {
     // dual is already at working accuracy the polish is skipped, and so is ε on a path.
     const bool need_polish = polish_needed(sol, rho_min);
     if (want_eps || need_polish) {
-      sol.stats = pass(sol.rho1, sol.rho2, dst);
-      finish(sol, rho_min, dst, need_polish);
+      sol.stats = pass(sol.rho1, sol.rho2, true);
+      finish(sol, rho_min, need_polish);
     }
     const T ne = std::sqrt(sol.stats.ee);
     // Multipliers of a weakly active constraint polish to ±rounding around their bound.
@@ -152,7 +148,8 @@ template <class T> class BoundedWeights {
     return remember(sol, rho_min);
   }
 
-  const Vec<T>& lp_eps() const { return lp_eps_; }
+  // The LP was solved and has a maximiser (then in the LP slot of the passes).
+  bool has_lp_point() const { return lp_known_ && !lp_.unbounded; }
   const Moments<T>& moments() const { return mom_; }
 
  private:
@@ -162,9 +159,9 @@ template <class T> class BoundedWeights {
   // reachable decrease, with nearly collinear t and u) come near this.
   static constexpr int kPassBudget = 500;
 
-  ClipStats<T> pass(T r1, T r2, T* out) {
+  ClipStats<T> pass(T r1, T r2, bool write) {
     ++passes_;
-    return clip_pass<T>(t_, u_, sign_ * r1, r2, lo_, hi_, out, nt_, acc_);
+    return ps_.clip(sign_ * r1, r2, lo_, hi_, write);
   }
 
   T feas_tol(T ref) const { return T(1e-12) * std::max(std::abs(ref), delta_); }
@@ -186,13 +183,12 @@ template <class T> class BoundedWeights {
     return !(r <= T(1e-12));
   }
 
-  // After a pass wrote ε = clip(ρ·(t', u)) to dst: the polish (if asked) and its multipliers.
-  void finish(BoundedSolution<T>& sol, T rho_min, T* dst, bool polish) {
+  // After a pass wrote ε = clip(ρ·(t', u)) to the ε slot: the polish (if asked) and its multipliers.
+  void finish(BoundedSolution<T>& sol, T rho_min, bool polish) {
     if (!polish) return;
     T al = sign_ * sol.rho1, be = sol.rho2;
-    Eigen::Map<Vec<T>> e(dst, t_.size());
-    sol.stats = polish_active<T>(e, t_, u_, sign_, delta_, lo_, hi_, sol.rho1 > rho_min, sol.rho2 > 0, sol.stats,
-                                 al, be, nt_, 8, &passes_);
+    sol.stats = polish_active(ps_, sign_, delta_, lo_, hi_, sol.rho1 > rho_min, sol.rho2 > 0, sol.stats, al, be, 8,
+                              &passes_);
     sol.rho1 = sign_ * al;
     sol.rho2 = be;
   }
@@ -205,9 +201,7 @@ template <class T> class BoundedWeights {
 
   const LpResult<T>& ensure_lp() {
     if (!lp_known_) {
-      lp_eps_.resize(t_.size());
-      lp_ = lp_max_decrease<T>(t_, u_, sign_, lo_, hi_, lp_eps_.data());
-      if (lp_.unbounded) lp_eps_.resize(0);
+      lp_ = lp_max_decrease(ps_, sign_, lo_, hi_);
       lp_known_ = true;
     }
     return lp_;
@@ -220,30 +214,19 @@ template <class T> class BoundedWeights {
     const T nan = std::numeric_limits<T>::quiet_NaN();
     sol.rho1 = sol.rho2 = nan;
     const T inf = std::numeric_limits<T>::infinity();
-    ClipStats<T> st;
-    for (Index i = 0; i < lp_eps_.size(); ++i) {
-      const T e = lp_eps_(i), te = t_(i) * e, ue = u_(i) * e;
-      st.tt += te; st.tu += ue; st.ee += e * e; st.at += std::abs(te); st.au += std::abs(ue);
-    }
-    sol.stats = st;
-    if (last_out_ && lp_eps_.size() == t_.size()) std::copy(lp_eps_.data(), lp_eps_.data() + lp_eps_.size(), last_out_);
+    sol.stats = ps_.use_lp(lp_.unbounded);
     sol.max_decrease = lp_.unbounded ? inf : lp_.value;
     sol.passes = passes_;
     return sol;
   }
 
-  VecRef<T> t_, u_;
+  Passes& ps_;
   T sign_, delta_, lo_, hi_;
-  int nt_;
   Moments<T> mom_;
-  std::vector<ClipStats<T>> acc_;
   bool warm_ = false;
   T last_r1_ = 0, last_r2_ = 0, dr1_ = 0;
   bool lp_known_ = false;
   LpResult<T> lp_;
-  Vec<T> lp_eps_;
-  Vec<T> eps_buf_;       // ε of the last solution when solve() was given no `eps_out`
-  T* last_out_ = nullptr;
   BoundedSolution<T> last_;
   T last_rho_min_ = 0;
   bool have_last_ = false;
@@ -252,14 +235,14 @@ template <class T> class BoundedWeights {
 
 // One solve per ρ_min, in increasing order so each warm start is the previous optimum: once the target
 // constraint is active (ρ₁* > ρ_min) the optimum does not depend on λ and the check costs one pass.
-template <class T>
-std::vector<BoundedSolution<T>> bounded_path(BoundedWeights<T>& solver, const VecRef<T>& rho_mins) {
+template <class Passes, class T = typename Passes::Scalar>
+std::vector<BoundedSolution<T>> bounded_path(BoundedWeights<Passes>& solver, const VecRef<T>& rho_mins) {
   const Index L = rho_mins.size();
   std::vector<Index> order(L);
   for (Index k = 0; k < L; ++k) order[k] = k;
   std::stable_sort(order.begin(), order.end(), [&](Index i, Index j) { return rho_mins(i) < rho_mins(j); });
   std::vector<BoundedSolution<T>> out(L);
-  for (Index k : order) out[k] = solver.solve(rho_mins(k), nullptr, false);
+  for (Index k : order) out[k] = solver.solve(rho_mins(k), false);
   return out;
 }
 

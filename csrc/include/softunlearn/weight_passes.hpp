@@ -150,17 +150,16 @@ T free_residual_norm2(const VecRef<T>& eps, const VecRef<T>& t, const VecRef<T>&
 // a target close to the largest reachable decrease, where the multipliers are huge and a residual of
 // 1e-12 in r₁ is a visible duality gap), so the 2×2 system is solved in the orthogonal basis
 // (g = t'_F − (m12/m22)u_F, u_F) with ‖g‖² from free_residual_norm2 instead of m11 − m12²/m22.
-template <class T>
-std::pair<T, T> active_correction(const ClipStats<T>& st, const VecRef<T>& eps, const VecRef<T>& t,
-                                  const VecRef<T>& u, T sign, T delta, T lo, T hi, bool target_active,
-                                  bool utility_active, int n_threads) {
+template <class Passes, class T = typename Passes::Scalar>
+std::pair<T, T> active_correction(Passes& ps, const ClipStats<T>& st, T sign, T delta, T lo, T hi,
+                                  bool target_active, bool utility_active) {
   const T r1 = sign * st.tt - delta, r2 = st.tu;
   const T m11 = st.m11, m12 = sign * st.m12, m22 = st.m22;
   T k1 = 0, k2 = 0;
   if (target_active && utility_active && m22 > 0) {
     const T q = m12 / m22;
     T g2 = m11 - m12 * q;
-    if (g2 < T(1e-6) * m11) g2 = free_residual_norm2<T>(eps, t, u, sign, q, lo, hi, n_threads);
+    if (g2 < T(1e-6) * m11) g2 = ps.free_residual(sign, q, lo, hi);
     const T b = r2 / m22;
     if (g2 > T(1e-28) * m11) {
       const T al = (r1 - b * m12) / g2;  // δε_F = −(al·g + b·u_F) = −(al·t'_F + (b − al·q)·u_F)
@@ -186,10 +185,10 @@ std::pair<T, T> active_correction(const ClipStats<T>& st, const VecRef<T>& eps, 
 // Stops when the relative residual is at most max(tol, 8·eps) with an unchanged free set, or when a
 // step no longer helps. alpha and beta are updated to the multipliers of the returned ε; the caller
 // checks sign·α ≥ ρ_min and β ≥ 0.
-template <class T>
-ClipStats<T> polish_active(VecOut<T> eps, const VecRef<T>& t, const VecRef<T>& u, T sign, T delta, T lo, T hi,
-                           bool target_active, bool utility_active, ClipStats<T> st, T& alpha, T& beta,
-                           int n_threads, int max_steps = 8, int* passes = nullptr, T tol = T(0)) {
+template <class Passes, class T = typename Passes::Scalar>
+ClipStats<T> polish_active(Passes& ps, T sign, T delta, T lo, T hi, bool target_active, bool utility_active,
+                           ClipStats<T> st, T& alpha, T& beta, int max_steps = 8, int* passes = nullptr,
+                           T tol = T(0)) {
   if (!target_active && !utility_active) return st;
   const T teps = std::numeric_limits<T>::epsilon();
   auto residual = [&](const ClipStats<T>& s) {
@@ -204,12 +203,12 @@ ClipStats<T> polish_active(VecOut<T> eps, const VecRef<T>& t, const VecRef<T>& u
   const T stop = std::max(tol, T(8) * teps);
   T changed = 0;
   for (int k = 0; k < max_steps && (res > stop || changed > 0); ++k) {
-    const auto step = active_correction<T>(st, eps, t, u, sign, delta, lo, hi, target_active, utility_active, n_threads);
+    const auto step = active_correction(ps, st, sign, delta, lo, hi, target_active, utility_active);
     if (step.first == 0 && step.second == 0) break;
     // Intermediate multipliers may leave their bounds (as in any primal-dual active-set method); the
     // caller checks the final ones.
     const T a1 = alpha - step.first, b1 = beta - step.second;
-    const ClipStats<T> next = correct_pass<T>(eps, t, u, step.first, step.second, a1, b1, lo, hi, n_threads);
+    const ClipStats<T> next = ps.correct(step.first, step.second, a1, b1, lo, hi);
     if (passes) ++*passes;
     alpha = a1;
     beta = b1;
