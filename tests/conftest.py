@@ -90,3 +90,20 @@ def adult_subset():
     from softunlearn import datasets
 
     return datasets.load_adult(n_train=3000, seed=0)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A real multi-process Dask cluster: LocalCluster with 2 worker processes, one thread each."""
+    from distributed import Client, LocalCluster
+
+    # Starting worker processes sets OMP_NUM_THREADS=1 (and MKL/OpenBLAS) in this process's environment and
+    # leaves it there; later tests that start subprocesses must not inherit it.
+    environ = dict(os.environ)
+    try:
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            with Client(cluster) as c:
+                yield c
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)

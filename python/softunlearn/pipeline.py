@@ -196,8 +196,8 @@ class SoftUnlearner:
         t = time.perf_counter()
         self.influence_ = Influence(model, X, y, sample_weight, solver=self.solver, backend=self.backend)
         S = self.influence_.scores([self.target_, Utility(Xv, yv)])
-        if is_dask(S):  # the weight solves are in memory: the (n, 2) scores are gathered once, X never is
-            S = S.compute()  # type: ignore[attr-defined]
+        if is_dask(S):  # computed once onto the workers; the weight solves' passes read them there
+            S = S.persist()  # type: ignore[attr-defined]
         self.scores_, self.utility_scores_ = S[:, 0], S[:, 1]
         self.timings_["influence"] = time.perf_counter() - t
         self.lam_star_ = lam_star(self.scores_, self.delta_)

@@ -42,7 +42,7 @@ import math
 import numbers
 import warnings
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -107,7 +107,8 @@ class SoftWeights:
     Attributes
     ----------
     eps : ndarray, shape (n,)
-        Weight changes ε (float64); zero off ``candidates``.
+        Weight changes ε (float64); zero off ``candidates``. For dask ``T``/``U``, a lazy dask array
+        with their chunks (every other attribute is computed).
     scheme : str
         The branch actually used: ``"2.0"``, ``"2.1"``, ``"2.2"``, ``"2.3"`` for the unbounded QP (for
         ``"auto"`` the branch its optimum falls in), ``"bounded"`` for the box-constrained optimum,
@@ -205,7 +206,10 @@ _MAGNITUDE = (1e-150, 1e150)
 def _check_magnitude(arr, name):
     # max and −min instead of max(|x|): no temporary array, a third of the time on 10⁷ scores; NaN propagates
     # through both and is left to the moments pass, which names it.
-    top = float(np.maximum(arr.max(), -arr.min())) if arr.size else 0.0
+    _check_top(float(np.maximum(arr.max(), -arr.min())) if arr.size else 0.0, name)
+
+
+def _check_top(top, name):
     if top != 0 and math.isfinite(top) and not _MAGNITUDE[0] <= top <= _MAGNITUDE[1]:
         raise ValueError(
             f"{name}: expected scores of largest magnitude in [{_MAGNITUDE[0]:g}, {_MAGNITUDE[1]:g}], "
@@ -274,7 +278,7 @@ def _lam_scale(lam_scale):
     return lam_scale
 
 
-def _lam_unit(lam_scale, Tc, dp) -> float | None:
+def _lam_unit(lam_scale, a, dp) -> float | None:
     """What one unit of ``lam`` is in absolute λ: 1 for "absolute"; for "relative" λ* = TᵀT/(2|Δ|) over the
     samples that can move (None at Δ = 0: no change is asked for, so λ = inf and ε = 0; 1 when TᵀT = 0: no
     sample moves the target, every λ gives the same (infeasible) problem)."""
@@ -282,7 +286,7 @@ def _lam_unit(lam_scale, Tc, dp) -> float | None:
         return 1.0
     if dp == 0:
         return None
-    a = float(np.dot(Tc, Tc))
+    a = a()
     return a / (2.0 * dp) if a > 0 else 1.0
 
 
@@ -305,13 +309,25 @@ def lam_star(T, delta, candidates=None) -> float | None:
     """λ* = TᵀT/(2|Δ|), the unit of ``lam`` on the relative scale: for λ ≥ λ* the unbounded weight QP's
     optimum just meets Δ (the target constraint binds and ε stops depending on λ); a smaller λ overshoots
     it. With ``candidates``, T over the candidates only (the samples that can move). None when Δ = 0."""
-    Tv = _scores(T, "T")
-    mask = _candidates(candidates, Tv.shape[0])
+    a = _sq_norm(T, candidates)
     d = _real_scalar(delta, "delta")
     if d == 0:
         return None
+    return a() / (2.0 * abs(d))
+
+
+def _sq_norm(T, candidates):
+    """T validated, and a function returning TᵀT over the candidates (one pass, when called)."""
+    if is_dask(T):
+        from .dask_weights import dask_scores, n_rows
+
+        mask = _candidates(candidates, n_rows(T, T))
+        Tc, _, _ = dask_scores(T, T, mask)
+        return lambda: float((Tc * Tc).sum().compute())
+    Tv = _scores(T, "T")
+    mask = _candidates(candidates, Tv.shape[0])
     Tc = Tv if mask is None else Tv[mask]
-    return float(np.dot(Tc, Tc)) / (2.0 * abs(d))
+    return lambda: float(np.dot(Tc, Tc))
 
 
 def absolute_lam(lam, T, delta, *, lam_scale="relative", candidates=None) -> float:
@@ -320,10 +336,9 @@ def absolute_lam(lam, T, delta, *, lam_scale="relative", candidates=None) -> flo
     for "relative" (inf when Δ = 0: the weights are ε = 0; ``lam`` itself when TᵀT = 0), ``lam`` for
     "absolute"."""
     lam = _lam(lam)
-    Tv = _scores(T, "T")
-    mask = _candidates(candidates, Tv.shape[0])
+    a = _sq_norm(T, candidates)
     d = _real_scalar(delta, "delta")
-    return _absolute(lam, _lam_unit(_lam_scale(lam_scale), Tv if mask is None else Tv[mask], abs(d)))
+    return _absolute(lam, _lam_unit(_lam_scale(lam_scale), a, abs(d)))
 
 
 def _on_infeasible(flag):
@@ -333,20 +348,17 @@ def _on_infeasible(flag):
 
 
 class _Problem:
-    """Validated, oriented inputs restricted to the candidates."""
+    """Validated, oriented inputs restricted to the candidates, and the passes over them (``ops``)."""
 
     def __init__(self, T, U, delta, bounds, candidates, n_threads):
+        if is_dask(T) or is_dask(U):
+            self._dask(T, U, delta, bounds, candidates, n_threads)
+            return
         self.T = _scores(T, "T", check_finite=False)
         self.n = self.T.shape[0]
         self.U = _scores(U, "U", self.n, check_finite=False)
-        self.delta = _real_scalar(delta, "delta")
-        if not math.isfinite(self.delta):
-            raise ValueError("delta must be finite")
-        self.s = 1.0 if self.delta >= 0 else -1.0
-        self.dp = abs(self.delta)
-        self.bounds = _bounds(bounds)
+        self._scalars(delta, bounds, n_threads)
         self.mask = _candidates(candidates, self.n)
-        self.nt = check_n_threads(n_threads)
         if self.mask is None:
             self.Tc, self.Uc = self.T, self.U
         else:
@@ -357,16 +369,96 @@ class _Problem:
             self.Tc, self.Uc = self.T[self.mask], self.U[self.mask]
         for arr, name in ((self.Tc, "T"), (self.Uc, "U")):
             _check_magnitude(arr, name)
+        self.ops: Any = _HostOps(self)  # or dask_weights.DaskWeightOps: the same methods
+
+    def _scalars(self, delta, bounds, n_threads):
+        self.delta = _real_scalar(delta, "delta")
+        if not math.isfinite(self.delta):
+            raise ValueError("delta must be finite")
+        self.s = 1.0 if self.delta >= 0 else -1.0
+        self.dp = abs(self.delta)
+        self.bounds = _bounds(bounds)
+        self.nt = check_n_threads(n_threads)
         # Both sides open is the unbounded QP: the closed forms are its exact optimum.
         self.norms = (0.0, 0.0)  # (‖T_c‖, ‖U_c‖), set once the moments are known
         self.boxed = self.bounds is not None and (math.isfinite(self.bounds[0]) or math.isfinite(self.bounds[1]))
 
+    def _dask(self, T, U, delta, bounds, candidates, n_threads):
+        """Dask T or U: validated scalars first, then one distributed pass over the scores."""
+        from .dask_weights import DaskWeightOps, dask_scores, n_rows
+
+        self._scalars(delta, bounds, n_threads)
+        self.n = n_rows(T, U)
+        self.mask = _candidates(candidates, self.n)
+        self.Tc, self.Uc, tops = dask_scores(T, U, self.mask)
+        self.T, self.U = self.Tc, self.Uc
+        for top, name in zip(tops, ("T", "U")):
+            _check_top(top, name)
+        self.ops = DaskWeightOps(self.Tc, self.Uc)
+
+
+class _HostOps:
+    """The compiled passes over in-memory scores restricted to the candidates. The Dask twin
+    (dask_weights.DaskWeightOps) has the same methods, run as distributed reductions."""
+
+    def __init__(self, P: _Problem):
+        self.P = P
+        self.Tc, self.Uc, self.nt = P.Tc, P.Uc, P.nt
+
+    def sq_norm_t(self):
+        return float(np.dot(self.Tc, self.Tc))
+
+    def moments(self):
+        return _core.weight_moments(self.Tc, self.Uc, self.nt)
+
+    def norms(self):
+        return float(np.linalg.norm(self.Tc)), float(np.linalg.norm(self.Uc))
+
+    def residual_norm2(self, r):
+        return _core.weight_residual_norm2(self.Tc, self.Uc, r, self.nt)
+
+    def combine(self, alpha, beta, lo, hi):
+        return _core.weight_combine(self.Tc, self.Uc, alpha, beta, lo, hi, self.nt)
+
+    def correct(self, eps, alpha, beta, sign, dp, lo, hi, target, utility, st, tol):
+        st, _, _ = _core.weight_correct(
+            eps, self.Tc, self.Uc, alpha, beta, sign, dp, lo, hi, target, utility, st, tol, self.nt
+        )
+        return st, eps
+
+    def bounded(self, sign, dp, rho_min, lo, hi):
+        return _core.weights_bounded(self.Tc, self.Uc, sign, dp, rho_min, lo, hi, self.nt)
+
+    def bounded_path(self, sign, dp, rho_mins, lo, hi):
+        return _core.weights_bounded_path(self.Tc, self.Uc, sign, dp, rho_mins, lo, hi, self.nt)
+
+    def stats_of(self, eps_c):
+        return {
+            "tt": float(np.dot(self.Tc, eps_c)),
+            "tu": float(np.dot(self.Uc, eps_c)),
+            "ee": float(np.dot(eps_c, eps_c)),
+            "at": float(np.abs(self.Tc * eps_c).sum()),
+            "au": float(np.abs(self.Uc * eps_c).sum()),
+        }
+
+    def zeros(self):
+        return np.zeros(self.Tc.shape[0])
+
     def scatter(self, eps_c):
-        if self.mask is None:
+        if self.P.mask is None:
             return eps_c
-        eps = np.zeros(self.n)
-        eps[self.mask] = eps_c
+        eps = np.zeros(self.P.n)
+        eps[self.P.mask] = eps_c
         return eps
+
+    def finite(self, eps_c):
+        return bool(np.isfinite(eps_c).all())
+
+    def copy(self, eps_c):
+        return np.array(eps_c, copy=True)
+
+    def stack(self, rows):
+        return np.stack(rows) if rows else np.zeros((0, self.P.n))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -378,7 +470,7 @@ class _Unbounded:
 
     def __init__(self, P: _Problem):
         self.P = P
-        self.a, self.b, self.c = _core.weight_moments(P.Tc, P.Uc, P.nt)
+        self.a, self.b, self.c = P.ops.moments()
         P.norms = (math.sqrt(self.a), math.sqrt(self.b))
         self.cp = P.s * self.c
         self._g2: float | None = None
@@ -391,7 +483,7 @@ class _Unbounded:
     def g2(self):
         """‖T - (c/b)U‖², from the residual (a - c²/b cancels for nearly collinear T and U)."""
         if self._g2 is None:
-            self._g2 = _core.weight_residual_norm2(self.P.Tc, self.P.Uc, self.r, self.P.nt) if self.b > 0 else self.a
+            self._g2 = self.P.ops.residual_norm2(self.r) if self.b > 0 else self.a
         return self._g2
 
     def collinear(self):
@@ -538,7 +630,7 @@ def _infeasible(P: _Problem, on_infeasible, reachable, stacklevel=3):
 
 def _result(P, eps_c, st, scheme, requested, mu1, mu2, lam, feasible, max_decrease=float("nan"), info=None, kkt=None):
     tt_o = P.s * st["tt"]
-    if not (np.isfinite(eps_c).all() and math.isfinite(st["ee"])):
+    if not (math.isfinite(st["ee"]) and P.ops.finite(eps_c)):
         raise NonFiniteError(
             "eps: the weights overflowed (T, U, delta or lam too extreme for float64); "
             "rescale the scores or choose a larger lam"
@@ -553,7 +645,7 @@ def _result(P, eps_c, st, scheme, requested, mu1, mu2, lam, feasible, max_decrea
             "rescale the scores or choose a smaller lam"
         )
     return SoftWeights(
-        eps=P.scatter(eps_c),
+        eps=P.ops.scatter(eps_c),
         scheme=scheme,
         requested_scheme=requested,
         mu=(float(mu1), float(mu2)),
@@ -577,16 +669,14 @@ def _closed_form_eps(P, used, alpha, beta, lo=-math.inf, hi=math.inf, rho_min=No
     multiplier) when their residuals exceed _POLISH_TOL. The rounding of β/α alone leaves a residual
     ≈ eps·|α|·Σ|TᵢUᵢ|, which for nearly collinear T and U is large next to Σ|Uᵢεᵢ|; see
     _core.weight_correct."""
-    eps_c, st = _core.weight_combine(P.Tc, P.Uc, alpha, beta, lo, hi, P.nt)
+    eps_c, st = P.ops.combine(alpha, beta, lo, hi)
     if used == "bounded":
         target, utility = r1 > rho_min, r2 > 0
     else:
         target, utility = used in ("2.1", "2.3"), used in ("2.2", "2.3")
     if (target or utility) and (alpha != 0 or beta != 0):
         # the multipliers were fixed by the solve; only the stored vector is corrected
-        st, _, _ = _core.weight_correct(
-            eps_c, P.Tc, P.Uc, alpha, beta, P.s, P.dp, lo, hi, target, utility, st, _POLISH_TOL, P.nt
-        )
+        st, eps_c = P.ops.correct(eps_c, alpha, beta, P.s, P.dp, lo, hi, target, utility, st, _POLISH_TOL)
     return eps_c, st
 
 
@@ -597,7 +687,7 @@ def _solve_unbounded(P: _Problem, scheme, lam, on_infeasible, stacklevel):
     if scheme == "auto":
         if P.dp > 0 and Q.collinear():
             _infeasible(P, on_infeasible, 0.0, stacklevel)
-            eps_c, st = _core.weight_combine(P.Tc, P.Uc, 0.0, 0.0, -inf, inf, P.nt)
+            eps_c, st = P.ops.combine(0.0, 0.0, -inf, inf)
             return _result(P, eps_c, st, "closest", scheme, math.nan, math.nan, lam, False, 0.0, kkt=math.nan)
         used = Q.branch_auto(rho)
     else:
@@ -678,11 +768,11 @@ def _solve_bounded(P: _Problem, scheme, lam, on_infeasible, stacklevel):
             "(the exact bounded optimum)"
         )
     if math.isinf(lam):  # Δ = 0 on the relative scale: nothing is asked for
-        P.norms = (float(np.linalg.norm(P.Tc)), float(np.linalg.norm(P.Uc)))
-        eps_c = np.zeros(P.Tc.shape[0])
-        return _result(P, eps_c, _stats_of(P, eps_c), "bounded", "auto", 0.0, 0.0, lam, True, kkt=0.0)
+        P.norms = P.ops.norms()
+        eps_c = P.ops.zeros()
+        return _result(P, eps_c, P.ops.stats_of(eps_c), "bounded", "auto", 0.0, 0.0, lam, True, kkt=0.0)
     lo, hi = P.bounds
-    out = _core.weights_bounded(P.Tc, P.Uc, P.s, P.dp, 1.0 / (2.0 * lam), lo, hi, P.nt)
+    out = P.ops.bounded(P.s, P.dp, 1.0 / (2.0 * lam), lo, hi)
     P.norms = (math.sqrt(out["a"]), math.sqrt(out["b"]))
     info = {
         "rho1": out["rho1"],
@@ -791,7 +881,7 @@ def soft_weights(
     lam_scale = _lam_scale(lam_scale)
     on_infeasible = _on_infeasible(on_infeasible)
     P = _Problem(T, U, delta, bounds, candidates, n_threads)
-    lam = _absolute(lam, _lam_unit(lam_scale, P.Tc, P.dp))
+    lam = _absolute(lam, _lam_unit(lam_scale, P.ops.sq_norm_t, P.dp))
     if P.boxed:
         return _solve_bounded(P, scheme, lam, on_infeasible, stacklevel=2)
     return _solve_unbounded(P, scheme, lam, on_infeasible, stacklevel=2)
@@ -845,7 +935,7 @@ class SoftWeightsPath:
         status = None if self._status is None else int(self._status[k])
         if status in (_STATUS_INFEASIBLE, _STATUS_DEGENERATE):
             eps_c = self._fixed_eps
-            st = _stats_of(P, eps_c)
+            st = P.ops.stats_of(eps_c)
         elif P.boxed:
             lo, hi = P.bounds
             a, b = float(self._coef[k, 0]), float(self._coef[k, 1])
@@ -860,25 +950,13 @@ class SoftWeightsPath:
         elif status == _STATUS_DEGENERATE:
             kkt = _kkt_of(P, st, 0.0, 0.0, lam)
         return _result(
-            P, np.array(eps_c, copy=True), st, self.schemes[k], self.requested_scheme, mu1, mu2, lam, feasible, kkt=kkt
+            P, P.ops.copy(eps_c), st, self.schemes[k], self.requested_scheme, mu1, mu2, lam, feasible, kkt=kkt
         )
 
     @property
     def eps(self) -> np.ndarray:
         """All ε stacked, shape (L, n) — L·n float64 values; prefer ``path[k]`` for large n."""
-        return np.stack([self.eps_at(k) for k in range(len(self))]) if len(self) else np.zeros((0, self._problem.n))
-
-
-def _stats_of(P, eps_c):
-    tt = float(np.dot(P.Tc, eps_c))
-    tu = float(np.dot(P.Uc, eps_c))
-    return {
-        "tt": tt,
-        "tu": tu,
-        "ee": float(np.dot(eps_c, eps_c)),
-        "at": float(np.abs(P.Tc * eps_c).sum()),
-        "au": float(np.abs(P.Uc * eps_c).sum()),
-    }
+        return self._problem.ops.stack([self.eps_at(k) for k in range(len(self))])
 
 
 def soft_weights_path(
@@ -914,7 +992,7 @@ def soft_weights_path(
     if lam_arr.size and not (np.isfinite(lam_arr).all() and (lam_arr > 0).all()):
         raise ValueError("lams must be finite and > 0")
     P = _Problem(T, U, delta, bounds, candidates, n_threads)
-    unit = _lam_unit(lam_scale, P.Tc, P.dp)
+    unit = _lam_unit(lam_scale, P.ops.sq_norm_t, P.dp)
     if unit != 1.0:
         lam_arr = np.array([_absolute(float(v), unit, "lams") for v in lam_arr])
     lam_arr = np.ascontiguousarray(lam_arr)
@@ -1006,13 +1084,13 @@ def _path_bounded(P, scheme, lams, on_infeasible):
         raise ValueError(f"scheme {scheme!r} is a closed form of the unbounded QP; with bounds use scheme='auto'")
     lo, hi = P.bounds
     if lams.size and np.isinf(lams).all():  # Δ = 0 on the relative scale: ε = 0 at every λ
-        P.norms = (float(np.linalg.norm(P.Tc)), float(np.linalg.norm(P.Uc)))
+        P.norms = P.ops.norms()
         L, z = lams.size, np.zeros(lams.size)
         return SoftWeightsPath(
             lams, z, z.copy(), z.copy(), z.copy(), z.copy(), z.copy(), ("bounded",) * L, np.ones(L, bool), scheme,
             P.delta, P.bounds, P, np.zeros((L, 2)),
         )  # fmt: skip
-    out = _core.weights_bounded_path(P.Tc, P.Uc, P.s, P.dp, 1.0 / (2.0 * lams), lo, hi, P.nt)
+    out = P.ops.bounded_path(P.s, P.dp, 1.0 / (2.0 * lams), lo, hi)
     status = np.asarray(out["status"])
     if (status == _STATUS_INFEASIBLE).any():
         _infeasible(P, on_infeasible, float(out["max_decrease"][status == _STATUS_INFEASIBLE][0]), stacklevel=3)
@@ -1037,7 +1115,7 @@ def _path_bounded(P, scheme, lams, on_infeasible):
     )
     schemes = tuple("closest" if s == _STATUS_INFEASIBLE else "bounded" for s in status)
     coef = np.column_stack([P.s * np.where(lp, 0.0, r1), np.where(lp, 0.0, r2)])
-    fixed = None if out["lp_eps"] is None else np.asarray(out["lp_eps"])
+    fixed = out["lp_eps"]
     return SoftWeightsPath(
         lams,
         -P.s * tt_o,
