@@ -559,9 +559,19 @@ def test_run_on_a_local_dask_cluster_matches_in_memory(tmp_path):
         for key in ("accuracy", "gap", "log_loss", "val_target"):
             want = ra["metrics"][model][key]
             assert abs(want - rb["metrics"][model][key]) <= 1e-9 * max(1, abs(want))
+    # Iterated soft weighting runs there too (scores, weight QP and refits on the cluster) ...
+    it = [cli("run", *SMALL, "--out", str(tmp_path / name), "--json", "--no-plots", "--method", "iterated",
+              "--method-options", '{"steps": 2}', *extra, timeout=300)
+          for name, extra in (("d", ()), ("e", ("--dask-scheduler", "local", "--dask-chunk-rows", "700")))]
+    assert all(r.returncode == 0 for r in it), [r.stderr for r in it]
+    ra, rb = (json.loads(r.stdout) for r in it)
+    for key in ("accuracy", "gap", "log_loss", "val_target"):
+        want = ra["metrics"]["soft"][key]
+        assert abs(want - rb["metrics"]["soft"][key]) <= 1e-9 * max(1, abs(want))
+    # ... and certified removal is refused up front.
     r = cli("run", *SMALL, "--out", str(tmp_path / "c"), "--no-plots", "--dask-scheduler", "local",
-            "--method", "iterated")
-    assert r.returncode == 2 and "--method: 'iterated' needs the training data in memory" in r.stderr
+            "--method", "certified")
+    assert r.returncode == 2 and "--method: 'certified' needs the training data in memory" in r.stderr
 
 
 def test_demo_prints_legend_and_conclusion():

@@ -306,3 +306,22 @@ def test_gradient_ascent_on_dask_matches_in_memory(client, retain):
     _close(a.theta_, b.theta_, 1e-9)
     _close(su.gradient_ascent(m, X, y, eps, lr=0.01, steps=3).theta_,
            su.gradient_ascent(m, Xd, y, eps, lr=0.01, steps=3).theta_, 1e-9)
+
+
+@pytest.mark.parametrize("inner", ["refit", "newton"])
+def test_iterated_soft_weights_on_dask_matches_in_memory(client, inner):
+    # Every step's scores, weight QP (bounded: the distributed dual) and update run on the cluster; the
+    # total weight change comes back lazy, with X's chunks.
+    X, y, s, Xv, yv, gv = _data()
+    Xd, yd, sd = _dask((700, 1300, 400), X, y, s)
+    m = su.LogisticRegression().fit(X, y, s)
+    t, u = DemographicParity(Xv, gv), Utility(Xv, yv)
+    kw = dict(steps=3, inner=inner, bounds=(-1.0, None))
+    a = su.iterated_soft_weights(m, X, y, t, u, t.value(m), sample_weight=s, **kw)
+    b = su.iterated_soft_weights(m, Xd, yd, t, u, t.value(m), sample_weight=sd, **kw)
+    assert isinstance(b.eps, da.Array) and b.eps.chunks == (Xd.chunks[0],)
+    assert a.n_steps == b.n_steps == 3
+    _close(a.eps, b.eps.compute(), 1e-8)
+    _close(a.model.theta_, b.model.theta_, 1e-9)
+    for ha, hb in zip(a.history, b.history):
+        assert np.isclose(ha["weight_min"], hb["weight_min"], rtol=1e-9)

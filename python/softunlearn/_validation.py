@@ -143,7 +143,8 @@ def as_matrix(X, name: str = "X", dtype=None, n_features: int | None = None):
         # np.asarray would gather the whole array on the client: only the Dask-aware entry points take one.
         raise TypeError(
             f"{name}: a dask array is accepted by fit, decision_function/predict, Influence, newton_update, "
-            f"refit, finetune and gradient_ascent; this function needs in-memory data ({name}.compute() if it fits)"
+            f"refit, finetune, gradient_ascent and iterated_soft_weights; this function needs in-memory data "
+            f"({name}.compute() if it fits)"
         )
     arr = np.asarray(X)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):

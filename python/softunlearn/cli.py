@@ -219,7 +219,7 @@ def list_datasets(args) -> int:
 # data set `softunlearn datasets` lists can be run.
 RUN_DATASETS = tuple(DATASETS)
 #: The update methods that run on a dask X (softunlearn run --dask-scheduler).
-DASK_METHODS = ("newton", "refit", "finetune", "gradient_ascent")
+DASK_METHODS = ("newton", "refit", "finetune", "gradient_ascent", "iterated")
 
 
 def parse_bounds(text):

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import as_sample_weight
+from .._validation import as_sample_weight, is_dask
 from ..influence import Influence
 from ..linear_model import check_model
 from ..targets import as_target, evaluate
@@ -56,7 +56,8 @@ class IteratedSoftWeights:
     Attributes
     ----------
     model : the final model (a new object; the input model is untouched).
-    eps : (n,) total weight change E: the final sample weights are s⊙(1 + E) = s⊙Πₖ(1 + εᵏ).
+    eps : (n,) total weight change E: the final sample weights are s⊙(1 + E) = s⊙Πₖ(1 + εᵏ). For a
+        dask X, a lazy dask array with X's row chunks (persisted on the workers).
     history : one dict per step taken: ``step``, ``delta`` (Δ_k asked for), ``target_before``,
         ``target_after`` (actual values), ``predicted_change`` (−εᵏᵀT_k), ``utility_before``,
         ``utility_after`` (the utility target's actual values), ``scheme``, ``feasible``,
@@ -98,6 +99,60 @@ def _step_bounds(bounds, steps):
     return (step_lo, None if math.isinf(step_hi) else step_hi)
 
 
+class _InMemory:
+    """Array operations of the loop for in-memory data (no-ops)."""
+
+    ones_like = staticmethod(np.ones_like)
+
+    @staticmethod
+    def persisted(a):
+        return a
+
+    @staticmethod
+    def computed(*values):
+        return values
+
+
+class _OnDask:
+    """... for dask data: the scores and the running weight factor are kept on the workers (persisted),
+    so no step recomputes the ones before it; X is never gathered."""
+
+    @staticmethod
+    def ones_like(a):
+        import dask.array as da
+
+        return da.ones_like(a)
+
+    @staticmethod
+    def persisted(a):
+        return a.persist()
+
+    @staticmethod
+    def computed(*values):
+        import dask
+
+        return dask.compute(*values)
+
+
+def _training_data(model, X, sample_weight):
+    """(X, s, ops): X validated against the model, s the sample weights (ones when None; float64),
+    ops the loop's array operations for in-memory or dask data."""
+    if is_dask(X):
+        import dask.array as da
+
+        from ..dask_engine import as_dask_matrix, as_dask_rows
+
+        model._check_fitted()
+        Xd = as_dask_matrix(X, "X", dtype=model.dtype, n_features=model.n_features_in_)
+        like = Xd[:, 0].astype(np.float64)
+        s = da.ones_like(like) if sample_weight is None else as_dask_rows(sample_weight, like, "sample_weight")
+        return Xd, s, _OnDask
+    Xc = model._as_X(X)
+    n = Xc.shape[0]
+    s = as_sample_weight(sample_weight, n, np.float64)
+    return Xc, (s if s.size else np.ones(n)), _InMemory
+
+
 def iterated_soft_weights(
     model,
     X,
@@ -125,7 +180,8 @@ def iterated_soft_weights(
 
     Parameters
     ----------
-    model, X, y, sample_weight : the fitted model and its training data.
+    model, X, y, sample_weight : the fitted model and its training data (X may be a dask array: every
+        step's scores, weight QP and update then run on the cluster; see docs/dask.md).
     target, utility : targets (e.g. ``DemographicParity(Xv, sv)`` and ``Utility(Xv, yv)``).
     delta : signed required decrease Δ of the target (as for :func:`soft_weights`); goal = f(θ̂) − Δ.
     steps : K ≥ 1. With K = 1 this is exactly the one-shot pipeline (soft_weights then ``inner``).
@@ -163,16 +219,13 @@ def iterated_soft_weights(
     delta = float(delta)
     if not math.isfinite(delta):
         raise ValueError(f"delta: expected a finite number, got {delta!r}")
-    Xc = model._as_X(X)
-    n = Xc.shape[0]
-    s0 = as_sample_weight(sample_weight, n, np.float64)
-    s0 = s0 if s0.size else np.ones(n)
+    Xc, s0, ops = _training_data(model, X, sample_weight)
     inner_options = dict(inner_options or {})
 
     f0 = evaluate(target, model)[0]
     goal = f0 - delta
     atol = tol * abs(delta)
-    factor = np.ones(n)  # 1 + E
+    factor = ops.ones_like(s0)  # 1 + E
     current, f_cur = model, f0
     u_cur = evaluate(utility, model)[0]
     history: list[dict] = []
@@ -189,7 +242,7 @@ def iterated_soft_weights(
         t0 = time.perf_counter()
         weighted = sample_weight if k == 1 else (s0 * factor).astype(model.dtype)
         inf = influence if (k == 1 and influence is not None) else Influence(current, Xc, y, weighted, solver=solver)
-        T, U = inf.scores([target, utility]).T
+        T, U = ops.persisted(inf.scores([target, utility])).T
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InfeasibleWarning)
             last = soft_weights(T, U, delta_k, lam=lam, scheme=scheme, bounds=step_box, lam_scale=lam_scale)
@@ -197,7 +250,8 @@ def iterated_soft_weights(
             infeasible.append(k)
         e = last.eps
         current = apply_weights(inner, current, Xc, y, e, influence=inf, sample_weight=weighted, **inner_options)
-        factor = factor * (1.0 + e)
+        factor = ops.persisted(factor * (1.0 + e))
+        e_min, e_max, w_min = ops.computed(e.min(), e.max(), factor.min())
         f_new, u_new = evaluate(target, current)[0], evaluate(utility, current)[0]
         record = dict(
             step=k,
@@ -209,9 +263,9 @@ def iterated_soft_weights(
             utility_after=float(u_new),
             scheme=last.scheme,
             feasible=bool(last.feasible),
-            eps_min=float(e.min()),
-            eps_max=float(e.max()),
-            weight_min=float(factor.min()),
+            eps_min=float(e_min),
+            eps_max=float(e_max),
+            weight_min=float(w_min),
             seconds=time.perf_counter() - t0,
         )
         history.append(record)
