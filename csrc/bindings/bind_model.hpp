@@ -56,7 +56,7 @@ template <class T> void def_engine_fit(py::module_& m) {
   m.def(
       "fit_engine",
       [](py::object engine, VecRef<T> theta0, T C, T tol, int max_iter, Index subsample, VecRef<T> linear,
-         bool hessian_free, int cg_budget) {
+         bool hessian_free, int cg_budget, bool final_hessian) {
         const PyEngine<T> E(std::move(engine), C);
         expect_size(theta0.size(), E.params(), "theta0");
         expect_size_or_empty(linear.size(), E.params(), "linear");
@@ -64,13 +64,15 @@ template <class T> void def_engine_fit(py::module_& m) {
         if (!(C > T(0)) || !std::isfinite(C)) throw py::value_error("C: expected a finite number > 0");
         if (!(tol > T(0)) || !std::isfinite(tol)) throw py::value_error("tol: expected a finite number > 0");
         expect_cg_budget(cg_budget);
-        return newton_fit(E, theta0, tol, max_iter, subsample, true, hessian_free,
+        return newton_fit(E, theta0, tol, max_iter, subsample, final_hessian, hessian_free,
                           linear.size() ? linear.data() : nullptr, cg_budget);
       },
       arg("engine"), arg("theta0").noconvert(), arg("C"), arg("tol"), arg("max_iter"), arg("subsample") = 0,
       arg("linear").noconvert() = Vec<T>(), arg("hessian_free") = false, arg("cg_budget") = 0,
+      arg("final_hessian") = true,
       "The damped Newton fit of `fit` with every pass over the data a method of `engine` (see "
-      "softunlearn.engine); same algorithm and constants, same FitResult.");
+      "softunlearn.engine); same algorithm and constants, same FitResult. With final_hessian false a fit "
+      "whose last step was a chord step ends without the Hessian at θ̂ (one Hessian pass fewer).");
 }
 
 template <class T, class XArg> void def_model(py::module_& m) {

@@ -117,6 +117,7 @@ def fit_engine(
     linear: _F = ...,
     hessian_free: bool = False,
     cg_budget: int = 0,
+    final_hessian: bool = True,
 ) -> FitResult_f64:
     """The Newton fit of `fit` with the passes supplied by a Python engine (softunlearn.engine)."""
 

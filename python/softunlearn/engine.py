@@ -100,10 +100,13 @@ class Engine:
             cg_budget=cg_budget,
         )
 
+    #: Whether a fit whose last step was a chord step assembles the Hessian at θ̂ for Influence to reuse.
+    final_hessian = True
+
     def fit(self, theta0, C, tol, max_iter, *, subsample=0, linear=None, hessian_free=False, cg_budget=0):
         """The damped Newton fit (``_core.fit``'s algorithm) with this engine's passes: a ``_core.FitResult``."""
         args = self._fit_args(theta0, C, tol, max_iter, subsample, linear, hessian_free, cg_budget)
-        return _core.fit_engine(self, **args)
+        return _core.fit_engine(self, **args, final_hessian=self.final_hessian)
 
     def loss_pass(self, theta, C, *, hessian=False, r=False, h=False) -> dict:
         raise NotImplementedError

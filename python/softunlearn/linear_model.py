@@ -501,8 +501,9 @@ class LogisticRegression(_LinearModel):
         "cpu" or "cuda", where the last fit ran.
     hessian_free_
         True when the fit ended without a p×p Hessian at θ̂ (``solver="newton-cg"``, or ``"auto"``
-        choosing it; see ``solver``); False when it ended with dense steps, including a Hessian-free fit
-        that spent its CG budget.
+        choosing it; see ``solver``; or a dask X whose last Newton step was a chord step: ``Influence``
+        then assembles the Hessian in the pass over X it makes anyway); False when it ended with the
+        Hessian, including a Hessian-free fit that spent its CG budget.
     """
 
     @property
