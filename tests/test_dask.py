@@ -14,8 +14,11 @@ import dask
 import dask.array as da
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import softunlearn as su
+from softunlearn.dask_engine import DaskEngine
+from softunlearn.engine import CpuEngine
 from softunlearn.targets import DemographicParity, Utility
 
 N, D = 2400, 6
@@ -330,3 +333,75 @@ def test_iterated_soft_weights_on_dask_matches_in_memory(client, inner):
     _close(a.model.theta_, b.model.theta_, 1e-9)
     for ha, hb in zip(a.history, b.history):
         assert np.isclose(ha["weight_min"], hb["weight_min"], rtol=1e-9)
+
+
+def _csr_chunks(X, chunks):
+    """X (dense, mostly zeros) as a dask array of CSR chunks, made lazily on the workers by map_blocks."""
+    return da.from_array(X, chunks=(chunks, X.shape[1])).map_blocks(
+        sp.csr_matrix, dtype=X.dtype, meta=sp.csr_matrix((0, 0), dtype=X.dtype)
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("model", sorted(MODELS))
+@pytest.mark.parametrize("chunking", sorted(CHUNKINGS))
+def test_csr_chunks_match_in_memory_csr(client, chunking, model, dtype):
+    # The same kernels as in-memory CSR X, chunk by chunk: fit, scores, Newton update, refit, finetune.
+    X, y, s, Xv, yv, gv = _data(dtype)
+    X = X * (np.random.default_rng(9).random(X.shape) < 0.3)
+    Xs, Xd = sp.csr_matrix(X), _csr_chunks(X, CHUNKINGS[chunking])
+    yd, sd = _dask(CHUNKINGS[chunking], y, s)
+    m = MODELS[model]().fit(Xs, y, s)
+    md = MODELS[model]().fit(Xd, yd, sd)
+    assert md.backend_ == "dask" and md.converged_ and md.dtype == dtype
+    rtol = RTOL[dtype]
+    _close(m.theta_, md.theta_, rtol)
+    targets = [Utility(Xv, yv), DemographicParity(Xv, gv)]
+    Sd = su.Influence(md, Xd, yd, sd).scores(targets)
+    assert isinstance(Sd, da.Array) and Sd.chunks[0] == Xd.chunks[0]
+    _close(su.Influence(m, Xs, y, s).scores(targets), Sd.compute(), 1e-9 if dtype == np.float64 else 1e-5)
+    eps = -(np.arange(N) % 7 == 0).astype(dtype)
+    _close(su.newton_update(m, Xs, y, eps, sample_weight=s).theta_,
+           su.newton_update(md, Xd, yd, eps, sample_weight=sd).theta_, rtol)
+    _close(su.refit(m, Xs, y, eps, sample_weight=s).theta_, su.refit(md, Xd, yd, eps, sample_weight=sd).theta_, rtol)
+    if dtype == np.float64:
+        _close(su.finetune(m, Xs, y, eps, sample_weight=s).theta_,
+               su.finetune(md, Xd, yd, eps, sample_weight=sd).theta_, 1e-7)
+
+
+def test_csr_chunks_without_intercept_and_bad_chunks():
+    X, y, *_ = _data()
+    X = X * (np.random.default_rng(9).random(X.shape) < 0.3)
+    Xd = _csr_chunks(X, 1000)
+    with dask.config.set(scheduler="sync"):
+        # no intercept: the stopping scale reads max|xᵢⱼ| from the chunks' stored values
+        _close(su.LogisticRegression(fit_intercept=False).fit(sp.csr_matrix(X), y).theta_,
+               su.LogisticRegression(fit_intercept=False).fit(Xd, y).theta_, 1e-9)
+        small = 0.1 * X  # max|xᵢⱼ| < 1, so the scale is that maximum
+        kw = dict(fit_intercept=False, loss=(0, 0.0), n_threads=1)
+        want = CpuEngine(sp.csr_matrix(small), y, np.zeros(0), **kw).feature_scale()
+        assert want < 1 and DaskEngine(_csr_chunks(small, 700), da.from_array(y, chunks=700), None,
+                                       **kw).feature_scale() == want
+        bad = X.copy()
+        bad[1500, 2] = np.nan
+        with pytest.raises(ValueError, match=r"X: contains NaN or infinity"):
+            su.LogisticRegression().fit(_csr_chunks(bad, 1000), y)
+
+        def broken(block):
+            out = sp.csr_matrix(block)
+            out.indices[-1] = X.shape[1] + 5  # a column index past the end: must never reach a kernel
+            return out
+
+        hostile = da.from_array(X, chunks=(1000, X.shape[1])).map_blocks(broken, meta=sp.csr_matrix((0, 0)))
+        with pytest.raises(ValueError, match=r"X: malformed CSR matrix \(column indices outside"):
+            su.LogisticRegression().fit(hostile, y)
+
+
+def test_cli_sends_sparse_training_data_as_csr_chunks(client):
+    from softunlearn import cli
+
+    X, y, *_ = _data()
+    Xs = sp.csr_matrix(X * (np.random.default_rng(9).random(X.shape) < 0.3))
+    Xd, yd = cli._to_cluster(client, Xs, y, 700)
+    assert sp.issparse(Xd._meta) and Xd.chunks[0] == (700, 700, 700, 300)
+    _close(su.LogisticRegression().fit(Xs, y).theta_, su.LogisticRegression().fit(Xd, yd).theta_, 1e-9)

@@ -56,7 +56,7 @@ def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
     dt = np.dtype(dtype) if dtype is not None else compute_dtype(X)
     if X.format == "csr":
         # Before scipy touches it: its own checks raise messages that do not name the argument.
-        _check_csr_structure(X, name)
+        check_csr_structure(X, name)
     out = X if X.format == "csr" else X.tocsr()
     idx_dt = out.indices.dtype
     ready = (
@@ -81,7 +81,7 @@ def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
         if out.indptr.dtype != out.indices.dtype:  # scipy picks one index dtype for both; be sure
             out.indptr = out.indptr.astype(np.int64)
             out.indices = out.indices.astype(np.int64)
-    _check_csr_structure(out, name)
+    check_csr_structure(out, name)
     # Entries past indptr[-1] are storage slack no kernel reads: only the stored entries must be finite.
     data = out.data[: int(out.indptr[-1])]
     if data.size and not np.isfinite(data.sum(dtype=np.float64)):
@@ -100,7 +100,7 @@ def contiguous(a, dtype) -> np.ndarray:
     return np.require(a, dtype=dtype, requirements=["C", "A"])
 
 
-def _check_csr_structure(X, name):
+def check_csr_structure(X, name):
     n, d = X.shape
     ip, ix = np.asarray(X.indptr), np.asarray(X.indices)
     if ip.dtype.kind not in "iu" or ix.dtype.kind not in "iu":

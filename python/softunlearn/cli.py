@@ -651,15 +651,17 @@ def _dask_client(args):
 
 
 def _to_cluster(client, X, y, chunk_rows):
-    """The training data as dask arrays of `chunk_rows`-row chunks, persisted on the workers."""
+    """The training data as dask arrays of `chunk_rows`-row chunks (CSR chunks for a sparse X), persisted
+    on the workers."""
     import dask.array as da
 
     from softunlearn._validation import is_sparse
 
-    if is_sparse(X):
-        raise ValueError("--dask-scheduler: this data set's X is sparse; the Dask engine takes dense chunks only")
     rows = chunk_rows or max(1, -(-X.shape[0] // (2 * len(client.scheduler_info()["workers"]) or 2)))
-    Xd = da.from_array(np.ascontiguousarray(X), chunks=(rows, -1))
+    if is_sparse(X):
+        Xd = da.from_array(X.tocsr(), chunks=(rows, -1), asarray=False)
+    else:
+        Xd = da.from_array(np.ascontiguousarray(X), chunks=(rows, -1))
     yd = da.from_array(np.asarray(y), chunks=(rows,))
     return client.persist([Xd, yd])
 

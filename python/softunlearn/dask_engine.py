@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._validation import check_n_threads, contiguous, fit_labels, is_dask
+from ._validation import as_csr, check_csr_structure, check_n_threads, contiguous, fit_labels, is_dask, is_sparse
 from .engine import CpuEngine, Engine
 
 __all__ = ["DaskEngine", "as_dask_matrix", "as_dask_rows", "checked_finite", "dask_data", "is_dask", "predict_rows"]
@@ -38,8 +38,8 @@ def _require_dask():
 
 # ---- validation ------------------------------------------------------------------------------------
 def as_dask_matrix(X, name: str = "X", dtype=None, n_features: int | None = None):
-    """X as a 2-D float32/float64 dask array with dense chunks, chunked along rows only, known chunk sizes
-    (and n_features columns when given: the model's)."""
+    """X as a 2-D float32/float64 dask array with dense (NumPy) or CSR (scipy.sparse) chunks, chunked
+    along rows only, known chunk sizes (and n_features columns when given: the model's)."""
     da = _require_dask()
     if not isinstance(X, da.Array):
         raise TypeError(f"{name}: expected a dask.array.Array, got {type(X).__name__}")
@@ -52,8 +52,11 @@ def as_dask_matrix(X, name: str = "X", dtype=None, n_features: int | None = None
             f"{name}: chunked along columns ({len(X.chunks[1])} column chunks); the engine maps over row chunks "
             f"that hold whole rows: use {name}.rechunk({{1: -1}})"
         )
-    if not isinstance(X._meta, np.ndarray):
-        raise TypeError(f"{name}: expected dense (NumPy) chunks, got {type(X._meta).__name__} chunks")
+    if not (isinstance(X._meta, np.ndarray) or is_sparse(X._meta)):
+        raise TypeError(
+            f"{name}: expected NumPy or scipy.sparse chunks, got {type(X._meta).__name__} chunks "
+            "(give map_blocks a meta, e.g. meta=scipy.sparse.csr_matrix((0, 0)))"
+        )
     if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool) or np.issubdtype(X.dtype, np.complexfloating):
         raise TypeError(f"{name}: expected a real numeric dtype, got {X.dtype}")
     if dtype is None:
@@ -168,6 +171,19 @@ def _dense(X, dt):
     return contiguous(X, dt)
 
 
+def _rows(X, dt):
+    """A chunk of X for the compiled kernels: a dense chunk contiguous and aligned; a sparse chunk as CSR
+    with its structure checked on every call (the kernels index with it, so a malformed chunk must never
+    reach them; O(nnz) integer reads) and converted only when its dtypes or format are not the kernels'."""
+    if not is_sparse(X):
+        return _dense(X, dt)
+    ready = X.format == "csr" and X.data.dtype == dt and X.indptr.dtype == X.indices.dtype
+    if ready and all(a.flags.c_contiguous and a.flags.aligned for a in (X.data, X.indices, X.indptr)):
+        check_csr_structure(X, "X")
+        return X
+    return as_csr(X, "X", dt)
+
+
 def _fortran(U, dt):
     return np.require(U, dtype=dt, requirements=["F", "A"])
 
@@ -176,7 +192,7 @@ def _chunk_pass(X, y, s, *, theta, C, intercept, loss, n_threads, hessian=False,
     """The in-memory engine's fused pass on one row chunk, data term only (no ½‖w‖², no R)."""
     dt = theta.dtype
     return _core.loss_pass(
-        X=_dense(X, dt),
+        X=_rows(X, dt),
         y=_dense(y, dt),
         s=_dense(s[0], dt) if s else np.zeros(0, dt),
         theta=_dense(theta, dt),
@@ -280,7 +296,7 @@ class _PersistedChunks:
 
 def _xtv_chunk(X, v, *, intercept, n_threads):
     dt = X.dtype
-    return _core.xtv(X=_dense(X, dt), v=_dense(v, dt), intercept=intercept, n_threads=n_threads)[None, :]
+    return _core.xtv(X=_rows(X, dt), v=_dense(v, dt), intercept=intercept, n_threads=n_threads)[None, :]
 
 
 def _hv_chunk(X, h, *, V, intercept, n_threads):
@@ -288,19 +304,19 @@ def _hv_chunk(X, h, *, V, intercept, n_threads):
     dt = V.dtype
     reg = np.zeros(V.shape[0], dtype=dt)
     out = _core.hessian_matvec(
-        X=_dense(X, dt), h=_dense(h, dt), reg=reg, V=_fortran(V, dt), intercept=intercept, n_threads=n_threads
+        X=_rows(X, dt), h=_dense(h, dt), reg=reg, V=_fortran(V, dt), intercept=intercept, n_threads=n_threads
     )
     return out.ravel()[None, :]
 
 
 def _predict_chunk(X, *, theta, intercept, n_threads):
     dt = theta.dtype
-    return _core.predict(X=_dense(X, dt), theta=_dense(theta, dt), intercept=intercept, n_threads=n_threads)
+    return _core.predict(X=_rows(X, dt), theta=_dense(theta, dt), intercept=intercept, n_threads=n_threads)
 
 
 def _scores_chunk(X, r, *, U, intercept, n_threads):
     dt = U.dtype
-    return _core.scores(X=_dense(X, dt), U=_fortran(U, dt), r=_dense(r, dt), intercept=intercept, n_threads=n_threads)
+    return _core.scores(X=_rows(X, dt), U=_fortran(U, dt), r=_dense(r, dt), intercept=intercept, n_threads=n_threads)
 
 
 def predict_rows(X, theta, intercept: bool, n_threads: int):
@@ -310,6 +326,23 @@ def predict_rows(X, theta, intercept: bool, n_threads: int):
     return da.map_blocks(
         _predict_chunk, X, theta=theta, intercept=intercept, n_threads=n_threads, drop_axis=1, dtype=X.dtype
     )
+
+
+def _stored(X):
+    """The stored values of a chunk (a sparse chunk's data, a dense chunk itself)."""
+    if not is_sparse(X):
+        return X
+    X = X if X.format == "csr" else X.tocsr()
+    return X.data[: int(X.indptr[-1])]
+
+
+def _abs_max_chunk(X):
+    v = _stored(X)
+    return np.array([float(np.abs(v).max()) if v.size else 0.0])
+
+
+def _all_finite_chunk(X):
+    return np.array([float(np.isfinite(_stored(X)).all())])
 
 
 def _finite_chunk(block, message):
@@ -371,8 +404,16 @@ class DaskEngine(Engine):
     def feature_scale(self) -> float:
         if self.fit_intercept:
             return 1.0
+        return min(1.0, float(self._per_chunk(_abs_max_chunk).max()))
+
+    def _per_chunk(self, func) -> np.ndarray:
+        """func(chunk) → float for every row chunk of X (dense or sparse), computed: (n_chunks,)."""
         da = _require_dask()
-        return min(1.0, float(da.abs(self.X).max().compute()))
+        parts = da.blockwise(
+            func, "i", self.X, "ij", adjust_chunks={"i": 1}, concatenate=True, dtype=np.float64,
+            meta=np.empty((0,)),
+        )  # fmt: skip
+        return parts.compute()
 
     def loss_pass(self, theta, C, *, hessian=False, r=False, h=False) -> dict:
         """J, ∇J (and ∇²J) computed now; r and h as lazy dask arrays aligned with X's row chunks."""
@@ -410,8 +451,7 @@ class DaskEngine(Engine):
     def _check_finite(self) -> None:
         """After a non-finite pass: a NaN or infinity in X is the input's fault and named as such (otherwise
         the caller reports an overflow)."""
-        da = _require_dask()
-        if not bool(da.isfinite(self.X).all().compute()):
+        if not self._per_chunk(_all_finite_chunk).all():
             raise ValueError("X: contains NaN or infinity")
 
     def predict(self, theta):

@@ -144,7 +144,7 @@ def _training_data(model, X, sample_weight):
 
         model._check_fitted()
         Xd = as_dask_matrix(X, "X", dtype=model.dtype, n_features=model.n_features_in_)
-        like = Xd[:, 0].astype(np.float64)
+        like = da.zeros(Xd.shape[0], chunks=(Xd.chunks[0],))
         s = da.ones_like(like) if sample_weight is None else as_dask_rows(sample_weight, like, "sample_weight")
         return Xd, s, _OnDask
     Xc = model._as_X(X)
