@@ -405,3 +405,19 @@ def test_cli_sends_sparse_training_data_as_csr_chunks(client):
     Xd, yd = cli._to_cluster(client, Xs, y, 700)
     assert sp.issparse(Xd._meta) and Xd.chunks[0] == (700, 700, 700, 300)
     _close(su.LogisticRegression().fit(Xs, y).theta_, su.LogisticRegression().fit(Xd, yd).theta_, 1e-9)
+
+
+def test_persisted_X_keeps_r_on_the_workers(client):
+    # On a persisted X the Influence pass returns r from the same read of each chunk, held on the workers:
+    # the scores and the Newton update then read X once each. Same numbers as in memory.
+    X, y, s, Xv, yv, gv = _data()
+    Xd, yd, sd = client.persist(_dask((700, 1300, 400), X, y, s))
+    m = su.LogisticRegression().fit(X, y, s)
+    md = su.LogisticRegression().fit(Xd, yd, sd)
+    inf, infd = su.Influence(m, X, y, s), su.Influence(md, Xd, yd, sd)
+    assert isinstance(infd.r, da.Array) and len(dict(infd.r.dask)) == 3  # one kept chunk each, no graph
+    _close(inf.r, infd.r.compute(), 1e-9)
+    targets = [Utility(Xv, yv), DemographicParity(Xv, gv)]
+    _close(inf.scores(targets), infd.scores(targets).compute(), 1e-9)
+    eps = -(np.arange(N) % 7 == 0).astype(float)
+    _close(inf.newton_update(eps).theta_, infd.newton_update(_dask((700, 1300, 400), eps)[0]).theta_, 1e-9)

@@ -208,13 +208,16 @@ def _chunk_pass(X, y, s, *, theta, C, intercept, loss, n_threads, hessian=False,
     )
 
 
-def _pass_chunk(X, y, *s, hessian, **kw):
+def _partials(res, hessian):
     """(1, 1 + p [+ p²]) partial sums of one row chunk: Σ sᵢℓᵢ, C X̃ᵀ(s⊙ℓ'), C X̃ᵀdiag(s⊙ℓ'')X̃."""
-    res = _chunk_pass(X, y, s, hessian=hessian, **kw)
     parts = [np.array([res["loss"]], dtype=res["grad"].dtype), res["grad"]]
     if hessian:
         parts.append(res["hessian"].ravel())
     return np.concatenate(parts)[None, :]
+
+
+def _pass_chunk(X, y, *s, hessian, **kw):
+    return _partials(_chunk_pass(X, y, s, hessian=hessian, **kw), hessian)
 
 
 def _rh_chunk(X, y, *s, which, **kw):
@@ -225,6 +228,12 @@ def _rh_chunk(X, y, *s, which, **kw):
 def _pass_rows(rows, X, y, *s, **kw):
     """_pass_chunk on the rows `rows` (a slice) of one chunk: a strided subsample is a view until _dense."""
     return _pass_chunk(X[rows], y[rows], *(a[rows] for a in s), **kw)
+
+
+def _pass_rows_r(rows, X, y, *s, hessian, **kw):
+    """_pass_rows and the chunk's r = C s ⊙ ℓ'(z), from the same read of the chunk."""
+    res = _chunk_pass(X[rows], y[rows], tuple(a[rows] for a in s), hessian=hessian, r=True, **kw)
+    return _partials(res, hessian), res["r"]
 
 
 def _hv_rows(rows, X, y, *s, theta, C, intercept, loss, V, n_threads):
@@ -286,12 +295,56 @@ class _PersistedChunks:
         rows = [slice((-int(o)) % k, max(0, k * m - int(o)), k) for o in starts]
         return _PersistedChunks(self.client, self.xs, self.ys, self.ss, rows)
 
-    def sum(self, func, **kw):
+    def _map(self, func, **kw):
         args = [self.rows, self.xs, self.ys] + ([self.ss] if self.ss is not None else [])
-        parts = self.client.map(func, *args, pure=False, **kw)
-        while len(parts) > 1:
-            parts = [self.client.submit(_add, *parts[i : i + 8], pure=False) for i in range(0, len(parts), 8)]
-        return parts[0].result()[0]
+        return self.client.map(func, *args, pure=False, **kw)
+
+    def sum(self, func, **kw):
+        return tree_sum(self.client, self._map(func, **kw))
+
+    def sum_and_rows(self, func, X, dtype, **kw):
+        """Σ of func's first results, and its second results (one n_i-vector per chunk) as a dask array
+        with X's row chunks whose chunks stay on the workers that made them."""
+        import uuid
+
+        pairs = self._map(func, **kw)
+        parts = self.client.map(_item, pairs, [0] * len(pairs), pure=False)
+        kept = self.client.map(_item, pairs, [1] * len(pairs), pure=False)
+        del pairs  # the workers drop the pairs once both halves are taken
+        name = f"rows-{uuid.uuid4().hex}"
+        da = _require_dask()
+        graph = {(name, i): f for i, f in enumerate(kept)}
+        rows = da.Array(graph, name, chunks=(X.chunks[0],), dtype=dtype, meta=np.empty((0,), dtype=dtype))
+        return tree_sum(self.client, parts), rows
+
+
+def _item(pair, k):
+    return pair[k]
+
+
+def tree_sum(client, parts):
+    """The sum of the (1, width) rows behind futures `parts`, added on the workers in a tree of 8-way
+    additions; only the total comes to the client: (width,)."""
+    while len(parts) > 1:
+        parts = [client.submit(_add, *parts[i : i + 8], pure=False) for i in range(0, len(parts), 8)]
+    return parts[0].result()[0]
+
+
+def chunk_futures(*arrays):
+    """The futures of each 1-D array's chunks, in order, when every array is persisted on one distributed
+    client; None otherwise (the caller then builds a dask.array graph)."""
+    try:
+        from distributed import futures_of
+    except ImportError:  # pragma: no cover - dask without distributed
+        return None
+    out = []
+    for a in arrays:
+        held = {f.key: f for f in futures_of(a)}
+        keys = list(a.__dask_keys__())
+        if not held or any(k not in held for k in keys):
+            return None
+        out.append([held[k] for k in keys])
+    return out
 
 
 def _xtv_chunk(X, v, *, intercept, n_threads):
@@ -422,7 +475,12 @@ class DaskEngine(Engine):
         C = self.dtype.type(C)
         p, d = self.n_params, self.n_features
         kw = dict(theta=theta, C=C, intercept=self.fit_intercept, loss=self.loss, n_threads=self.n_threads)
-        if self._chunks is not None:
+        kept_r = None
+        if self._chunks is not None and r:
+            # Persisted X: r comes from the same read of each chunk and stays on its worker, so the scores
+            # and the update after it read X once each instead of recomputing r next to it.
+            tot, kept_r = self._chunks.sum_and_rows(_pass_rows_r, self.X, self.dtype, hessian=hessian, **kw)
+        elif self._chunks is not None:
             tot = self._chunks.sum(_pass_rows, hessian=hessian, **kw)
         else:
             tot = self._sum(_pass_chunk, 1 + p + (p * p if hessian else 0), *self._labelled(), hessian=hessian, **kw)
@@ -439,7 +497,9 @@ class DaskEngine(Engine):
             H = tot[1 + p :].reshape(p, p).copy()
             H[np.arange(d), np.arange(d)] += 1
             out["hessian"] = H
-        for which, wanted in (("r", r), ("h", h)):
+        if kept_r is not None:
+            out["r"] = kept_r
+        for which, wanted in (("r", r and kept_r is None), ("h", h)):
             if wanted:
                 out[which] = da.blockwise(
                     _rh_chunk, "i", *self._labelled(), concatenate=True, dtype=self.dtype, which=which, **kw

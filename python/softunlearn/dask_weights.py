@@ -69,9 +69,14 @@ class DaskWeightPasses:
     chunks, persisted). ``eps`` and ``lp`` are the slots: lazy dask arrays with T's chunks (None: 0)."""
 
     def __init__(self, T, U):
+        from .dask_engine import chunk_futures
+
         self.T, self.U = T, U
         self.eps = None
         self.lp = None
+        # Persisted on a distributed client: the passes without slots (most of a solve) go to the chunks'
+        # futures as one task each, without building a dask.array graph per pass.
+        self._futures = chunk_futures(T, U)
 
     # ---- plumbing ----
     def _slots(self, names):
@@ -93,6 +98,13 @@ class DaskWeightPasses:
         )  # fmt: skip
 
     def _sum(self, op, args, width, names=()):
+        if self._futures is not None and not names:
+            from .dask_engine import tree_sum
+
+            ts, us = self._futures
+            client = ts[0].client
+            parts = client.map(_row_chunk, ts, us, pure=False, op=op, args=tuple(args), names=())
+            return tree_sum(client, parts)
         return self._rows(op, args, width, names).sum(axis=0).compute()
 
     def _slot(self, op, args, slot, names=()):
