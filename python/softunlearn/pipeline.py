@@ -150,6 +150,9 @@ class SoftUnlearner:
     With ``method="iterated"``: ``eps_`` is the total change E (weights s⊙(1+E)), ``weights_`` the last
     step's solver result, ``iterated_`` the full :class:`~softunlearn.IteratedSoftWeights`
     (per-step history).
+
+    With a dask X (docs/dask.md), ``scores_``, ``utility_scores_``, ``eps_`` and ``hard_eps_`` are dask
+    arrays with X's row chunks, kept on the workers; every weight solve runs as distributed passes.
     """
 
     def __init__(

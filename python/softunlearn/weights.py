@@ -821,6 +821,8 @@ def soft_weights(
         Removal-convention influence scores of the target and the utility (validation loss):
         deleting sample i changes f by ≈ +T_i, and in general Δf ≈ -εᵀT. float32 and integer input is
         accepted and cast once to float64; all computation is float64. Inputs are never modified.
+        Dask arrays (either or both) run every O(n) pass of the solvers as a distributed reduction over
+        their chunks; ``eps`` is then a lazy dask array with those chunks (docs/dask.md).
     delta : float
         Signed required decrease Δ of the target; e.g. the current value of a signed fairness gap to drive
         it to zero from either side (a negative gap is raised to zero, not doubled).
