@@ -303,7 +303,11 @@ void bind_weights(py::module_& m) {
       [](py::array_t<T, py::array::c_style | py::array::forcecast> pairs, T d0) {
         if (pairs.ndim() != 2 || pairs.shape(1) != 2) throw std::invalid_argument("pairs must have shape (m, 2)");
         std::vector<std::pair<T, T>> pts(pairs.shape(0));
-        for (py::ssize_t i = 0; i < pairs.shape(0); ++i) pts[i] = {pairs.at(i, 0), pairs.at(i, 1)};
+        for (py::ssize_t i = 0; i < pairs.shape(0); ++i) {
+          pts[i] = {pairs.at(i, 0), pairs.at(i, 1)};
+          // the selection orders by κ: a NaN would break its ordering
+          if (std::isnan(pts[i].first) || std::isnan(pts[i].second)) throw std::invalid_argument("pairs contain NaN");
+        }
         return detail::weighted_crossing(pts, d0);
       },
       arg("pairs"), arg("d0"),

@@ -31,7 +31,7 @@ def is_sparse(X) -> bool:
     return sp.issparse(X)
 
 
-_INDEX_TYPES = (np.dtype(np.int32), np.dtype(np.int64))
+INDEX_TYPES = (np.dtype(np.int32), np.dtype(np.int64))
 
 
 def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
@@ -62,12 +62,12 @@ def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
     ready = (
         out.data.dtype == dt
         and out.indptr.dtype == idx_dt
-        and idx_dt in _INDEX_TYPES
+        and idx_dt in INDEX_TYPES
         and all(a.flags.c_contiguous and a.flags.aligned for a in (out.data, out.indices, out.indptr))
     )
     if not ready:
         idx_dt = np.result_type(out.indptr.dtype, out.indices.dtype)
-        if idx_dt not in _INDEX_TYPES:
+        if idx_dt not in INDEX_TYPES:
             idx_dt = np.dtype(np.int64)
         out = sp.csr_matrix(
             (

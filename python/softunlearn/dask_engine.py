@@ -22,7 +22,16 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._validation import as_csr, check_csr_structure, check_n_threads, contiguous, fit_labels, is_dask, is_sparse
+from ._validation import (
+    INDEX_TYPES,
+    as_csr,
+    check_csr_structure,
+    check_n_threads,
+    contiguous,
+    fit_labels,
+    is_dask,
+    is_sparse,
+)
 from .engine import CpuEngine, Engine
 
 __all__ = ["DaskEngine", "as_dask_matrix", "as_dask_rows", "checked_finite", "dask_data", "is_dask", "predict_rows"]
@@ -177,7 +186,8 @@ def _rows(X, dt):
     reach them; O(nnz) integer reads) and converted only when its dtypes or format are not the kernels'."""
     if not is_sparse(X):
         return _dense(X, dt)
-    ready = X.format == "csr" and X.data.dtype == dt and X.indptr.dtype == X.indices.dtype
+    index = X.indices.dtype
+    ready = X.format == "csr" and X.data.dtype == dt and X.indptr.dtype == index and index in INDEX_TYPES
     if ready and all(a.flags.c_contiguous and a.flags.aligned for a in (X.data, X.indices, X.indptr)):
         check_csr_structure(X, "X")
         return X
@@ -412,7 +422,7 @@ def checked_finite(a, message: str):
 
 
 class DaskEngine(Engine):
-    """The passes over a dask array X (row chunks, dense), y and s with X's row chunks (s may be None)."""
+    """The passes over a dask array X (row chunks, dense or CSR), y and s with X's row chunks (s may be None)."""
 
     name = "dask"
     # The fit leaves the Hessian at θ̂ to Influence, which assembles it in the pass it makes anyway (r and

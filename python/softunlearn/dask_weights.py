@@ -185,6 +185,8 @@ class DaskWeightPasses:
         while True:
             head = self._per_chunk(**bp, above=above, upto=upto, pivots=None).compute()
             count, kmin, kmax = head[:, 0].sum(), head[:, 1].min(), head[:, 2].max()
+            if count == 0:  # none at all (κ = 0), or past the last one by a rounding sliver: as in memory
+                return float(above) if math.isfinite(above) else 0.0
             if count <= _GATHER or kmin == kmax:
                 if kmin == kmax:  # one value left in the bracket: the crossing is there
                     return float(kmin)

@@ -7,7 +7,6 @@
 #include <limits>
 #include <vector>
 
-#include "host_weight_passes.hpp"
 #include "kinds.hpp"
 #include "monotone_root.hpp"
 #include "weight_lp.hpp"

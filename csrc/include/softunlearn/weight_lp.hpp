@@ -28,12 +28,6 @@ template <class T> struct LpResult {
 
 namespace detail {
 
-template <class T> inline T support(T x, T lo, T hi) {
-  if (x > 0) return hi * x;  // hi = ∞ gives ∞
-  if (x < 0) return lo * x;
-  return T(0);
-}
-
 // Smallest κ such that d0 + Σ_{κᵢ ≤ κ} wᵢ ≥ 0 over pairs (κᵢ, wᵢ); expected O(m) by quickselect.
 template <class T> T weighted_crossing(std::vector<std::pair<T, T>>& pts, T d0) {
   T need = -d0;

@@ -24,7 +24,9 @@
 
 // The pieces, each in its own header: the O(n) passes (weight_passes.hpp), monotone piecewise-linear
 // root finding (monotone_root.hpp), the feasibility LP (weight_lp.hpp) and the bounded dual with its λ
-// path (weight_dual.hpp).
+// path (weight_dual.hpp). The LP, the dual and the polish run over a passes object: the in-memory one is
+// host_weight_passes.hpp; the bindings add one whose passes are distributed reductions.
+#include "host_weight_passes.hpp"
 #include "monotone_root.hpp"
 #include "weight_dual.hpp"
 #include "weight_lp.hpp"

@@ -114,8 +114,8 @@ class _InMemory:
 
 
 class _OnDask:
-    """... for dask data: the scores and the running weight factor are kept on the workers (persisted),
-    so no step recomputes the ones before it; X is never gathered."""
+    """Array operations of the loop for dask data: the scores and the running weight factor are kept on
+    the workers (persisted), so no step recomputes the ones before it; X is never gathered."""
 
     @staticmethod
     def ones_like(a):
