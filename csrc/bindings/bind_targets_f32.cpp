@@ -4,6 +4,7 @@
 namespace softunlearn::bindings {
 
 void bind_targets_f32(py::module_& m) {
+  def_target_counts<float>(m);
   for_each_design<float>([&](auto* x) { def_targets<float, std::remove_pointer_t<decltype(x)>>(m); });
 }
 

@@ -4,6 +4,7 @@
 namespace softunlearn::bindings {
 
 void bind_targets_f64(py::module_& m) {
+  def_target_counts<double>(m);
   for_each_design<double>([&](auto* x) { def_targets<double, std::remove_pointer_t<decltype(x)>>(m); });
 }
 

@@ -131,8 +131,18 @@ def cg_solve(
 ) -> tuple[_F, list[int], list[float], list[float]]:
     """(U, iterations, relative residuals, condition estimates of the preconditioned H) per column."""
 
+def target_counts(kind: int, y: _F, group: _F) -> list[int]: ...
 def evaluate_target(
-    kind: int, X: _XType, theta: _F, y: _F, group: _F, intercept: bool, n_threads: int, loss: int, loss_param: float
+    kind: int,
+    X: _XType,
+    theta: _F,
+    y: _F,
+    group: _F,
+    intercept: bool,
+    n_threads: int,
+    loss: int,
+    loss_param: float,
+    counts: tuple[int, int] | None = None,
 ) -> tuple[float, _F]: ...
 def mirror_attack(X: _XType, theta: _F, intercept: bool, factor: float, n_threads: int) -> _F: ...
 

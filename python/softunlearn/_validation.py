@@ -373,11 +373,16 @@ def as_group(s, n: int, dtype, name: str = "s") -> np.ndarray:
     """Binary sensitive attribute in {0, 1} with both groups present."""
     out = as_labels(s, n, dtype, name)
     n1 = int(np.count_nonzero(out))
-    if n1 == 0 or n1 == n:
+    check_both_groups(n - n1, n1, name)
+    return out
+
+
+def check_both_groups(n0: int, n1: int, name: str = "s") -> None:
+    """A sensitive attribute with n0 rows in group 0 and n1 in group 1 has both groups."""
+    if n0 == 0 or n1 == 0:
         raise ValueError(
             f"{name}: the sensitive attribute has only one group ({'1' if n1 else '0'}); need both 0 and 1"
         )
-    return out
 
 
 def as_sample_weight(

@@ -328,6 +328,25 @@ class _PersistedChunks:
         return tree_sum(self.client, parts), rows
 
 
+def blockwise_sum(func, width: int, dtype, *args, compute: bool = True, **kwargs):
+    """Σ over row chunks of func(chunk…) (each a (1, width) row) by Dask's tree reduction: (width,),
+    computed unless ``compute=False``. ``args`` are blockwise's (array, index) pairs, rows indexed "i"."""
+    da = _require_dask()
+    parts = da.blockwise(
+        func,
+        "ik",
+        *args,
+        new_axes={"k": width},
+        adjust_chunks={"i": 1},
+        concatenate=True,
+        dtype=dtype,
+        meta=np.empty((0, 0), dtype=dtype),
+        **kwargs,
+    )
+    total = parts.sum(axis=0)
+    return total.compute() if compute else total
+
+
 def _item(pair, k):
     return pair[k]
 
@@ -442,20 +461,7 @@ class DaskEngine(Engine):
         return (self.X, "ij", self.y, "i") + ((self.s_dask, "i") if self.s_dask is not None else ())
 
     def _sum(self, func, width: int, *args, **kwargs) -> np.ndarray:
-        """Σ over row chunks of func(chunk…) (each a (1, width) row) by Dask's tree reduction, computed: (width,)."""
-        da = _require_dask()
-        parts = da.blockwise(
-            func,
-            "ik",
-            *args,
-            new_axes={"k": width},
-            adjust_chunks={"i": 1},
-            concatenate=True,
-            dtype=self.dtype,
-            meta=np.empty((0, 0), dtype=self.dtype),
-            **kwargs,
-        )
-        return parts.sum(axis=0).compute()
+        return blockwise_sum(func, width, self.dtype, *args, **kwargs)
 
     def weight_sum(self) -> float:
         return float(self.s_dask.sum().compute()) if self.s_dask is not None else float(self.n_samples)

@@ -33,7 +33,7 @@ pair (see :func:`as_target`).
 from __future__ import annotations
 
 import numbers
-from typing import SupportsFloat
+from typing import Any, SupportsFloat
 
 import numpy as np
 
@@ -41,10 +41,12 @@ from . import _core
 from ._validation import (
     as_group,
     as_matrix,
+    check_both_groups,
     check_n_threads,
     check_positive,
     encode_labels,
     fit_labels,
+    is_dask,
     is_finite_real,
     label_array,
     pos_label_flips,
@@ -72,36 +74,62 @@ class Target:
 class _BuiltinTarget(Target):
     """Validation data is checked once. Labels are kept as given and mapped to the y01 encoding through the
     ``classes_`` of the model the target is evaluated with (targets are built before a model exists); the
-    arrays are cached per (dtype, ``classes_``, positive class). Labels outside the model's ``classes_`` raise."""
+    arrays are cached per (dtype, ``classes_``, positive class). Labels outside the model's ``classes_`` raise.
+
+    X may be a dask array chunked along rows (dense or CSR chunks), with y and s as dask arrays of X's row
+    chunks or in memory; a dask y holds the {0, 1} encoding. Value and gradient are then distributed sums
+    (:mod:`softunlearn.dask_targets`), and the labels are checked in one pass over y and s at the first
+    evaluation."""
 
     _kind: _core.TargetKind
+    _X: Any  # the validated X in memory (ndarray or CSR), or a DaskTargetData
 
     def __init__(self, X, y=None, s=None, pos_label=None):
-        X64 = as_matrix(X, "X")
-        n = X64.shape[0]
-        # A copy: the labels are mapped lazily, so a caller's array changed later must not change the target.
-        self._labels = None if y is None else np.array(label_array(y, n, "y"), copy=True)
-        if self._labels is not None:
-            _check_binary(self._labels)
-        self._X = X64
-        self._s = as_group(s, n, X64.dtype) if s is not None else np.empty(0, X64.dtype)
         self.pos_label = pos_label
         self._data: dict = {}
+        self._dask = is_dask(X)
+        if self._dask:
+            from .dask_engine import as_dask_matrix
+            from .dask_targets import DaskTargetData
+
+            X = as_dask_matrix(X, "X")
+            n = int(X.shape[0])
+            self._labels = None if y is None or is_dask(y) else self._copied_labels(y, n)
+            self._X = DaskTargetData(X, y if self._labels is None else self._labels, s)
+            self.n_samples = self._X.n_samples
+            return
+        X64 = as_matrix(X, "X")
+        n = X64.shape[0]
+        self._labels = None if y is None else self._copied_labels(y, n)
+        self._X = X64
+        self._s = as_group(s, n, X64.dtype) if s is not None else np.empty(0, X64.dtype)
         self.n_samples = n
         guess = _classes_of(self._labels)
         if guess is not None:  # labels that fix the classes without a model: check now, not at first use
             self._check(self._encoded(guess, np.dtype(np.float64), pos_label_flips(pos_label, guess)))
+
+    @staticmethod
+    def _copied_labels(y, n):
+        # A copy: the labels are mapped lazily, so a caller's array changed later must not change the target.
+        labels = np.array(label_array(y, n, "y"), copy=True)
+        _check_binary(labels)
+        return labels
 
     def _encoded(self, classes, dt, flip):
         y = np.empty(0, dt) if self._labels is None else encode_labels(self._labels, classes, None, dt, "y")
         return 1 - y if flip and y.size else y
 
     def _check(self, y) -> None:
-        """Checks that need the labels encoded (EqualOpportunity: positives in both groups)."""
+        """Checks that need the labels encoded: the group sizes the target averages over."""
+        self._check_counts(_core.target_counts(self._kind, y, self._s.astype(y.dtype, copy=False)))
+
+    def _check_counts(self, counts) -> None:
+        """Raise when a group the target averages over is empty (DP, EOP); counts as ``_core.target_counts``."""
 
     def _arrays(self, model):
-        """(X, y, s, flip) for this model: y is 1[label = positive class], flip is True when the positive
-        class is ``classes_[0]``, where the kernel is evaluated at −θ (see :meth:`evaluate`)."""
+        """(X, y, s, counts, flip) for this model: y is 1[label = positive class], flip is True when the
+        positive class is ``classes_[0]``, where the kernel is evaluated at −θ (see :meth:`evaluate`);
+        counts are the group sizes on Dask (None in memory, where the kernel counts them)."""
         dt = model.dtype
         classes = np.asarray(model.classes_)
         flip = pos_label_flips(self.pos_label, classes)
@@ -109,9 +137,14 @@ class _BuiltinTarget(Target):
         if key not in self._data:
             if self._X.shape[1] != model.n_features_in_:
                 raise ValueError(f"X: the target has {self._X.shape[1]} features, the model {model.n_features_in_}")
-            y = self._encoded(classes, dt, flip)
-            self._check(y)
-            self._data[key] = (self._X.astype(dt, copy=False), y, self._s.astype(dt, copy=False))
+            if self._dask:
+                X, y, s, counts = self._X.arrays(self._kind, classes, dt, flip)
+                self._check_counts(counts)
+                self._data[key] = (X, y, s, counts)
+            else:
+                y = self._encoded(classes, dt, flip)
+                self._check(y)
+                self._data[key] = (self._X.astype(dt, copy=False), y, self._s.astype(dt, copy=False), None)
         return (*self._data[key], flip)
 
     def evaluate(self, model):
@@ -121,11 +154,19 @@ class _BuiltinTarget(Target):
         positive class: θ → −θ (z → −z) and y01 → 1 − y01 (the losses are symmetric, ℓ(−z, 1 − y) = ℓ(z, y)),
         and the gradient is negated back to θ. For DemographicParity this is exactly −(the default value)."""
         model = check_model(model)
-        X, y, s, flip = self._arrays(model)
+        X, y, s, counts, flip = self._arrays(model)
         theta = -model.theta_ if flip else model.theta_
-        value, grad = _core.evaluate_target(
-            self._kind, X, theta, y, s, bool(model.fit_intercept), check_n_threads(model.n_threads), *model._loss
-        )
+        intercept = bool(model.fit_intercept)
+        if self._dask:
+            from .dask_engine import dask_threads
+
+            value, grad = self._X.evaluate(
+                self._kind, X, y, s, counts, theta, intercept, dask_threads(model.n_threads), model._loss
+            )
+        else:
+            value, grad = _core.evaluate_target(
+                self._kind, X, theta, y, s, intercept, check_n_threads(model.n_threads), *model._loss
+            )
         if not (np.isfinite(value) and np.isfinite(grad).all()):
             raise NonFiniteError(
                 f"{self._overflow_names}: the target's value or gradient overflowed "
@@ -193,6 +234,9 @@ class DemographicParity(_BuiltinTarget):
         s = _required(s, "s", "the binary sensitive attribute of the validation rows")
         super().__init__(X, s=s, pos_label=pos_label)
 
+    def _check_counts(self, counts):
+        check_both_groups(counts[0], counts[1], "s")
+
 
 class EqualOpportunity(_BuiltinTarget):
     """Soft equal-opportunity gap: mean loss (the model's own) over {s=0, y=pos_label} minus over
@@ -214,9 +258,9 @@ class EqualOpportunity(_BuiltinTarget):
             pos_label=pos_label,
         )
 
-    def _check(self, y):
+    def _check_counts(self, counts):
         for grp in (0, 1):
-            if not np.any((self._s == grp) & (y == 1)):
+            if counts[grp] == 0:
                 raise ValueError(
                     f"s: group {grp} has no positive labels (y = pos_label); equal opportunity needs positives "
                     "in both groups"
@@ -236,10 +280,17 @@ class Robustness(_BuiltinTarget):
 
     def __init__(self, X, y, factor: float = 1.3, model=None):
         self.factor = check_positive(factor, "factor")
-        self._clean = as_matrix(X, "X")
-        self.n_samples = self._clean.shape[0]
-        self._labels = np.array(label_array(_required(y, "y", "the validation labels"), self.n_samples, "y"), copy=True)
-        _check_binary(self._labels)
+        y = _required(y, "y", "the validation labels")
+        if is_dask(X):
+            from .dask_engine import as_dask_matrix, as_dask_rows
+
+            self._clean = as_dask_matrix(X, "X")
+            if is_dask(y):
+                as_dask_rows(y, self._clean, "y")
+        else:
+            self._clean = as_matrix(X, "X")
+        self.n_samples = int(self._clean.shape[0])
+        self._labels = y if is_dask(y) else self._copied_labels(y, self.n_samples)
         self._bound = False
         if model is not None:
             self.bind(model)
@@ -249,11 +300,18 @@ class Robustness(_BuiltinTarget):
         model = check_model(model)
         if self._clean.shape[1] != model.n_features_in_:
             raise ValueError(f"X: the target has {self._clean.shape[1]} features, the model {model.n_features_in_}")
-        X = self._clean.astype(model.dtype, copy=False)
-        Xa = _core.mirror_attack(
-            X, model.theta_, bool(model.fit_intercept), model.dtype.type(self.factor), check_n_threads(model.n_threads)
-        )
-        if not np.isfinite(Xa).all():
+        args = (model.theta_, bool(model.fit_intercept), model.dtype.type(self.factor))
+        if is_dask(self._clean):
+            from .dask_engine import dask_threads
+            from .dask_targets import mirror_attack
+
+            # Lazy: every evaluation recomputes the points chunk by chunk (one more read of X), and a
+            # non-finite point makes the value non-finite, which evaluate() reports.
+            Xa = mirror_attack(self._clean.astype(model.dtype), *args, dask_threads(model.n_threads))
+        else:
+            X = self._clean.astype(model.dtype, copy=False)
+            Xa = _core.mirror_attack(X, *args, check_n_threads(model.n_threads))
+        if not is_dask(Xa) and not np.isfinite(Xa).all():
             raise NonFiniteError(
                 f"factor: the attacked points x − factor·(wᵀx + b)/‖w‖²·w overflow {model.dtype.name} "
                 f"(factor={self.factor:g}); use a smaller factor or rescale X"
@@ -264,10 +322,11 @@ class Robustness(_BuiltinTarget):
         return self
 
     @property
-    def adversarial_X(self) -> np.ndarray:
+    def adversarial_X(self):
+        """The attacked points: an ndarray, or a lazy dask array for a dask X."""
         if not self._bound:
             raise AttributeError("the adversarial points are computed at the first use with a model; call bind(model)")
-        return self._X
+        return self._X.X if self._dask else self._X
 
     def evaluate(self, model):
         if not self._bound:

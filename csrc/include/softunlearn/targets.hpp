@@ -2,6 +2,7 @@
 // X̃ᵀc for a per-row coefficient c, so one kernel serves all of them.
 #pragma once
 
+#include <array>
 #include <cmath>
 
 #include "kernels.hpp"
@@ -16,15 +17,30 @@ template <class T> struct TargetValue {
   Vec<T> grad;
 };
 
+// The rows each group's mean runs over: DP {s=0, s=1}, EOP the same among y=1 (utility: none). Apart from
+// the evaluation so that a set held in row chunks (Dask) evaluates every chunk with the whole set's counts.
+template <class T>
+std::array<Index, 2> target_counts(TargetKind kind, const VecRef<T>& y, const VecRef<T>& group) {
+  std::array<Index, 2> count{0, 0};
+  if (kind == TargetKind::Utility) return count;
+  const bool eop = kind == TargetKind::EqualOpportunity;
+  for (Index i = 0; i < group.size(); ++i)
+    if (!eop || y(i) == T(1)) ++count[group(i) != T(0)];
+  return count;
+}
+
 // utility:  Σ ℓ,                                  c = ℓ'
 // DP:       mean σ(z) over s=1 − mean over s=0,    c = ±σ(1−σ)/n_g
 // EOP:      mean ℓ over {s=0,y=1} − over {s=1,y=1}, c = ±ℓ'/n_g on those rows
 // (robustness is utility on the fixed adversarial set.) ℓ is the model's own loss, so utility, EOP
 // and robustness of an SVM use the SVM loss. DP stays on σ(z) for every loss: a smooth, bounded
 // stand-in for the positive rate 1[z > 0] that fairlearn's label gap measures (see targets.py).
+// n_g = count[g] from target_counts over the whole set, which D may be one row block of: the value and
+// gradient are then that block's share, and the shares add up to the whole set's.
 template <class T, class Loss, class Dsn>
 TargetValue<T> evaluate_target(TargetKind kind, const Dsn& D, const VecRef<T>& theta, const VecRef<T>& y,
-                               const VecRef<T>& group, int n_threads, const Loss& loss_fn) {
+                               const VecRef<T>& group, const std::array<Index, 2>& count, int n_threads,
+                               const Loss& loss_fn) {
   const Index n = D.rows();
   Vec<T> z(n);
   predict(D, theta, z, n_threads);
@@ -37,9 +53,6 @@ TargetValue<T> evaluate_target(TargetKind kind, const Dsn& D, const VecRef<T>& t
     }
   } else {
     const bool eop = kind == TargetKind::EqualOpportunity;
-    Index count[2] = {0, 0};
-    for (Index i = 0; i < n; ++i)
-      if (!eop || y(i) == T(1)) ++count[group(i) != T(0)];
     if (count[0] == 0 || count[1] == 0)
       throw std::invalid_argument(eop ? "every sensitive group needs at least one positive label (y=1)"
                                       : "the sensitive attribute needs both groups (0 and 1)");
