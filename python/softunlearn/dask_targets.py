@@ -75,7 +75,7 @@ class DaskTargetData:
         return float(total[0]), total[1:]
 
 
-def mirror_attack(X, theta, intercept: bool, factor, n_threads: int):
+def mirror_attack(X, *, theta, intercept: bool, factor, n_threads: int):
     """The mirror-attacked points of every chunk, lazily (a dask array with X's chunks, dense)."""
     theta = np.ascontiguousarray(theta, dtype=X.dtype)
     return X.map_blocks(
@@ -88,7 +88,8 @@ def _counts_chunk(*vs, kind):
     s = vs[-1]
     y = vs[0] if len(vs) == 2 else np.empty(0, s.dtype)
     dt = s.dtype
-    return np.asarray(_core.target_counts(kind, _dense(y, dt), _dense(s, dt)), dtype=np.int64)[None, :]
+    counts = _core.target_counts(kind=kind, y=_dense(y, dt), group=_dense(s, dt))
+    return np.asarray(counts, dtype=np.int64)[None, :]
 
 
 def _target_chunk(X, *vs, kind, has, counts, theta, intercept, n_threads, loss):
@@ -96,11 +97,14 @@ def _target_chunk(X, *vs, kind, has, counts, theta, intercept, n_threads, loss):
     it = iter(vs)
     y, s = (_dense(next(it), dt) if present else np.empty(0, dt) for present in has)
     value, grad = _core.evaluate_target(
-        kind, _rows(X, dt), _dense(theta, dt), y, s, intercept, n_threads, loss[0], loss[1], counts=counts
-    )
+        kind=kind, X=_rows(X, dt), theta=_dense(theta, dt), y=y, group=s, intercept=intercept, n_threads=n_threads,
+        loss=loss[0], loss_param=loss[1], counts=counts,
+    )  # fmt: skip
     return np.concatenate(([value], grad)).astype(dt)[None, :]
 
 
 def _mirror_chunk(X, *, theta, intercept, factor, n_threads):
     dt = theta.dtype
-    return _core.mirror_attack(_rows(X, dt), _dense(theta, dt), intercept, dt.type(factor), n_threads)
+    return _core.mirror_attack(
+        X=_rows(X, dt), theta=_dense(theta, dt), intercept=intercept, factor=dt.type(factor), n_threads=n_threads
+    )

@@ -14,9 +14,15 @@ natively on dense or CSR X, and every other engine through ``_core.fit_engine``,
 engine's ``loss_pass`` (and ``line``, ``subsample``, ``cg_solve``) for each pass over the data.
 :class:`CudaEngine` keeps dense X on the device; ``softunlearn.dask`` adds :class:`DaskEngine` for
 dask arrays chunked along rows. Nothing outside this module branches on the backend.
+
+A fit leaves a :class:`FitCache` (the Hessian at θ̂, weak references to the data): the model keeps it, and
+``Influence`` asks it whether the pass its own engine makes at θ̂ confirms that Hessian for reuse.
 """
 
 from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -198,6 +204,68 @@ class CudaEngine(Engine):
     @staticmethod
     def cholesky(H):
         return _backend.cuda_cholesky(H)
+
+
+def _ref(obj) -> weakref.ref | None:
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return None
+
+
+@dataclass
+class FitCache:
+    """What a Newton fit leaves behind for :class:`~softunlearn.Influence`: the Hessian at θ̂ and the data it
+    was computed on. A model keeps it from its last fit; an engine of the same data reuses the Hessian.
+
+    `Influence` reuses the Hessian only when it is given the very same array objects, the gradient it
+    recomputes at θ̂ (a pass it needs anyway) matches, and a Hessian-vector product with a random probe
+    recomputed from the data (two O(np) passes instead of an O(np²) assembly) matches H·probe: an array
+    changed in place would have to keep both the gradient and H·v for a random v to be missed."""
+
+    theta: np.ndarray  # where the Hessian was taken: a model with another θ (an update, released noise) misses
+    hessian: np.ndarray | None  # None after a Hessian-free fit: Influence assembles it
+    grad: np.ndarray  # ∇J at θ without a bᵀθ term (the function Influence recomputes)
+    grad_scale: float
+    refs: tuple  # weak references to the caller's (X, y, sample_weight): the cache never keeps data alive
+    probe: np.ndarray  # random v; H v is recomputed from the data to detect arrays changed in place
+
+    @classmethod
+    def of(cls, result, data, linear=None) -> FitCache:
+        """From a fit's ``_core.FitResult`` on the caller's arrays ``data`` = (X, y, sample_weight), with
+        ``linear`` the b of a bᵀθ term the fit included (removed from the cached gradient)."""
+        dt = result.theta.dtype
+        grad = result.grad if linear is None else result.grad - np.ascontiguousarray(linear, dtype=dt)
+        refs = tuple(None if a is None else _ref(a) for a in data)
+        probe = np.random.default_rng().standard_normal(result.theta.shape[0]).astype(dt)
+        return cls(np.array(result.theta), result.hessian, grad, float(result.grad_scale), refs, probe)
+
+    def matches(self, theta, X, y, sample_weight) -> bool:
+        """Whether a Hessian is cached, taken at this θ on these very array objects."""
+        if self.hessian is None or not np.array_equal(theta, self.theta):
+            return False
+        for r, obj in zip(self.refs, (X, y, sample_weight)):
+            if r is None:
+                if obj is not None:
+                    return False
+            elif r() is not obj:
+                return False
+        return True
+
+    def confirmed(self, engine, grad, h) -> bool:
+        """Whether the pass at θ̂ over ``engine``'s data agrees with the fit: ∇J within rounding of the
+        cached one, and H·probe recomputed from h (= C s ⊙ ℓ'') equal to the cached Hessian's."""
+        H = self.hessian
+        if H is None:
+            return False
+        eps = np.finfo(H.dtype).eps
+        if not np.max(np.abs(grad - self.grad)) <= 1e3 * eps * self.grad_scale:
+            return False
+        v = self.probe
+        Hv = engine.hessian_matvec(h, v.reshape(-1, 1))[:, 0]
+        ref = H @ v
+        tol = 1e3 * eps * (np.abs(H) @ np.abs(v)).max()
+        return bool(np.max(np.abs(Hv - ref)) <= tol)
 
 
 def make_engine(backend: str, X, y, s, *, fit_intercept: bool, loss: tuple[int, float], n_threads: int):

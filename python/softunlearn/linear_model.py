@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import copy
 import warnings
-import weakref
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit
@@ -45,46 +43,10 @@ from ._validation import (
     is_dask,
     is_sparse,
 )
-from .engine import make_engine
+from .engine import FitCache, make_engine
 from .errors import InvalidParameterError
 
 _DEFAULT_TOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-7}
-
-
-def _ref(obj) -> weakref.ref | None:
-    try:
-        return weakref.ref(obj)
-    except TypeError:
-        return None
-
-
-@dataclass
-class _FitCache:
-    """What the last Newton pass left behind: the Hessian at θ̂ and the data it was computed on.
-
-    `Influence` reuses the Hessian only when it is given the very same array objects, the gradient it
-    recomputes at θ̂ (a pass it needs anyway) matches, and a Hessian-vector product with a random probe
-    recomputed from the data (two O(np) passes instead of an O(np²) assembly) matches H·probe: an array
-    changed in place would have to keep both the gradient and H·v for a random v to be missed."""
-
-    theta: np.ndarray  # where the Hessian was taken: a model with another θ (an update, released noise) misses
-    hessian: np.ndarray | None  # None after a Hessian-free fit: Influence assembles it
-    grad: np.ndarray
-    grad_scale: float
-    refs: tuple
-    probe: np.ndarray  # random v; H v is recomputed from the data to detect arrays changed in place
-
-    def matches(self, theta, X, y, sample_weight) -> bool:
-        if not np.array_equal(theta, self.theta):
-            return False
-        now = (X, y, sample_weight)
-        for r, obj in zip(self.refs, now):
-            if r is None:
-                if obj is not None:
-                    return False
-            elif r() is not obj:
-                return False
-        return True
 
 
 class _LinearModel(ClassifierMixin, BaseEstimator):
@@ -141,9 +103,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         engine, tol, C, th0, plan, classes = prepare(
             X, y, sample_weight, theta0, fit_intercept, loss, nt, allow_negative, linear, classes, solver
         )
-        dt, d = engine.dtype, engine.n_features
-        lin = np.zeros(0, dtype=dt) if linear is None else np.ascontiguousarray(linear, dtype=dt)
-        p = engine.n_params
+        d = engine.n_features
         # A cold start begins with a cheap fit on every 8th row (skipped when that is too few rows).
         res = engine.fit(
             th0,
@@ -178,14 +138,7 @@ class _LinearModel(ClassifierMixin, BaseEstimator):
         self.converged_ = bool(res.converged)
         self.objective_ = float(res.objective)
         self.hessian_free_ = hessian is None
-        self._fit_cache = _FitCache(
-            np.array(res.theta),
-            hessian,
-            res.grad - lin if lin.size else res.grad,
-            float(res.grad_scale),
-            (_ref(X), _ref(y), None if sample_weight is None else _ref(sample_weight)),
-            np.random.default_rng().standard_normal(p).astype(dt),
-        )
+        self._fit_cache = FitCache.of(res, (X, y, sample_weight), linear)
         return self
 
     def _theta0(self, theta0, p, dt):

@@ -121,7 +121,7 @@ class _BuiltinTarget(Target):
 
     def _check(self, y) -> None:
         """Checks that need the labels encoded: the group sizes the target averages over."""
-        self._check_counts(_core.target_counts(self._kind, y, self._s.astype(y.dtype, copy=False)))
+        self._check_counts(_core.target_counts(kind=self._kind, y=y, group=self._s.astype(y.dtype, copy=False)))
 
     def _check_counts(self, counts) -> None:
         """Raise when a group the target averages over is empty (DP, EOP); counts as ``_core.target_counts``."""
@@ -165,8 +165,9 @@ class _BuiltinTarget(Target):
             )
         else:
             value, grad = _core.evaluate_target(
-                self._kind, X, theta, y, s, intercept, check_n_threads(model.n_threads), *model._loss
-            )
+                kind=self._kind, X=X, theta=theta, y=y, group=s, intercept=intercept,
+                n_threads=check_n_threads(model.n_threads), loss=model._loss[0], loss_param=model._loss[1],
+            )  # fmt: skip
         if not (np.isfinite(value) and np.isfinite(grad).all()):
             raise NonFiniteError(
                 f"{self._overflow_names}: the target's value or gradient overflowed "
@@ -300,17 +301,17 @@ class Robustness(_BuiltinTarget):
         model = check_model(model)
         if self._clean.shape[1] != model.n_features_in_:
             raise ValueError(f"X: the target has {self._clean.shape[1]} features, the model {model.n_features_in_}")
-        args = (model.theta_, bool(model.fit_intercept), model.dtype.type(self.factor))
+        kw = dict(theta=model.theta_, intercept=bool(model.fit_intercept), factor=model.dtype.type(self.factor))
         if is_dask(self._clean):
             from .dask_engine import dask_threads
             from .dask_targets import mirror_attack
 
             # Lazy: every evaluation recomputes the points chunk by chunk (one more read of X), and a
             # non-finite point makes the value non-finite, which evaluate() reports.
-            Xa = mirror_attack(self._clean.astype(model.dtype), *args, dask_threads(model.n_threads))
+            Xa = mirror_attack(self._clean.astype(model.dtype), **kw, n_threads=dask_threads(model.n_threads))
         else:
             X = self._clean.astype(model.dtype, copy=False)
-            Xa = _core.mirror_attack(X, *args, check_n_threads(model.n_threads))
+            Xa = _core.mirror_attack(X=X, **kw, n_threads=check_n_threads(model.n_threads))
         if not is_dask(Xa) and not np.isfinite(Xa).all():
             raise NonFiniteError(
                 f"factor: the attacked points x − factor·(wᵀx + b)/‖w‖²·w overflow {model.dtype.name} "
