@@ -31,7 +31,7 @@ def is_sparse(X) -> bool:
     return sp.issparse(X)
 
 
-INDEX_TYPES = (np.dtype(np.int32), np.dtype(np.int64))
+_INDEX_TYPES = (np.dtype(np.int32), np.dtype(np.int64))
 
 
 def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
@@ -58,16 +58,9 @@ def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
         # Before scipy touches it: its own checks raise messages that do not name the argument.
         check_csr_structure(X, name)
     out = X if X.format == "csr" else X.tocsr()
-    idx_dt = out.indices.dtype
-    ready = (
-        out.data.dtype == dt
-        and out.indptr.dtype == idx_dt
-        and idx_dt in INDEX_TYPES
-        and all(a.flags.c_contiguous and a.flags.aligned for a in (out.data, out.indices, out.indptr))
-    )
-    if not ready:
+    if not csr_ready(out, dt):
         idx_dt = np.result_type(out.indptr.dtype, out.indices.dtype)
-        if idx_dt not in INDEX_TYPES:
+        if idx_dt not in _INDEX_TYPES:
             idx_dt = np.dtype(np.int64)
         out = sp.csr_matrix(
             (
@@ -81,9 +74,9 @@ def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
         if out.indptr.dtype != out.indices.dtype:  # scipy picks one index dtype for both; be sure
             out.indptr = out.indptr.astype(np.int64)
             out.indices = out.indices.astype(np.int64)
-    check_csr_structure(out, name)
-    # Entries past indptr[-1] are storage slack no kernel reads: only the stored entries must be finite.
-    data = out.data[: int(out.indptr[-1])]
+    if out is not X:  # a CSR input used as it is was checked above
+        check_csr_structure(out, name)
+    data = stored_values(out)
     if data.size and not np.isfinite(data.sum(dtype=np.float64)):
         bad = ~np.isfinite(data)
         if bad.any():
@@ -91,6 +84,29 @@ def as_csr(X, name: str = "X", dtype=None, n_features: int | None = None):
             row = int(np.searchsorted(out.indptr, k, side="right")) - 1
             raise ValueError(f"{name} contains NaN or infinity (first at index ({row}, {int(out.indices[k])}))")
     return out
+
+
+def csr_ready(X, dtype) -> bool:
+    """Whether a sparse matrix reaches the compiled core as it is: CSR, data of ``dtype``, indptr and
+    indices of one int32/int64 dtype, all three contiguous and aligned (its structure is checked apart)."""
+    if X.format != "csr":
+        return False
+    idx = X.indices.dtype
+    return (
+        X.data.dtype == dtype
+        and X.indptr.dtype == idx
+        and idx in _INDEX_TYPES
+        and all(a.flags.c_contiguous and a.flags.aligned for a in (X.data, X.indices, X.indptr))
+    )
+
+
+def stored_values(X):
+    """The values a matrix stores: a dense one itself; a sparse one's data up to indptr[-1] as CSR (entries
+    past it are storage slack no kernel reads)."""
+    if not is_sparse(X):
+        return X
+    X = X if X.format == "csr" else X.tocsr()
+    return X.data[: int(X.indptr[-1])]
 
 
 def contiguous(a, dtype) -> np.ndarray:

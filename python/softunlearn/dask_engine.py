@@ -23,14 +23,15 @@ import numpy as np
 
 from . import _core
 from ._validation import (
-    INDEX_TYPES,
     as_csr,
     check_csr_structure,
     check_n_threads,
     contiguous,
+    csr_ready,
     fit_labels,
     is_dask,
     is_sparse,
+    stored_values,
 )
 from .engine import CpuEngine, Engine
 
@@ -186,9 +187,7 @@ def _rows(X, dt):
     reach them; O(nnz) integer reads) and converted only when its dtypes or format are not the kernels'."""
     if not is_sparse(X):
         return _dense(X, dt)
-    index = X.indices.dtype
-    ready = X.format == "csr" and X.data.dtype == dt and X.indptr.dtype == index and index in INDEX_TYPES
-    if ready and all(a.flags.c_contiguous and a.flags.aligned for a in (X.data, X.indices, X.indptr)):
+    if csr_ready(X, dt):  # as_csr would also check its values finite: the pass's result shows those
         check_csr_structure(X, "X")
         return X
     return as_csr(X, "X", dt)
@@ -410,21 +409,13 @@ def predict_rows(X, theta, intercept: bool, n_threads: int):
     )
 
 
-def _stored(X):
-    """The stored values of a chunk (a sparse chunk's data, a dense chunk itself)."""
-    if not is_sparse(X):
-        return X
-    X = X if X.format == "csr" else X.tocsr()
-    return X.data[: int(X.indptr[-1])]
-
-
 def _abs_max_chunk(X):
-    v = _stored(X)
+    v = stored_values(X)
     return np.array([float(np.abs(v).max()) if v.size else 0.0])
 
 
 def _all_finite_chunk(X):
-    return np.array([float(np.isfinite(_stored(X)).all())])
+    return np.array([float(np.isfinite(stored_values(X)).all())])
 
 
 def _finite_chunk(block, message):
